@@ -1,0 +1,39 @@
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { loadServerEnv } from './env.ts';
+import { createHttpServer } from './http/server.ts';
+import { createLogger, type Logger } from './infra/logger.ts';
+import { createServices } from './services.ts';
+
+/**
+ * Starts one server: services, background loops and the HTTP listener. Used by main.ts and by
+ * integration tests that run a server in-process.
+ */
+export async function startServer(source: Record<string, string | undefined> = process.env, logger?: Logger) {
+  const env = loadServerEnv(source);
+  const log = logger ?? createLogger(env.LOG_LEVEL, 'surge-server');
+  const services = await createServices(env, log);
+  const webDist = env.WEB_DIST ?? fileURLToPath(new URL('../../web/dist', import.meta.url));
+  const http = createHttpServer(services, webDist);
+  http.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(env.PORT, env.HOST, resolve);
+  });
+  const port = (http.address() as AddressInfo).port;
+  log.info({ port, namespace: env.SURGE_NAMESPACE }, 'server listening');
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    services,
+    /** Graceful: readiness goes 503, new connections stop, in-flight requests are answered. */
+    async close() {
+      services.beginShutdown();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeIdleConnections();
+      });
+      await services.close();
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import closeWithGrace from 'close-with-grace';
+import { startServer } from './app.ts';
+import { ConfigError } from './env.ts';
+import { createLogger } from './infra/logger.ts';
+
+const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'surge-server');
+
+try {
+  const server = await startServer(process.env, log);
+  closeWithGrace({ delay: 15_000, logger: log }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'fatal error, shutting down');
+    else log.info({ signal }, 'shutting down');
+    await server.close();
+  });
+} catch (err) {
+  if (err instanceof ConfigError) {
+    log.fatal(err.message);
+  } else {
+    log.fatal({ err }, 'server failed to start');
+  }
+  process.exit(1);
+}

@@ -1,0 +1,104 @@
+import type { OrderStatus, OrderView } from '@surge/contracts';
+import type { PrismaClient } from '@surge/db';
+import type { Redis } from 'ioredis';
+import { appError } from '../errors.ts';
+import type { SaleKeys } from './keys.ts';
+
+interface ResRecord {
+  s: string;
+  u: string;
+  q: number;
+  ts?: number;
+  st?: string;
+}
+
+/**
+ * `order.get` and `order.mine`: rows from PostgreSQL plus the reservations still in flight
+ * in Redis (accepted orders the worker has not persisted yet). Another user's order is
+ * reported as not found, never as forbidden, so order ids cannot be probed.
+ */
+export class OrderQueries {
+  constructor(
+    private readonly d: {
+      prisma: PrismaClient;
+      redis: Redis;
+      keysOf(saleId: string): SaleKeys;
+      saleIds(): string[];
+    },
+  ) {}
+
+  async get(orderId: string, userId: string | null): Promise<OrderView> {
+    const row = await this.d.prisma.order.findUnique({ where: { id: orderId } });
+    if (row) {
+      if (userId !== null && row.userId !== userId) throw appError('ORDER_NOT_FOUND');
+      return fromRow(row);
+    }
+    const sales = this.d.saleIds();
+    if (sales.length > 0) {
+      const pipe = this.d.redis.pipeline();
+      for (const s of sales) pipe.hget(this.d.keysOf(s).res, orderId);
+      const replies = (await pipe.exec()) ?? [];
+      for (const [i, [, raw]] of replies.entries()) {
+        const saleId = sales[i];
+        if (typeof raw !== 'string' || !saleId) continue;
+        const r = JSON.parse(raw) as ResRecord;
+        if ((userId === null || r.u === userId) && (r.s === 'reserved' || r.s === 'published')) {
+          return fromRecord(orderId, saleId, r);
+        }
+      }
+    }
+    throw appError('ORDER_NOT_FOUND');
+  }
+
+  async mine(userId: string, saleId?: string): Promise<OrderView[]> {
+    const rows = await this.d.prisma.order.findMany({
+      where: { userId, ...(saleId ? { saleId } : {}) },
+      orderBy: { createdAt: 'desc' },
+      take: 200,
+    });
+    const seen = new Set(rows.map((r) => r.id));
+    const views = rows.map(fromRow);
+    for (const s of saleId ? [saleId] : this.d.saleIds()) {
+      const k = this.d.keysOf(s);
+      const open = await this.d.redis.smembers(k.open);
+      const fresh = open.filter((id) => !seen.has(id));
+      if (fresh.length === 0) continue;
+      const raws = await this.d.redis.hmget(k.res, ...fresh);
+      raws.forEach((raw, i) => {
+        const id = fresh[i];
+        if (!raw || !id) return;
+        const r = JSON.parse(raw) as ResRecord;
+        if (r.u === userId && (r.s === 'reserved' || r.s === 'published')) views.push(fromRecord(id, s, r));
+      });
+    }
+    return views.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+}
+
+function fromRow(row: {
+  id: string;
+  saleId: string;
+  quantity: number;
+  status: string;
+  failureReason: string | null;
+  createdAt: Date;
+}): OrderView {
+  return {
+    orderId: row.id,
+    saleId: row.saleId,
+    quantity: row.quantity,
+    status: row.status as OrderStatus,
+    ...(row.failureReason ? { failureReason: row.failureReason } : {}),
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+function fromRecord(orderId: string, saleId: string, r: ResRecord): OrderView {
+  return {
+    orderId,
+    saleId,
+    quantity: r.q,
+    status: 'PENDING',
+    createdAt: new Date(r.ts ?? Date.now()).toISOString(),
+  };
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { OrderMessage, OrderStatus, PlaceOrderResult } from '@surge/contracts';
+import { AppError, appError } from '../errors.ts';
+import type { SaleKeys } from './keys.ts';
+import type { PublishOutcome } from './publisher.ts';
+import type { ReserveReply } from './scripts.ts';
+
+/**
+ * The order path of one `order.place` call (SPEC §4 steps 1–2), framework-free: reserve in
+ * one Lua step, publish, then settle the reservation record by what the publish told us.
+ * Judging order and reasons follow SPEC §5; every branch names the invariant it keeps.
+ */
+export interface PlaceOrderDeps {
+  namespace: string;
+  leaseMs: number;
+  retryAfterMs: number;
+  keysOf(saleId: string): SaleKeys;
+  saleExists(saleId: string): boolean | Promise<boolean>;
+  acceptsNewOrders(): boolean;
+  reserve(k: SaleKeys, a: Parameters<ReserveFn>[1]): Promise<ReserveReply>;
+  publish(msg: OrderMessage): Promise<PublishOutcome>;
+  markPublished(k: SaleKeys, orderId: string): Promise<string>;
+  release(k: SaleKeys, orderId: string, token: string): Promise<string[]>;
+  requestRebuild(saleId: string): void;
+  /** Test-only fault injection: die between the reservation and the publish. */
+  afterReserve?: () => void;
+  onOutcome?: (outcome: string) => void;
+}
+type ReserveFn = (
+  k: SaleKeys,
+  a: {
+    userId: string;
+    idempotencyKey: string;
+    quantity: number;
+    orderId: string;
+    token: string;
+    leaseMs: number;
+    replayOnly: boolean;
+    correlationId: string;
+  },
+) => Promise<ReserveReply>;
+
+export interface PlaceOrderInput {
+  userId: string;
+  saleId: string;
+  quantity: number;
+  idempotencyKey: string;
+  correlationId: string;
+}
+
+const DECLINES = new Set(['SALE_ENDED', 'SALE_PAUSED', 'SALE_NOT_STARTED', 'USER_LIMIT', 'SOLD_OUT']);
+
+export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<PlaceOrderResult> {
+  if (!(await deps.saleExists(input.saleId))) throw appError('SALE_NOT_FOUND');
+  const k = deps.keysOf(input.saleId);
+  const orderId = randomUUID();
+  const token = randomUUID();
+  const reply = await store(() =>
+    deps.reserve(k, {
+      userId: input.userId,
+      idempotencyKey: input.idempotencyKey,
+      quantity: input.quantity,
+      orderId,
+      token,
+      leaseMs: deps.leaseMs,
+      replayOnly: !deps.acceptsNewOrders(),
+      correlationId: input.correlationId,
+    }),
+  );
+  const [decision, a, b, c] = reply;
+  switch (decision) {
+    case 'RESERVED':
+      break;
+    case 'REPLAY':
+      deps.onOutcome?.('replayed');
+      return {
+        orderId: a ?? '',
+        status: (b ?? 'PENDING') as OrderStatus,
+        correlationId: c ?? '',
+        replayed: true,
+      };
+    case 'IN_FLIGHT':
+      throw appError('IDEMPOTENCY_IN_FLIGHT', { retryAfterMs: 250 });
+    case 'MISMATCH':
+      throw appError('IDEMPOTENCY_MISMATCH');
+    case 'INCONSISTENT':
+    case 'REBUILDING':
+      // A key without its record, or no hot state: Redis lost data (or an admin flushed it).
+      deps.requestRebuild(input.saleId);
+      throw appError('SALE_REBUILDING', { retryAfterMs: deps.retryAfterMs });
+    case 'QUEUE_UNAVAILABLE':
+      throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
+    default:
+      if (DECLINES.has(decision)) throw appError(decision as 'SOLD_OUT');
+      throw new Error(`unexpected reserve reply ${decision}`);
+  }
+
+  deps.afterReserve?.();
+  const epoch = Number(b);
+  const outcome = await deps.publish({
+    orderId,
+    saleId: input.saleId,
+    userId: input.userId,
+    quantity: input.quantity,
+    idempotencyKey: input.idempotencyKey,
+    epoch,
+    correlationId: input.correlationId,
+    reservedAt: new Date().toISOString(),
+  });
+  return settle(deps, k, { orderId, token, correlationId: input.correlationId }, outcome);
+}
+
+/** SPEC §4 step 2 after the publish: each outcome maps to one definite or indeterminate answer. */
+export async function settle(
+  deps: Pick<PlaceOrderDeps, 'markPublished' | 'release' | 'retryAfterMs' | 'onOutcome'>,
+  k: SaleKeys,
+  o: { orderId: string; token: string; correlationId: string },
+  outcome: PublishOutcome,
+): Promise<PlaceOrderResult> {
+  const accepted = (status: OrderStatus = 'PENDING'): PlaceOrderResult => {
+    deps.onOutcome?.('accepted');
+    return { orderId: o.orderId, status, correlationId: o.correlationId, replayed: false };
+  };
+  if (outcome.kind === 'stored') {
+    const state = await store(() => deps.markPublished(k, o.orderId));
+    if (state === 'published' || state === 'done') return accepted();
+    // 'released': a sweeper gave the record up, so the worker drops the message (definite);
+    // 'GONE': Redis lost the record, the order may or may not be persisted (indeterminate).
+    if (state === 'released') throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
+    throw appError('OUTCOME_UNKNOWN', { retryAfterMs: deps.retryAfterMs });
+  }
+  if (outcome.kind === 'refused') {
+    const [state, status] = await store(() => deps.release(k, o.orderId, o.token));
+    if (state === 'released') throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
+    // A worker already claimed it: an earlier attempt was stored after all.
+    if (state === 'published') return accepted();
+    if (state === 'done') return accepted((status ?? 'PENDING') as OrderStatus);
+    throw appError('OUTCOME_UNKNOWN', { retryAfterMs: deps.retryAfterMs });
+  }
+  throw appError('OUTCOME_UNKNOWN', { retryAfterMs: deps.retryAfterMs });
+}
+
+/** Any failure to talk to Redis is STORE_UNAVAILABLE (SPEC §5), with the cause kept. */
+async function store<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
+  }
+}

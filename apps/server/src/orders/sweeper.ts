@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { OrderMessage } from '@surge/contracts';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../infra/logger.ts';
+import type { SaleKeys } from './keys.ts';
+import { settle } from './place-order.ts';
+import type { PublishOutcome } from './publisher.ts';
+import type { OrderScripts } from './scripts.ts';
+
+/**
+ * SPEC §4 step 3: every server settles the outbox entries whose lease expired (their server
+ * died or stalled between reserve and publish). Taking the lease is a compare-and-set, so one
+ * process settles each record; re-publishing with the same `msgID` is de-duplicated by
+ * JetStream if the first attempt was stored after all.
+ */
+export interface SweepDeps {
+  redis: Redis;
+  scripts: OrderScripts;
+  leaseMs: number;
+  keysOf(saleId: string): SaleKeys;
+  publish(msg: OrderMessage): Promise<PublishOutcome>;
+  acceptsNewOrders(): boolean;
+  log: Logger;
+  onSettled?: (saleId: string, outcome: string) => void;
+}
+
+interface Record {
+  u: string;
+  q: number;
+  k: string;
+  e: number;
+  c: string;
+  ts: number;
+}
+
+export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): Promise<number> {
+  const k = deps.keysOf(saleId);
+  const due = await deps.redis.zrangebyscore(k.outbox, '-inf', Date.now(), 'LIMIT', 0, batch);
+  let settled = 0;
+  for (const orderId of due) {
+    // While NATS is down a publish would only fail: leave the lease to expire again later.
+    if (!deps.acceptsNewOrders()) break;
+    const token = randomUUID();
+    const raw = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
+    if (!raw) continue;
+    const r = JSON.parse(raw) as Record;
+    const outcome = await deps.publish({
+      orderId,
+      saleId,
+      userId: r.u,
+      quantity: r.q,
+      idempotencyKey: r.k,
+      epoch: r.e,
+      correlationId: r.c,
+      reservedAt: new Date(r.ts).toISOString(),
+    });
+    const result = await settle(
+      {
+        markPublished: (kk, id) => deps.scripts.markPublished(kk, id),
+        release: (kk, id, t) => deps.scripts.release(kk, id, t),
+        retryAfterMs: 0,
+      },
+      k,
+      { orderId, token, correlationId: r.c },
+      outcome,
+    ).then(
+      () => 'published',
+      (err: { reason?: string }) => err.reason ?? 'error',
+    );
+    deps.log.info(
+      { orderId, saleId, correlationId: r.c, outcome: result },
+      'sweeper settled an orphan reservation',
+    );
+    deps.onSettled?.(saleId, result);
+    settled++;
+  }
+  return settled;
+}

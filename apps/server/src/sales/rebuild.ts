@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '@surge/db';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../infra/logger.ts';
+import type { SaleKeys } from '../orders/keys.ts';
+import type { OrderScripts } from '../orders/scripts.ts';
+import { expireAtSec, hotFields, type SaleRow } from './hot-state.ts';
+
+/**
+ * SPEC §4 step 7: rebuild a sale's hot state from PostgreSQL. One rebuild per sale at a time
+ * (a lease in Redis); the sale answers SALE_REBUILDING meanwhile; it waits until nothing of
+ * the sale is unsettled (open reservation records, messages in its subject), then — holding
+ * the sale row FOR UPDATE — advances the epoch, reads the truth and writes it to Redis in one
+ * Lua step that applies only while the lease is ours.
+ */
+export type RebuildResult = { ok: true; remaining: number } | { ok: false; waitingFor: string[] };
+
+export interface RebuildDeps {
+  prisma: PrismaClient;
+  redis: Redis;
+  scripts: OrderScripts;
+  keysOf(saleId: string): SaleKeys;
+  /** Messages of the sale still in the stream; throws when NATS cannot tell. */
+  pendingMessages(saleId: string): Promise<number>;
+  idempotencyTtlS: number;
+  timeoutMs: number;
+  log: Logger;
+  onEvent?: (e: { saleId: string; result: RebuildResult }) => void;
+}
+
+export class RebuildCoordinator {
+  private readonly inflight = new Map<string, Promise<RebuildResult>>();
+
+  constructor(private readonly deps: RebuildDeps) {}
+
+  /** Fire-and-forget: start a rebuild unless one already runs in this process. */
+  request(saleId: string): void {
+    if (this.inflight.has(saleId)) return;
+    this.run(saleId).catch((err: unknown) => this.deps.log.error({ err, saleId }, 'rebuild failed'));
+  }
+
+  /** Rebuild now, or join the one in progress here; waits at most `waitMs` for the backlog. */
+  run(saleId: string, waitMs = this.deps.timeoutMs): Promise<RebuildResult> {
+    const running = this.inflight.get(saleId);
+    if (running) return running;
+    const p = this.rebuild(saleId, waitMs).finally(() => this.inflight.delete(saleId));
+    this.inflight.set(saleId, p);
+    return p;
+  }
+
+  /** Whether the sale needs a rebuild that nobody runs (called by every server's sweeper). */
+  async needsRebuild(saleId: string): Promise<boolean> {
+    const k = this.deps.keysOf(saleId);
+    const [hot, flag, lease] = await Promise.all([
+      this.deps.redis.exists(k.hot),
+      this.deps.redis.exists(k.rebuild),
+      this.deps.redis.exists(k.rebuildLease),
+    ]);
+    return (hot === 0 || flag === 1) && lease === 0;
+  }
+
+  private async rebuild(saleId: string, waitMs: number): Promise<RebuildResult> {
+    const { redis, keysOf, log } = this.deps;
+    const k = keysOf(saleId);
+    const token = randomUUID();
+    const leaseMs = waitMs + 15_000;
+    const started = Date.now();
+    const got = await redis.set(k.rebuildLease, token, 'PX', leaseMs, 'NX');
+    if (got !== 'OK') return this.awaitOther(k, started + waitMs);
+    await redis.set(k.rebuild, '1');
+    log.info({ saleId, event: 'rebuild.start' }, 'sale rebuilding');
+
+    let result: RebuildResult;
+    try {
+      const waitingFor = await this.waitForBacklog(saleId, k, started + waitMs);
+      result =
+        waitingFor.length > 0 ? { ok: false, waitingFor } : await this.writeFromDatabase(saleId, k, token);
+    } catch (err) {
+      log.warn({ err, saleId }, 'rebuild could not complete');
+      result = { ok: false, waitingFor: [describe(err)] };
+    }
+    if (!result.ok) {
+      // The sale stays `rebuilding` (the flag); the lease goes so any server's sweeper retries.
+      await releaseLease(redis, k.rebuildLease, token).catch(() => undefined);
+      log.warn({ saleId, event: 'rebuild.blocked', waitingFor: result.waitingFor }, 'rebuild blocked');
+    } else {
+      log.info({ saleId, event: 'rebuild.done', remaining: result.remaining }, 'sale rebuilt');
+    }
+    this.deps.onEvent?.({ saleId, result });
+    return result;
+  }
+
+  private async waitForBacklog(saleId: string, k: SaleKeys, deadline: number): Promise<string[]> {
+    for (;;) {
+      const waitingFor: string[] = [];
+      const open = await this.deps.redis.scard(k.open);
+      if (open > 0) waitingFor.push(`${open} unsettled reservation(s)`);
+      try {
+        const pending = await this.deps.pendingMessages(saleId);
+        if (pending > 0) waitingFor.push(`${pending} message(s) in the orders stream (worker)`);
+      } catch {
+        waitingFor.push('NATS');
+      }
+      if (waitingFor.length === 0 || Date.now() >= deadline) return waitingFor;
+      await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  private async writeFromDatabase(saleId: string, k: SaleKeys, token: string): Promise<RebuildResult> {
+    const { prisma, scripts, idempotencyTtlS } = this.deps;
+    return prisma.$transaction(
+      async (tx) => {
+        const locked = await tx.$queryRaw<SaleRow[]>`
+          SELECT id, name, price_cents AS "priceCents", total_stock AS "totalStock",
+                 per_user_limit AS "perUserLimit", starts_at AS "startsAt", ends_at AS "endsAt",
+                 paused, epoch
+          FROM sales WHERE id = ${saleId} FOR UPDATE`;
+        const row = locked[0];
+        if (!row) return { ok: false, waitingFor: ['sale row (deleted?)'] };
+        const epoch = row.epoch + 1;
+        await tx.$executeRaw`UPDATE sales SET epoch = ${epoch}, updated_at = now() WHERE id = ${saleId}`;
+        const orders = await tx.$queryRaw<
+          {
+            id: string;
+            userId: string;
+            key: string;
+            quantity: number;
+            status: string;
+            corr: string;
+            epoch: number;
+          }[]
+        >`SELECT id, user_id AS "userId", idempotency_key AS key, quantity, status::text AS status,
+                 correlation_id AS corr, epoch
+          FROM orders WHERE sale_id = ${saleId}`;
+        const users: Record<string, number> = {};
+        let live = 0;
+        for (const o of orders) {
+          if (o.status === 'PENDING' || o.status === 'CONFIRMED') {
+            live += o.quantity;
+            users[o.userId] = (users[o.userId] ?? 0) + o.quantity;
+          }
+        }
+        const remaining = row.totalStock - live;
+        const written = await scripts.writeHot(k, {
+          token,
+          hot: hotFields({ ...row, epoch }, remaining, idempotencyTtlS),
+          users,
+          orders: orders.map((o) => [o.id, o.userId, o.key, o.quantity, o.status, o.corr, o.epoch]),
+          expireAtSec: expireAtSec(row.endsAt, idempotencyTtlS),
+        });
+        // Losing the lease means another rebuild took over: roll the epoch back with us.
+        if (written !== 1) throw new Error('rebuild lease lost');
+        return { ok: true, remaining } as const;
+      },
+      { timeout: 60_000, maxWait: 10_000 },
+    );
+  }
+
+  private async awaitOther(k: SaleKeys, deadline: number): Promise<RebuildResult> {
+    for (;;) {
+      const [hot, flag] = await Promise.all([
+        this.deps.redis.hget(k.hot, 'remaining'),
+        this.deps.redis.exists(k.rebuild),
+      ]);
+      if (hot !== null && flag === 0) return { ok: true, remaining: Number(hot) };
+      if (Date.now() >= deadline) return { ok: false, waitingFor: ['another rebuild in progress'] };
+      await sleep(100);
+    }
+  }
+}
+
+async function releaseLease(redis: Redis, key: string, token: string): Promise<void> {
+  await redis.eval(
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+    1,
+    key,
+    token,
+  );
+}
+
+function describe(err: unknown): string {
+  const msg = String((err as Error)?.message ?? err);
+  if (/ECONNREFUSED.*5432|postgres|database|P1001|P2024/i.test(msg)) return 'PostgreSQL';
+  return msg.slice(0, 200);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,172 @@
+import type { CreateSaleInput, Sale } from '@surge/contracts';
+import { isUniqueViolation, type PrismaClient } from '@surge/db';
+import type { Redis } from 'ioredis';
+import { AppError, appError } from '../errors.ts';
+import type { SaleKeys } from '../orders/keys.ts';
+import type { OrderScripts } from '../orders/scripts.ts';
+import type { SaleCatalog } from './catalog.ts';
+import { expireAtSec, hotFields, type SaleRow, saleFromHot, saleFromRow } from './hot-state.ts';
+import type { RebuildCoordinator } from './rebuild.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Reading and administering sales. Reads come from the hot state in Redis; admin writes take
+ * the sale row FOR UPDATE, write PostgreSQL first and Redis second, and fail (rolling back)
+ * when Redis cannot be written (SPEC §4 step 7).
+ */
+export class SalesService {
+  constructor(
+    private readonly d: {
+      prisma: PrismaClient;
+      redis: Redis;
+      scripts: OrderScripts;
+      catalog: SaleCatalog;
+      rebuild: RebuildCoordinator;
+      keysOf(saleId: string): SaleKeys;
+      idempotencyTtlS: number;
+    },
+  ) {}
+
+  async get(saleId: string): Promise<Sale> {
+    if (!(await this.d.catalog.exists(saleId))) throw appError('SALE_NOT_FOUND');
+    const k = this.d.keysOf(saleId);
+    const [[, hot], [, flag], [, time]] = (await this.d.redis
+      .multi()
+      .hgetall(k.hot)
+      .exists(k.rebuild)
+      .time()
+      .exec()
+      .catch((err: unknown) => {
+        throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
+      })) as [[null, Record<string, string>], [null, number], [null, [string, string]]];
+    const nowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    if (hot.remaining !== undefined) return saleFromHot(saleId, hot, flag === 1, nowMs);
+    // No hot state: rebuilding; show what PostgreSQL says until it is back.
+    this.d.rebuild.request(saleId);
+    return this.fromDatabase(saleId, nowMs);
+  }
+
+  async list(): Promise<Sale[]> {
+    await this.d.catalog.refresh();
+    const sales = await Promise.all(this.d.catalog.ids().map((id) => this.get(id).catch(() => null)));
+    return sales.filter((s): s is Sale => s !== null).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+  }
+
+  private async fromDatabase(saleId: string, nowMs: number): Promise<Sale> {
+    const row = await this.d.prisma.sale.findUnique({ where: { id: saleId } });
+    if (!row) throw appError('SALE_NOT_FOUND');
+    const live = await this.d.prisma.order.aggregate({
+      where: { saleId, status: { in: ['PENDING', 'CONFIRMED'] } },
+      _sum: { quantity: true },
+    });
+    return saleFromRow(row, row.totalStock - (live._sum.quantity ?? 0), true, nowMs);
+  }
+
+  async create(input: CreateSaleInput): Promise<Sale> {
+    const startsAt = input.startsAt ? new Date(input.startsAt) : new Date();
+    const endsAt = input.endsAt ? new Date(input.endsAt) : new Date(startsAt.getTime() + DAY_MS);
+    if (endsAt <= startsAt) {
+      throw new AppError('VALIDATION', 'endsAt must be after startsAt', {
+        fieldErrors: { endsAt: ['endsAt must be after startsAt'] },
+      });
+    }
+    try {
+      await this.d.prisma.$transaction(async (tx) => {
+        const row = await tx.sale.create({
+          data: {
+            id: input.id,
+            name: input.name,
+            priceCents: input.priceCents,
+            totalStock: input.totalStock,
+            perUserLimit: input.perUserLimit,
+            startsAt,
+            endsAt,
+          },
+        });
+        await this.d.scripts.writeHot(this.d.keysOf(row.id), {
+          token: '',
+          hot: hotFields(row, row.totalStock, this.d.idempotencyTtlS),
+          users: {},
+          orders: [],
+          expireAtSec: expireAtSec(row.endsAt, this.d.idempotencyTtlS),
+        });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw appError('SALE_EXISTS');
+      throw storeOrRethrow(err);
+    }
+    this.d.catalog.add(input.id);
+    return this.get(input.id);
+  }
+
+  pause(saleId: string): Promise<Sale> {
+    return this.adminWrite(saleId, 'pause', async (tx) => {
+      await tx.$executeRaw`UPDATE sales SET paused = true, updated_at = now() WHERE id = ${saleId}`;
+    });
+  }
+
+  resume(saleId: string): Promise<Sale> {
+    return this.adminWrite(saleId, 'resume', async (tx) => {
+      await tx.$executeRaw`UPDATE sales SET paused = false, updated_at = now() WHERE id = ${saleId}`;
+    });
+  }
+
+  restock(saleId: string, quantity: number): Promise<Sale> {
+    return this.adminWrite(
+      saleId,
+      'restock',
+      async (tx, row) => {
+        if (row.endsAt.getTime() <= Date.now()) throw appError('SALE_ENDED');
+        await tx.$executeRaw`UPDATE sales SET total_stock = total_stock + ${quantity}, updated_at = now() WHERE id = ${saleId}`;
+      },
+      quantity,
+    );
+  }
+
+  private async adminWrite(
+    saleId: string,
+    op: 'pause' | 'resume' | 'restock',
+    writeDb: (tx: Tx, row: SaleRow) => Promise<void>,
+    delta = 0,
+  ): Promise<Sale> {
+    const k = this.d.keysOf(saleId);
+    try {
+      await this.d.prisma.$transaction(async (tx) => {
+        const rows = await tx.$queryRaw<SaleRow[]>`
+          SELECT id, name, price_cents AS "priceCents", total_stock AS "totalStock",
+                 per_user_limit AS "perUserLimit", starts_at AS "startsAt", ends_at AS "endsAt", paused, epoch
+          FROM sales WHERE id = ${saleId} FOR UPDATE`;
+        const row = rows[0];
+        if (!row) throw appError('SALE_NOT_FOUND');
+        await writeDb(tx, row);
+        // Redis second, still under the row lock, so a rebuild cannot interleave (SPEC §4.7).
+        const r = await this.d.scripts.adminUpdate(k, op, delta);
+        if (r === 'REBUILDING' || (r === 'MISSING' && op === 'restock')) {
+          this.d.rebuild.request(saleId);
+          throw appError('SALE_REBUILDING', { retryAfterMs: 1000 });
+        }
+        // 'MISSING' for pause/resume: PostgreSQL holds it; the rebuild will read it.
+        if (r === 'MISSING') this.d.rebuild.request(saleId);
+      });
+    } catch (err) {
+      throw storeOrRethrow(err);
+    }
+    return this.get(saleId);
+  }
+}
+
+type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+function storeOrRethrow(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const name = (err as Error)?.name ?? '';
+  const msg = String((err as Error)?.message ?? '');
+  if (
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED.*6379|MaxRetriesPerRequest/i.test(msg) ||
+    name === 'ReplyError'
+  ) {
+    return appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
+  }
+  return err;
+}

@@ -1,0 +1,265 @@
+import type { IncomingMessage } from 'node:http';
+import { createPrisma } from '@surge/db';
+import { AuditLog } from './admin/audit.ts';
+import { Sessions } from './auth/sessions.ts';
+import type { ServerEnv } from './env.ts';
+import { appError } from './errors.ts';
+import type { Logger } from './infra/logger.ts';
+import { createServerMetrics } from './infra/metrics.ts';
+import { connectNats, ensureOrdersStream, pendingForSale } from './infra/nats.ts';
+import { checkNoEviction, createRedis } from './infra/redis.ts';
+import { RateLimits } from './limits/rate-limits.ts';
+import { globalKeys, saleKeys } from './orders/keys.ts';
+import { OrderQueries } from './orders/order-queries.ts';
+import { type PlaceOrderInput, placeOrder } from './orders/place-order.ts';
+import { OrderPublisher } from './orders/publisher.ts';
+import { OrderScripts } from './orders/scripts.ts';
+import { sweepSale } from './orders/sweeper.ts';
+import { SaleCatalog } from './sales/catalog.ts';
+import { RebuildCoordinator } from './sales/rebuild.ts';
+import { SalesService } from './sales/sales-service.ts';
+
+/**
+ * The composition root of one server process: connections, services and background loops.
+ * Procedures reach everything through `ctx.services`; nothing here knows about tRPC.
+ */
+export async function createServices(env: ServerEnv, log: Logger) {
+  const ns = env.SURGE_NAMESPACE;
+  const keysOf = (saleId: string) => saleKeys(ns, saleId);
+  const redis = createRedis(env.REDIS_URL, `surge-server-${process.pid}`);
+  await redis.connect();
+  const prisma = createPrisma(env.DATABASE_URL);
+  const nats = await connectNats(env.NATS_URL, `surge-server-${process.pid}`, log);
+  await ensureOrdersStream(nats.jsm, {
+    namespace: ns,
+    maxBytes: env.STREAM_MAX_BYTES,
+    replicas: env.STREAM_REPLICAS,
+  });
+  const metrics = createServerMetrics();
+  const scripts = new OrderScripts(redis);
+  const publisher = new OrderPublisher(nats, {
+    namespace: ns,
+    breakerFailures: env.BREAKER_FAILURES,
+    breakerHalfOpenMs: env.BREAKER_HALF_OPEN_MS,
+    // All retries end well before the lease does, so the sweeper never races a live publish.
+    deadlineMs: Math.max(100, Math.floor(env.LEASE_MS * 0.6)),
+  });
+  watchConnection(nats.nc, publisher);
+  publisher.breaker.onStateChange(() =>
+    metrics.breakerState.set(publisher.breakerState() === 'closed' ? 0 : 1),
+  );
+
+  const catalog = new SaleCatalog(prisma);
+  await catalog.refresh();
+  const rebuild = new RebuildCoordinator({
+    prisma,
+    redis,
+    scripts,
+    keysOf,
+    pendingMessages: (saleId) => pendingForSale(nats.jsm, ns, saleId),
+    idempotencyTtlS: env.IDEMPOTENCY_TTL_S,
+    timeoutMs: env.REBUILD_TIMEOUT_MS,
+    log,
+  });
+  const sales = new SalesService({
+    prisma,
+    redis,
+    scripts,
+    catalog,
+    rebuild,
+    keysOf,
+    idempotencyTtlS: env.IDEMPOTENCY_TTL_S,
+  });
+  const orders = new OrderQueries({ prisma, redis, keysOf, saleIds: () => catalog.ids() });
+  const gk = globalKeys(ns);
+  const limits = new RateLimits(
+    redis,
+    {
+      perUser: env.RATE_LIMIT_PER_USER,
+      perIp: env.RATE_LIMIT_PER_IP,
+      windowMs: env.RATE_LIMIT_WINDOW_MS,
+      adminLogin: env.ADMIN_LOGIN_LIMIT,
+      adminLoginWindowMs: env.ADMIN_LOGIN_WINDOW_MS,
+      prefix: gk.rateLimitPrefix,
+    },
+    (name) => metrics.rateLimited.inc({ limit: name }),
+  );
+  const sessions = new Sessions({
+    redis,
+    secret: env.SESSION_SECRET,
+    adminPassword: env.ADMIN_PASSWORD,
+    secure: env.NODE_ENV === 'production',
+    adminKey: gk.adminSession,
+  });
+  const audit = new AuditLog(prisma, log);
+
+  const placeDeps = {
+    namespace: ns,
+    leaseMs: env.LEASE_MS,
+    retryAfterMs: 500,
+    keysOf,
+    saleExists: (id: string) => catalog.exists(id),
+    acceptsNewOrders: () => publisher.acceptsNewOrders(),
+    reserve: scripts.reserve.bind(scripts),
+    publish: publisher.publish.bind(publisher),
+    markPublished: scripts.markPublished.bind(scripts),
+    release: scripts.release.bind(scripts),
+    requestRebuild: (saleId: string) => rebuild.request(saleId),
+    afterReserve: env.SURGE_FAULT_EXIT_AFTER_RESERVE ? () => process.kill(process.pid, 'SIGKILL') : undefined,
+  };
+
+  let shuttingDown = false;
+  const sweeper = startSweeper(
+    env.SWEEP_INTERVAL_MS,
+    async () => {
+      await checkRedisRestart();
+      for (const saleId of catalog.ids()) {
+        await sweepSale(
+          {
+            redis,
+            scripts,
+            leaseMs: env.LEASE_MS,
+            keysOf,
+            publish: (m) => publisher.publish(m),
+            acceptsNewOrders: () => publisher.acceptsNewOrders(),
+            log,
+            onSettled: (_s, outcome) => metrics.sweeperSettled.inc({ outcome }),
+          },
+          saleId,
+        );
+        if (await rebuild.needsRebuild(saleId)) rebuild.request(saleId);
+      }
+    },
+    log,
+  );
+
+  // SPEC §4 step 8: a Redis restart (new run_id) may have lost acknowledged writes.
+  let runId: string | null = null;
+  async function checkRedisRestart(): Promise<void> {
+    const info = await redis.info('server');
+    const id = /run_id:(\w+)/.exec(info)?.[1] ?? null;
+    if (runId && id && id !== runId) {
+      log.warn({ event: 'redis.restarted' }, 'Redis run_id changed: rebuilding every sale');
+      for (const saleId of catalog.ids()) await redis.set(keysOf(saleId).rebuild, '1');
+    }
+    runId = id;
+  }
+
+  return {
+    env,
+    log,
+    metrics,
+    redis,
+    prisma,
+    nats,
+    publisher,
+    catalog,
+    sales,
+    orders,
+    limits,
+    sessions,
+    audit,
+    rebuild,
+    clientIp(req: IncomingMessage): string {
+      if (env.TRUST_PROXY) {
+        const xff = req.headers['x-forwarded-for'];
+        const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
+        if (first) return first;
+      }
+      return req.socket.remoteAddress ?? 'unknown';
+    },
+    async placeOrder(input: PlaceOrderInput & { ip: string }) {
+      metrics.ordersReceived.inc();
+      const end = metrics.placeLatency.startTimer();
+      try {
+        await limits.consume('order-user', input.userId);
+        await limits.consume('order-ip', input.ip);
+        const result = await placeOrder(placeDeps, input);
+        if (result.replayed) metrics.ordersReplayed.inc();
+        else metrics.ordersAccepted.inc();
+        return result;
+      } catch (err) {
+        metrics.ordersRejected.inc({ reason: (err as { reason?: string }).reason ?? 'INTERNAL' });
+        throw err;
+      } finally {
+        end();
+      }
+    },
+    async flushCache(saleId?: string) {
+      if (saleId && !(await catalog.exists(saleId))) throw appError('SALE_NOT_FOUND');
+      if (!saleId) await catalog.refresh();
+      const ids = saleId ? [saleId] : catalog.ids();
+      const results = await Promise.all(ids.map(async (id) => ({ saleId: id, r: await rebuild.run(id) })));
+      const blocked = results.filter((x) => !x.r.ok);
+      if (blocked.length > 0) {
+        const waitingFor = blocked.flatMap((b) =>
+          b.r.ok ? [] : b.r.waitingFor.map((w) => `${b.saleId}: ${w}`),
+        );
+        throw appError('REBUILD_BLOCKED', { retryAfterMs: 1000, waitingFor });
+      }
+      return { sales: results.map((x) => ({ saleId: x.saleId, remaining: x.r.ok ? x.r.remaining : 0 })) };
+    },
+    async readiness() {
+      const checks: Record<string, unknown> = {};
+      checks.redis = await redis.ping().then(
+        async () =>
+          (await checkNoEviction(redis).catch(() => false)) ? 'ok' : 'maxmemory-policy is not noeviction',
+        () => 'down',
+      );
+      checks.nats = nats.isConnected() ? 'ok' : 'down';
+      checks.postgres = await prisma.$queryRaw`SELECT 1`.then(
+        () => 'ok',
+        () => 'down',
+      );
+      checks.breaker = publisher.breakerState();
+      const ready = !shuttingDown && checks.redis === 'ok' && checks.nats === 'ok';
+      return { ready, checks: { ...checks, shuttingDown } };
+    },
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    async close() {
+      shuttingDown = true;
+      await sweeper.stop();
+      await nats.close().catch(() => undefined);
+      redis.disconnect();
+      await prisma.$disconnect().catch(() => undefined);
+    },
+  };
+}
+
+export type AppServices = Awaited<ReturnType<typeof createServices>>;
+
+function watchConnection(
+  nc: import('@nats-io/transport-node').NatsConnection,
+  publisher: OrderPublisher,
+): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') publisher.onConnectionChange(false);
+      if (s.type === 'reconnect') publisher.onConnectionChange(true);
+    }
+  })().catch(() => undefined);
+}
+
+/** A loop that never overlaps itself and stops cleanly. */
+function startSweeper(intervalMs: number, tick: () => Promise<void>, log: Logger) {
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (stopped || running) return; // a slow tick is never overlapped by the next one
+    running = tick()
+      .catch((err: unknown) => log.warn({ err }, 'sweeper tick failed'))
+      .finally(() => {
+        running = null;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { randomUUID } from 'node:crypto';
+import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
+import type { AppServices } from '../services.ts';
+
+const CORRELATION = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * Per-request context: the request itself, who is calling, a correlation id (taken from
+ * `X-Correlation-Id` when well-formed, else made here) and the process's services. Everything
+ * else (the session, the admin check) is resolved by the procedure that needs it.
+ */
+export function contextFactory(services: AppServices) {
+  return ({ req, res }: CreateHTTPContextOptions) => {
+    const header = req.headers['x-correlation-id'];
+    const given = Array.isArray(header) ? header[0] : header;
+    const correlationId = given && CORRELATION.test(given) ? given : randomUUID();
+    res.setHeader('X-Correlation-Id', correlationId);
+    return { req, res, ip: services.clientIp(req), correlationId, services };
+  };
+}
+
+export type Context = Awaited<ReturnType<ReturnType<typeof contextFactory>>>;

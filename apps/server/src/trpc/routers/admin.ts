@@ -1,0 +1,61 @@
+import {
+  adminLoginInput,
+  createSaleInput,
+  emptyInput,
+  flushCacheInput,
+  restockInput,
+  saleRefInput,
+} from '@surge/contracts';
+import { AppError } from '../../errors.ts';
+import { adminProcedure, publicProcedure, router } from '../trpc.ts';
+
+export const adminRouter = router({
+  login: publicProcedure.input(adminLoginInput).mutation(async ({ ctx, input }) => {
+    const { limits, sessions, audit } = ctx.services;
+    await limits.consume('admin-login', ctx.ip);
+    if (!sessions.checkPassword(input.password)) {
+      await audit.record({
+        action: 'admin.login',
+        input,
+        ok: false,
+        result: { reason: 'BAD_CREDENTIALS' },
+        sessionId: null,
+        ip: ctx.ip,
+      });
+      throw new AppError('BAD_CREDENTIALS', 'Wrong password');
+    }
+    const sessionId = await sessions.startAdmin(ctx.res, { ip: ctx.ip });
+    await audit.record({ action: 'admin.login', input, ok: true, result: null, sessionId, ip: ctx.ip });
+    return { ok: true as const };
+  }),
+  logout: publicProcedure.input(emptyInput).mutation(async ({ ctx }) => {
+    const sessionId = await ctx.services.sessions.adminSessionId(ctx.req).catch(() => null);
+    await ctx.services.sessions.endAdmin(ctx.req, ctx.res);
+    if (sessionId) {
+      await ctx.services.audit.record({
+        action: 'admin.logout',
+        input: {},
+        ok: true,
+        result: null,
+        sessionId,
+        ip: ctx.ip,
+      });
+    }
+    return { ok: true as const };
+  }),
+  createSale: adminProcedure
+    .input(createSaleInput)
+    .mutation(({ ctx, input }) => ctx.services.sales.create(input)),
+  pauseSale: adminProcedure
+    .input(saleRefInput)
+    .mutation(({ ctx, input }) => ctx.services.sales.pause(input.saleId)),
+  resumeSale: adminProcedure
+    .input(saleRefInput)
+    .mutation(({ ctx, input }) => ctx.services.sales.resume(input.saleId)),
+  restock: adminProcedure
+    .input(restockInput)
+    .mutation(({ ctx, input }) => ctx.services.sales.restock(input.saleId, input.quantity)),
+  flushCache: adminProcedure
+    .input(flushCacheInput)
+    .mutation(({ ctx, input }) => ctx.services.flushCache(input?.saleId)),
+});

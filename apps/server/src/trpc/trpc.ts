@@ -1,0 +1,59 @@
+import { trpcCodeOf } from '@surge/contracts';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { AppError } from '../errors.ts';
+import type { Context } from './context.ts';
+import { formatError } from './error-formatter.ts';
+
+const production = process.env.NODE_ENV === 'production';
+
+const t = initTRPC.context<Context>().create({
+  isDev: !production,
+  errorFormatter: (opts) => formatError(opts, production),
+});
+
+/** A service's AppError becomes the tRPC error with the matching HTTP status. */
+const mapAppErrors = t.middleware(async function mapAppErrors({ next }) {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: trpcCodeOf(cause.reason), message: cause.message, cause });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(mapAppErrors);
+
+/** Shoppers: a signed guest cookie from `session.start`, else 401 NO_SESSION. */
+export const requireSession = t.middleware(async function requireSession({ ctx, next }) {
+  const userId = ctx.services.sessions.guestUserId(ctx.req);
+  if (!userId) throw new AppError('NO_SESSION', 'Call session.start first');
+  return next({ ctx: { userId } });
+});
+
+/** Admins: a live admin session (revocable, in Redis), else 401 NOT_ADMIN; every call audited. */
+export const adminProcedure = publicProcedure.use(async function requireAdmin({
+  ctx,
+  next,
+  path,
+  getRawInput,
+}) {
+  const adminSessionId = await ctx.services.sessions.adminSessionId(ctx.req).catch(() => null);
+  if (!adminSessionId) throw new AppError('NOT_ADMIN', 'Admin login required');
+  const result = await next({ ctx: { adminSessionId } });
+  if (path.startsWith('admin.') && !path.startsWith('admin.dlq.list')) {
+    await ctx.services.audit.record({
+      action: path,
+      input: await getRawInput().catch(() => null),
+      ok: result.ok,
+      result: result.ok ? result.data : { reason: reasonOf(result.error) },
+      sessionId: adminSessionId,
+      ip: ctx.ip,
+    });
+  }
+  return result;
+});
+
+export function reasonOf(err: TRPCError): string {
+  return err.cause instanceof AppError ? err.cause.reason : err.code;
+}

@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './inputs.ts';
+export * from './messages.ts';
+export * from './sale.ts';

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/** Input limits of SPEC §5. Every object is strict: unknown keys are rejected. */
+export const saleIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a sale id is 1–64 of a-z 0-9 -');
+export const orderIdSchema = z.string().min(1).max(64);
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'an idempotency key is 8–128 of A-Z a-z 0-9 _ . : -');
+export const quantitySchema = z.number().int().min(1).max(100);
+const isoDate = z.iso.datetime({ offset: true });
+
+export const emptyInput = z.strictObject({}).optional();
+
+export const saleGetInput = z.strictObject({ saleId: saleIdSchema });
+
+export const orderPlaceInput = z.strictObject({
+  saleId: saleIdSchema,
+  quantity: quantitySchema,
+  idempotencyKey: idempotencyKeySchema,
+});
+export type OrderPlaceInput = z.infer<typeof orderPlaceInput>;
+
+export const orderGetInput = z.strictObject({ orderId: orderIdSchema });
+export const orderMineInput = z.strictObject({ saleId: saleIdSchema.optional() }).optional();
+
+export const adminLoginInput = z.strictObject({ password: z.string().min(1).max(256) });
+
+export const createSaleInput = z
+  .strictObject({
+    id: saleIdSchema,
+    name: z.string().trim().min(1).max(120),
+    priceCents: z.number().int().min(0).max(100_000_000),
+    totalStock: z.number().int().min(0).max(10_000_000),
+    perUserLimit: z.number().int().min(1).max(100),
+    startsAt: isoDate.optional(),
+    endsAt: isoDate.optional(),
+  })
+  .refine((s) => !s.startsAt || !s.endsAt || Date.parse(s.endsAt) > Date.parse(s.startsAt), {
+    path: ['endsAt'],
+    message: 'endsAt must be after startsAt',
+  });
+export type CreateSaleInput = z.infer<typeof createSaleInput>;
+
+export const saleRefInput = z.strictObject({ saleId: saleIdSchema });
+export const restockInput = z.strictObject({
+  saleId: saleIdSchema,
+  quantity: z.number().int().min(1).max(1_000_000),
+});
+export const flushCacheInput = z.strictObject({ saleId: saleIdSchema.optional() }).optional();
+export const dlqIdsInput = z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(100) });

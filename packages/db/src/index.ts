@@ -1,0 +1,19 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from './generated/client.ts';
+
+export type { Prisma } from './generated/client.ts';
+export { OrderStatus, PrismaClient } from './generated/client.ts';
+
+/**
+ * One Prisma client per process, through the `pg` driver adapter (Prisma 7 runs its query
+ * compiler in WASM and talks to PostgreSQL through `pg`).
+ */
+export function createPrisma(databaseUrl: string, opts: { max?: number } = {}): PrismaClient {
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: opts.max ?? 10 });
+  return new PrismaClient({ adapter });
+}
+
+/** Prisma's unique-constraint violation. */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}
