@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { startServer } from '../../apps/server/src/app.ts';
+import { TestClient } from './client.ts';
+import { ROOT } from './paths.ts';
+import {
+  cleanupNamespace,
+  createTestDatabase,
+  eventually,
+  freePort,
+  newNamespace,
+  SHARED,
+  type TestDatabase,
+} from './services.ts';
+
+export const ADMIN_PASSWORD = 'test-admin-password';
+export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+
+/** The environment of a server under test: its own namespace and database, limits off. */
+export function baseEnv(
+  db: TestDatabase,
+  ns: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL: SHARED.redis,
+    NATS_URL: SHARED.nats,
+    SURGE_NAMESPACE: ns,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_PASSWORD,
+    SESSION_SECRET,
+    RATE_LIMIT_PER_USER: '0',
+    RATE_LIMIT_PER_IP: '0',
+    LOG_LEVEL: 'silent',
+    STREAM_MAX_BYTES: '64MiB',
+    ...overrides,
+  };
+}
+
+export type TestServer = Awaited<ReturnType<typeof startServer>>;
+
+/**
+ * One isolated stack for a test file: a fresh database and namespace, and helpers to start
+ * servers in-process or as child processes (for `kill -9`). `teardown()` removes everything.
+ */
+export async function createStack() {
+  const db = await createTestDatabase();
+  const ns = newNamespace();
+  const servers: TestServer[] = [];
+  const children: ChildProcess[] = [];
+
+  return {
+    db,
+    ns,
+    env: (o: Record<string, string> = {}) => baseEnv(db, ns, o),
+    async server(overrides: Record<string, string> = {}): Promise<TestServer> {
+      const s = await startServer(baseEnv(db, ns, overrides));
+      servers.push(s);
+      return s;
+    },
+    /** A built server in its own process (`npm run build` first; the test runner does it). */
+    async spawnServer(
+      overrides: Record<string, string> = {},
+    ): Promise<{ url: string; child: ChildProcess; port: number }> {
+      const port = await freePort();
+      const child = spawn(process.execPath, [`${ROOT}/apps/server/dist/main.js`], {
+        env: { ...process.env, ...baseEnv(db, ns, { PORT: String(port), ...overrides }) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      children.push(child);
+      const url = `http://127.0.0.1:${port}`;
+      await eventually(async () => {
+        if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}`);
+        const r = await fetch(`${url}/readyz`).catch(() => null);
+        return r?.status === 200;
+      }, 30_000);
+      return { url, child, port };
+    },
+    async admin(url: string): Promise<TestClient> {
+      const c = new TestClient(url);
+      await c.loginAdmin(ADMIN_PASSWORD);
+      return c;
+    },
+    async teardown(): Promise<void> {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
+      await cleanupNamespace(ns);
+      await db.drop().catch(() => undefined);
+    },
+  };
+}
+export type Stack = Awaited<ReturnType<typeof createStack>>;
+
+export interface SaleSpec {
+  id: string;
+  name?: string;
+  priceCents?: number;
+  totalStock: number;
+  perUserLimit: number;
+  startsAt?: string;
+  endsAt?: string;
+}
+
+export async function createSale(admin: TestClient, spec: SaleSpec) {
+  const r = await admin.mutate('admin.createSale', { name: spec.id, priceCents: 1000, ...spec });
+  if (r.status !== 200) throw new Error(`createSale: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.result?.data as { id: string; remaining: number; totalStock: number; state: string };
+}
+
+/** Shoppers with a session each. */
+export async function shoppers(url: string, n: number): Promise<TestClient[]> {
+  const list = Array.from({ length: n }, () => new TestClient(url));
+  await Promise.all(list.map((c) => c.startSession()));
+  return list;
+}
