@@ -42,8 +42,10 @@ export function ensureDeps() {
   const marker = join(ROOT, 'node_modules', '.package-lock.json');
   const lock = join(ROOT, 'package-lock.json');
   if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
-    log('installing dependencies (npm ci)…');
-    run('npm', ['ci', '--no-audit', '--no-fund']);
+    // `npm install`, not `npm ci`: npm 11 lockfiles written without registry URLs lack the
+    // other platforms' optional packages (biome, turbo), which `npm ci` then refuses.
+    log('installing dependencies (npm install)…');
+    run('npm', ['install', '--no-audit', '--no-fund']);
   }
   if (!existsSync(join(ROOT, 'packages/db/src/generated/client.ts'))) {
     log('generating the Prisma client…');
@@ -162,7 +164,14 @@ export async function ensureServices() {
   if (missing.length === 0) return;
   if (has('docker') && spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0) {
     log(`starting ${missing.map((m) => m.name).join(', ')} with docker compose…`);
-    run('docker', ['compose', 'up', '-d', 'postgres', 'redis', 'nats']);
+    // Compose checks the app services' required secrets even when only infra is started.
+    run('docker', ['compose', 'up', '-d', 'postgres', 'redis', 'nats'], {
+      env: {
+        ADMIN_PASSWORD: 'unused-by-infra',
+        SESSION_SECRET: 'unused-by-infra-services-only-000000',
+        ...process.env,
+      },
+    });
     for (const m of missing)
       if (!(await waitFor(m.host, m.port, 60_000))) fail(`${m.name} did not come up at ${m.host}:${m.port}`);
     return;
