@@ -133,6 +133,7 @@ describe('rebuild of a sale hot state', () => {
     const msg = await server.services.nats.jsm.streams.getMessage(`${stack.ns}_orders`, {
       last_by_subj: `${stack.ns}.orders.backlog`,
     });
+    if (!msg) throw new Error('the queued order is not in the stream');
     const order = msg.json<{
       orderId: string;
       userId: string;
