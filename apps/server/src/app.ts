@@ -31,6 +31,14 @@ export async function startServer(source: Record<string, string | undefined> = p
       services.beginShutdown();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
+        // Keep-alive sockets become idle once their last answer is written: close them as they
+        // do (every answer now carries `Connection: close`), and cut any left after 10 s.
+        const idle = setInterval(() => http.closeIdleConnections(), 50);
+        const hard = setTimeout(() => http.closeAllConnections(), 10_000);
+        http.once('close', () => {
+          clearInterval(idle);
+          clearTimeout(hard);
+        });
         http.closeIdleConnections();
       });
       await services.close();

@@ -218,6 +218,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     beginShutdown() {
       shuttingDown = true;
     },
+    isShuttingDown: () => shuttingDown,
     async close() {
       shuttingDown = true;
       await sweeper.stop();

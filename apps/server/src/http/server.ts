@@ -23,6 +23,7 @@ export function createHttpServer(services: AppServices, webDist: string): Server
   const web = staticFiles(webDist);
 
   return createServer((req, res) => {
+    if (services.isShuttingDown()) res.setHeader('Connection', 'close');
     const url = new URL(req.url ?? '/', 'http://surge.invalid');
     const path = url.pathname;
     if (path.startsWith('/trpc/')) {

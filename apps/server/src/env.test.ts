@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { loadServerEnv } from './env.ts';
+
+const secrets = { SESSION_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'a-strong-admin-password' };
+
+describe('server configuration (SPEC §2)', () => {
+  it('applies the defaults of the configuration table', () => {
+    const env = loadServerEnv(secrets);
+    expect(env).toMatchObject({
+      PORT: 3000,
+      SURGE_NAMESPACE: 'surge',
+      RATE_LIMIT_PER_USER: 10,
+      RATE_LIMIT_PER_IP: 300,
+      RATE_LIMIT_WINDOW_MS: 10_000,
+      IDEMPOTENCY_TTL_S: 86_400,
+      BREAKER_FAILURES: 5,
+      BREAKER_HALF_OPEN_MS: 10_000,
+      LEASE_MS: 5000,
+      REBUILD_TIMEOUT_MS: 30_000,
+      STREAM_REPLICAS: 1,
+      STREAM_MAX_BYTES: 1024 ** 3,
+      TRUST_PROXY: false,
+      LOG_LEVEL: 'info',
+    });
+    expect([...env.allowedOrigins]).toEqual([
+      'http://localhost:3000',
+      'http://127.0.0.1:3000',
+      'http://localhost:5173',
+      'http://127.0.0.1:5173',
+    ]);
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(() => loadServerEnv({ ...secrets, PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadServerEnv({ ...secrets, STREAM_MAX_BYTES: 'lots' })).toThrow(/STREAM_MAX_BYTES/);
+    expect(() => loadServerEnv({ ...secrets, SURGE_NAMESPACE: 'Has.Dots' })).toThrow(/SURGE_NAMESPACE/);
+    expect(() => loadServerEnv({ ...secrets, TRUST_PROXY: 'maybe' })).toThrow(/TRUST_PROXY/);
+  });
+
+  it('parses byte sizes and origin lists', () => {
+    const env = loadServerEnv({
+      ...secrets,
+      STREAM_MAX_BYTES: '64MiB',
+      ALLOWED_ORIGINS: 'https://shop.example, https://hud.example',
+    });
+    expect(env.STREAM_MAX_BYTES).toBe(64 * 1024 * 1024);
+    expect([...env.allowedOrigins]).toEqual(['https://shop.example', 'https://hud.example']);
+  });
+
+  it('requires both secrets, a session secret of ≥ 32 characters', () => {
+    expect(() => loadServerEnv({ ADMIN_PASSWORD: 'x' })).toThrow(/SESSION_SECRET/);
+    expect(() => loadServerEnv({ SESSION_SECRET: 'x'.repeat(40) })).toThrow(/ADMIN_PASSWORD/);
+    expect(() => loadServerEnv({ ...secrets, SESSION_SECRET: 'short' })).toThrow(/SESSION_SECRET/);
+  });
+
+  it('refuses default or weak secrets in production', () => {
+    const prod = { NODE_ENV: 'production' };
+    expect(() => loadServerEnv({ ...prod, ...secrets })).not.toThrow();
+    expect(() => loadServerEnv({ ...prod, ...secrets, ADMIN_PASSWORD: 'admin' })).toThrow(/ADMIN_PASSWORD/);
+    expect(() => loadServerEnv({ ...prod, ...secrets, ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
+    expect(() => loadServerEnv({ ...prod, ...secrets, SESSION_SECRET: `changeme${'x'.repeat(30)}` })).toThrow(
+      /SESSION_SECRET/,
+    );
+  });
+});
