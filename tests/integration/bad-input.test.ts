@@ -489,6 +489,20 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
   });
   afterAll(() => stack?.teardown());
 
+
+  it.only('probe', async () => {
+    const out: string[] = [];
+    for (const b of [`{"saleId":${'['.repeat(6000)}${']'.repeat(6000)}}`, '{"saleId":"\\u0000"}', '{"saleId":"zz"}']) {
+      const r = await send('POST', '/trpc/admin.pauseSale', { body: b, headers: { 'content-type': 'application/json', cookie: cookieOf.admin } });
+      out.push(`${b.slice(0, 30)} → ${show(r).slice(0, 150)}`);
+    }
+    const { default: pg } = await import('pg');
+    const c = new pg.Client(stack.db.url); await c.connect();
+    const rows = await c.query('select action, ok, left(input::text, 80) as i, result from admin_audit order by id');
+    out.push(JSON.stringify(rows.rows));
+    await c.end();
+    throw new Error(out.join('\n'));
+  });
   // 1 ------------------------------------------------------------------------------------------
   it.each(PROCS.map((p) => [p.path, p] as const))(
     'SPEC §5: %s answers malformed input (with and without a session / admin cookie) with a named 4xx whose status is ERROR_STATUS[reason], never a 5xx',

@@ -43,7 +43,13 @@ describe('settling a reservation after the publish', () => {
   });
   it('unknown outcome → OUTCOME_UNKNOWN, nothing released', async () => {
     let releasedCalls = 0;
-    const d = { ...deps('published'), release: async () => (releasedCalls++, ['released']) };
+    const d = {
+      ...deps('published'),
+      release: async () => {
+        releasedCalls++;
+        return ['released'];
+      },
+    };
     expect(await reason(settle(d, k, o, unknown))).toBe('OUTCOME_UNKNOWN');
     expect(releasedCalls).toBe(0);
   });
