@@ -105,7 +105,10 @@ describe('placeOrder before the publish', () => {
     let published = 0;
     const d = {
       ...base(['REPLAY', 'o-old', 'CONFIRMED', 'c-old']),
-      publish: async () => (published++, stored),
+      publish: async () => {
+        published++;
+        return stored;
+      },
     };
     expect(await placeOrder(d, input)).toEqual({
       orderId: 'o-old',
