@@ -12,9 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { orderPlaceInput } from '@surge/contracts';
+import { createLogger } from '@surge/infra';
 import { loadServerEnv } from '../apps/server/src/env.ts';
 import { isAppError } from '../apps/server/src/errors.ts';
-import { createLogger } from '../apps/server/src/infra/logger.ts';
 import { createServices } from '../apps/server/src/services.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;

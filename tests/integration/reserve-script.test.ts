@@ -1,7 +1,6 @@
+import { OrderScripts, type SaleKeys, saleKeys } from '@surge/hot-state';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type SaleKeys, saleKeys } from '../../apps/server/src/orders/keys.ts';
-import { OrderScripts } from '../../apps/server/src/orders/scripts.ts';
 import { hotFields } from '../../apps/server/src/sales/hot-state.ts';
 import { cleanupNamespace, newNamespace, SHARED } from '../support/services.ts';
 

@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { natsNames, type OrderMessage } from '@surge/contracts';
+import { saleKeys } from '@surge/hot-state';
 import { Redis } from 'ioredis';
-import { saleKeys } from '../../apps/server/src/orders/keys.ts';
 import { SHARED } from './services.ts';
 
 /** Reads what the order path left behind: the stream's messages and the sale's hot state. */

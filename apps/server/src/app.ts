@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { createLogger, type Logger } from '@surge/infra';
 import { loadServerEnv } from './env.ts';
 import { createHttpServer } from './http/server.ts';
-import { createLogger, type Logger } from './infra/logger.ts';
 import { createServices } from './services.ts';
 
 /**

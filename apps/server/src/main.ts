@@ -1,7 +1,7 @@
+import { createLogger } from '@surge/infra';
 import closeWithGrace from 'close-with-grace';
 import { startServer } from './app.ts';
 import { ConfigError } from './env.ts';
-import { createLogger } from './infra/logger.ts';
 
 const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'surge-server');
 

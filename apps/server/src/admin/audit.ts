@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@surge/db';
-import type { Logger } from '../infra/logger.ts';
+import type { Logger } from '@surge/infra';
 
 /** SPEC §5b: every admin action in PostgreSQL — action, input, result, session, IP, time. */
 export class AuditLog {

@@ -1,8 +1,8 @@
 import type { OrderStatus, OrderView } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
+import type { SaleKeys } from '@surge/hot-state';
 import type { Redis } from 'ioredis';
 import { appError } from '../errors.ts';
-import type { SaleKeys } from './keys.ts';
 
 interface ResRecord {
   s: string;

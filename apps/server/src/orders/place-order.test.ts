@@ -1,6 +1,6 @@
+import { saleKeys } from '@surge/hot-state';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.ts';
-import { saleKeys } from './keys.ts';
 import { type PlaceOrderDeps, placeOrder, settle } from './place-order.ts';
 import type { PublishOutcome } from './publisher.ts';
 

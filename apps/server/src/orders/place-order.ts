@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderMessage, OrderStatus, PlaceOrderResult } from '@surge/contracts';
+import type { ReserveReply, SaleKeys } from '@surge/hot-state';
 import { AppError, appError } from '../errors.ts';
-import type { SaleKeys } from './keys.ts';
 import type { PublishOutcome } from './publisher.ts';
-import type { ReserveReply } from './scripts.ts';
 
 /**
  * The order path of one `order.place` call (SPEC §4 steps 1–2), framework-free: reserve in

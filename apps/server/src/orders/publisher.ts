@@ -1,5 +1,6 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { MSG_HEADERS, natsNames, type OrderMessage } from '@surge/contracts';
+import type { NatsHandle } from '@surge/infra';
 import {
   BrokenCircuitError,
   CircuitState,
@@ -8,7 +9,6 @@ import {
   handleAll,
   IsolatedCircuitError,
 } from 'cockatiel';
-import type { NatsHandle } from '../infra/nats.ts';
 
 /**
  * Publishes order messages to JetStream (SPEC §4 step 2) and classifies every outcome:

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderMessage } from '@surge/contracts';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import type { Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../infra/logger.ts';
-import type { SaleKeys } from './keys.ts';
 import { settle } from './place-order.ts';
 import type { PublishOutcome } from './publisher.ts';
-import type { OrderScripts } from './scripts.ts';
 
 /**
  * SPEC §4 step 3: every server settles the outbox entries whose lease expired (their server

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '@surge/db';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import type { Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../infra/logger.ts';
-import type { SaleKeys } from '../orders/keys.ts';
-import type { OrderScripts } from '../orders/scripts.ts';
 import { expireAtSec, hotFields, type SaleRow } from './hot-state.ts';
 
 /**

@@ -1,9 +1,8 @@
 import type { CreateSaleInput, Sale } from '@surge/contracts';
 import { isUniqueViolation, type PrismaClient } from '@surge/db';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import type { Redis } from 'ioredis';
 import { AppError, appError } from '../errors.ts';
-import type { SaleKeys } from '../orders/keys.ts';
-import type { OrderScripts } from '../orders/scripts.ts';
 import type { SaleCatalog } from './catalog.ts';
 import { expireAtSec, hotFields, type SaleRow, saleFromHot, saleFromRow } from './hot-state.ts';
 import type { RebuildCoordinator } from './rebuild.ts';

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { SaleKeys } from './keys.ts';
 import adminUpdateLua from './lua/admin-update.lua';
+import claimRecordLua from './lua/claim-record.lua';
+import finishRecordLua from './lua/finish-record.lua';
 import markPublishedLua from './lua/mark-published.lua';
 import releaseReservationLua from './lua/release-reservation.lua';
 import reserveStockLua from './lua/reserve-stock.lua';
@@ -19,6 +21,8 @@ const SCRIPTS = {
   surgeTakeLease: { lua: takeLeaseLua, keys: 2 },
   surgeAdminUpdate: { lua: adminUpdateLua, keys: 2 },
   surgeWriteHot: { lua: writeHotStateLua, keys: 8 },
+  surgeClaim: { lua: claimRecordLua, keys: 2 },
+  surgeFinish: { lua: finishRecordLua, keys: 5 },
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -92,6 +96,25 @@ export class OrderScripts {
 
   takeLease(k: SaleKeys, orderId: string, token: string, leaseMs: number): Promise<string | null> {
     return this.call('surgeTakeLease', k.res, k.outbox, orderId, token, leaseMs) as Promise<string | null>;
+  }
+
+  /** Worker, SPEC §4 step 4: `reserved | published -> published` before persisting. */
+  claim(k: SaleKeys, orderId: string): Promise<string[]> {
+    return this.call('surgeClaim', k.res, k.outbox, orderId) as Promise<string[]>;
+  }
+
+  /** Worker, SPEC §4 steps 5–6: `-> done` with the stored final status (stock back if failed). */
+  finish(k: SaleKeys, orderId: string, status: string): Promise<string> {
+    return this.call(
+      'surgeFinish',
+      k.hot,
+      k.users,
+      k.res,
+      k.outbox,
+      k.open,
+      orderId,
+      status,
+    ) as Promise<string>;
   }
 
   adminUpdate(

@@ -1,0 +1,3 @@
+export * from './logger.ts';
+export * from './nats.ts';
+export * from './redis.ts';
