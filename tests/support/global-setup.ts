@@ -6,8 +6,10 @@ import { ROOT } from './paths.ts';
  * per run so `npx vitest` alone works too (`npm test` has built already; this takes ~0.3 s).
  */
 export default function setup(): void {
-  execFileSync(process.execPath, ['../../scripts/bundle.mjs', 'src/main.ts', 'dist/main.js'], {
-    cwd: `${ROOT}/apps/server`,
-    stdio: 'inherit',
-  });
+  for (const app of ['server', 'worker']) {
+    execFileSync(process.execPath, ['../../scripts/bundle.mjs', 'src/main.ts', 'dist/main.js'], {
+      cwd: `${ROOT}/apps/${app}`,
+      stdio: 'inherit',
+    });
+  }
 }

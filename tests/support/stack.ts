@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { startServer } from '../../apps/server/src/app.ts';
+import { startWorker } from '../../apps/worker/src/worker.ts';
 import { TestClient } from './client.ts';
 import { ROOT } from './paths.ts';
 import {
@@ -35,11 +36,13 @@ export function baseEnv(
     RATE_LIMIT_PER_IP: '0',
     LOG_LEVEL: 'silent',
     STREAM_MAX_BYTES: '64MiB',
+    WORKER_PORT: '0',
     ...overrides,
   };
 }
 
 export type TestServer = Awaited<ReturnType<typeof startServer>>;
+export type TestWorker = Awaited<ReturnType<typeof startWorker>>;
 
 /**
  * One isolated stack for a test file: a fresh database and namespace, and helpers to start
@@ -49,6 +52,7 @@ export async function createStack() {
   const db = await createTestDatabase();
   const ns = newNamespace();
   const servers: TestServer[] = [];
+  const workers: TestWorker[] = [];
   const children: ChildProcess[] = [];
 
   return {
@@ -59,6 +63,28 @@ export async function createStack() {
       const s = await startServer(baseEnv(db, ns, overrides));
       servers.push(s);
       return s;
+    },
+    async worker(overrides: Record<string, string> = {}): Promise<TestWorker> {
+      const w = await startWorker(baseEnv(db, ns, overrides));
+      workers.push(w);
+      return w;
+    },
+    /** A built worker in its own process, to `kill -9` it. */
+    async spawnWorker(
+      overrides: Record<string, string> = {},
+    ): Promise<{ child: ChildProcess; port: number }> {
+      const port = await freePort();
+      const child = spawn(process.execPath, [`${ROOT}/apps/worker/dist/main.js`], {
+        env: { ...process.env, ...baseEnv(db, ns, { WORKER_PORT: String(port), ...overrides }) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      children.push(child);
+      await eventually(async () => {
+        if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}`);
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+        return r?.status === 200;
+      }, 30_000);
+      return { child, port };
     },
     /** A built server in its own process (`npm run build` first; the test runner does it). */
     async spawnServer(
@@ -85,6 +111,7 @@ export async function createStack() {
     },
     async teardown(): Promise<void> {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
       await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
       await cleanupNamespace(ns);
       await db.drop().catch(() => undefined);

@@ -1,15 +1,19 @@
-// Placeholder until the order worker lands (issue: order processing). It serves the health
-// endpoints so `npm start` and docker-compose can already supervise a worker process.
-import { createServer } from 'node:http';
+import { createLogger } from '@surge/infra';
+import closeWithGrace from 'close-with-grace';
+import { ConfigError } from './env.ts';
+import { startWorker } from './worker.ts';
 
-const port = Number(process.env.WORKER_PORT ?? 9464);
-const server = createServer((req, res) => {
-  if (req.url === '/healthz' || req.url === '/readyz') {
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok","worker":"stub"}');
-    return;
-  }
-  res.writeHead(404).end();
-});
-server.listen(port, () => console.log(JSON.stringify({ msg: 'worker stub listening', port })));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-process.on('SIGINT', () => server.close(() => process.exit(0)));
+const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'surge-worker');
+
+try {
+  const worker = await startWorker(process.env, log);
+  closeWithGrace({ delay: 30_000, logger: log }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'fatal error, shutting down');
+    else log.info({ signal }, 'shutting down: finishing the held batch');
+    await worker.close();
+  });
+} catch (err) {
+  if (err instanceof ConfigError) log.fatal(err.message);
+  else log.fatal({ err }, 'worker failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,35 @@
+import { hostname } from 'node:os';
+import { bool, commonEnvSchema, formatEnvIssues, int } from '@surge/contracts/config';
+import { z } from 'zod';
+
+/** The worker's configuration (SPEC §2), validated once at start; errors name the variable. */
+const workerEnvSchema = commonEnvSchema.extend({
+  WORKER_PORT: int(9464),
+  HOST: z.string().default('0.0.0.0'),
+  WORKER_ID: z.string().max(64).optional(),
+  WORKER_MAX_ATTEMPTS: int(10, 1),
+  PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  PAYMENT_LATENCY_MS: int(0),
+  /** Messages persisted per PostgreSQL transaction. */
+  WORKER_BATCH_SIZE: int(100, 1),
+  /** JetStream ack wait; long payments extend it with `working()`. */
+  WORKER_ACK_WAIT_MS: int(30_000, 100),
+  HEARTBEAT_MS: int(1000, 100),
+  /** Fault injection for tests: die hard around the persist transaction of a batch. */
+  SURGE_FAULT_WORKER_CRASH: z.enum(['', 'before-commit', 'after-commit']).default(''),
+  /** Fault injection for tests: never extend the ack deadline (forces concurrent redelivery). */
+  SURGE_FAULT_NO_WORKING: bool,
+});
+
+export type WorkerEnv = z.output<typeof workerEnvSchema> & { workerId: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
+  const parsed = workerEnvSchema.safeParse(source);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${formatEnvIssues(parsed.error)}`);
+  const workerId = parsed.data.WORKER_ID || `${hostname()}-${process.pid}`;
+  return { ...parsed.data, workerId };
+}

@@ -1,0 +1,52 @@
+import type { JsMsg } from '@nats-io/jetstream';
+
+/**
+ * A bounded hand-off between the JetStream iterator and the batch loop: the pump waits for
+ * room before taking the next message, so a slow batch (a long payment, PostgreSQL down)
+ * stops the pulling instead of buffering without bound.
+ */
+export class MessageQueue {
+  private items: JsMsg[] = [];
+  private wakeTaker: (() => void) | null = null;
+  private wakePump: (() => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  async push(m: JsMsg): Promise<void> {
+    this.items.push(m);
+    this.wakeTaker?.();
+    while (!this.closed && this.items.length >= this.capacity) {
+      await new Promise<void>((r) => {
+        this.wakePump = r;
+      });
+    }
+  }
+
+  /** Up to `max` messages; waits for at least one unless closed (then returns what is left). */
+  async take(max: number): Promise<JsMsg[]> {
+    while (!this.closed && this.items.length === 0) {
+      await new Promise<void>((r) => {
+        this.wakeTaker = r;
+      });
+    }
+    const batch = this.items.splice(0, max);
+    this.wakePump?.();
+    return batch;
+  }
+
+  /** Messages held but not yet taken (to keep their ack deadlines alive). */
+  held(): JsMsg[] {
+    return this.items;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wakeTaker?.();
+    this.wakePump?.();
+  }
+}

@@ -1,0 +1,297 @@
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { natsNames, type OrderMessage } from '@surge/contracts';
+import type { PrismaClient } from '@surge/db';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import type { Logger, NatsHandle } from '@surge/infra';
+import { isDatabaseUnavailable } from './db-errors.ts';
+import { storeDeadLetter } from './dead-letter.ts';
+import type { WorkerEnv } from './env.ts';
+import { MessageQueue } from './message-queue.ts';
+import type { WorkerMetrics } from './metrics.ts';
+import { type Delivery, readDelivery } from './order-message.ts';
+import type { createPaymentSimulator } from './payment.ts';
+import { decidePayments, persistOrders } from './persist-orders.ts';
+
+export interface ConsumerDeps {
+  env: WorkerEnv;
+  log: Logger;
+  prisma: PrismaClient;
+  scripts: OrderScripts;
+  nats: NatsHandle;
+  metrics: WorkerMetrics;
+  payment: ReturnType<typeof createPaymentSimulator>;
+  keysOf(saleId: string): SaleKeys;
+}
+
+const REDIS_DOWN =
+  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|enableOfflineQueue/i;
+const isInfrastructureDown = (err: unknown) =>
+  isDatabaseUnavailable(err) || REDIS_DOWN.test(String((err as Error)?.message ?? ''));
+
+/**
+ * The order worker (SPEC §4 steps 4–6): one durable pull consumer shared by every worker
+ * process. Each batch: read → dead-letter poison → claim each record in Redis → persist in one
+ * transaction → decide payments → move records to `done` (stock back for failed ones) → ack.
+ * Every step is repeatable, so a redelivery after a crash at any point repeats only what is
+ * missing. While PostgreSQL (or Redis) is down the batch waits and nothing more is pulled.
+ */
+export class OrderConsumer {
+  private readonly queue: MessageQueue;
+  private messages: ConsumerMessages | null = null;
+  private stopping = false;
+  private loop: Promise<void> = Promise.resolve();
+  private pump: Promise<void> = Promise.resolve();
+  databaseUp = true;
+  state: 'running' | 'waiting-for-database' | 'stopping' = 'running';
+  processed = 0;
+
+  constructor(private readonly d: ConsumerDeps) {
+    this.queue = new MessageQueue(d.env.WORKER_BATCH_SIZE * 2);
+  }
+
+  async start(): Promise<void> {
+    const { jsm, js } = this.d.nats;
+    const n = natsNames(this.d.env.SURGE_NAMESPACE);
+    const config = {
+      durable_name: n.consumer,
+      filter_subject: n.subjectAll,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: this.d.env.WORKER_ACK_WAIT_MS * 1_000_000,
+      // Never give up on an order: a work queue would strand it (SPEC §4 step 6).
+      max_deliver: -1,
+      max_ack_pending: 20_000,
+    };
+    try {
+      await jsm.consumers.info(n.stream, n.consumer);
+      await jsm.consumers.update(n.stream, n.consumer, {
+        ack_wait: config.ack_wait,
+        max_ack_pending: config.max_ack_pending,
+      });
+    } catch (err) {
+      if ((err as Error).name !== 'ConsumerNotFoundError') throw err;
+      await jsm.consumers.add(n.stream, config);
+    }
+    const consumer = await js.consumers.get(n.stream, n.consumer);
+    this.messages = await consumer.consume({ max_messages: this.d.env.WORKER_BATCH_SIZE * 2 });
+    const messages = this.messages;
+    this.pump = (async () => {
+      for await (const m of messages) {
+        if (this.stopping) break;
+        await this.queue.push(m);
+      }
+    })()
+      .catch((err: unknown) => this.d.log.error({ err }, 'consumer stream failed'))
+      .finally(() => this.queue.close());
+    this.loop = this.run();
+  }
+
+  /** SIGTERM: stop pulling, finish (and ack) what is held, then resolve. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.state = 'stopping';
+    await this.messages?.close().catch(() => undefined);
+    this.queue.close();
+    await this.pump;
+    await this.loop;
+    await this.d.nats.nc.flush().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      const batch = await this.queue.take(this.d.env.WORKER_BATCH_SIZE);
+      if (batch.length === 0) return;
+      const end = this.d.metrics.batchSeconds.startTimer();
+      this.d.metrics.batchSize.observe(batch.length);
+      await this.processWithRetry(batch);
+      end();
+    }
+  }
+
+  private async processWithRetry(batch: JsMsg[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.processBatch(batch);
+        this.setDatabaseUp(true);
+        return;
+      } catch (err) {
+        if (isInfrastructureDown(err)) {
+          // Not the messages' fault: hold them (deadline extended), back off, try again.
+          this.setDatabaseUp(false);
+          this.d.log.warn({ err, attempt }, 'PostgreSQL or Redis unavailable; holding the batch');
+          if (this.stopping) return; // unacked: redelivered to another worker
+          await this.holdFor(Math.min(200 * 2 ** attempt, 5000), batch);
+          continue;
+        }
+        if (batch.length > 1) {
+          for (const m of batch) await this.processWithRetry([m]);
+          return;
+        }
+        const [only] = batch;
+        if (only) await this.onUnclassified(only, err);
+        return;
+      }
+    }
+  }
+
+  private setDatabaseUp(up: boolean): void {
+    this.databaseUp = up;
+    this.state = this.stopping ? 'stopping' : up ? 'running' : 'waiting-for-database';
+    this.d.metrics.databaseUp.set(up ? 1 : 0);
+  }
+
+  /** Waits while keeping the ack deadline of every held message alive. */
+  private async holdFor(ms: number, batch: JsMsg[]): Promise<void> {
+    const step = Math.max(50, Math.floor(this.d.env.WORKER_ACK_WAIT_MS / 3));
+    for (let left = ms; left > 0 && !this.stopping; left -= step) {
+      if (!this.d.env.SURGE_FAULT_NO_WORKING) for (const m of [...batch, ...this.queue.held()]) m.working();
+      await sleep(Math.min(step, left));
+    }
+  }
+
+  private async onUnclassified(msg: JsMsg, err: unknown): Promise<void> {
+    const deliveries = msg.info.deliveryCount;
+    const dbHealthy = await this.d.prisma.$queryRaw`SELECT 1`.then(
+      () => true,
+      () => false,
+    );
+    this.d.log.warn({ err, deliveries, seq: msg.seq }, 'order message failed');
+    if (dbHealthy && deliveries >= this.d.env.WORKER_MAX_ATTEMPTS) {
+      await this.deadLetter(
+        readDelivery(msg),
+        `UNCLASSIFIED after ${deliveries} deliveries: ${String((err as Error)?.message ?? err)}`,
+      );
+      return;
+    }
+    msg.nak(Math.min(100 * 2 ** deliveries, 10_000));
+  }
+
+  /** SPEC §4 step 6: PostgreSQL (dead letter + FAILED row), then Redis (stock back once), then term. */
+  private async deadLetter(d: Delivery, reason: string): Promise<void> {
+    const stored = await storeDeadLetter(this.d.prisma, d, reason);
+    if (stored.saleExists && stored.orderId && stored.saleId) {
+      await this.d.scripts.finish(this.d.keysOf(stored.saleId), stored.orderId, stored.status);
+    }
+    this.d.metrics.deadLetters.inc();
+    this.d.log.warn(
+      {
+        reason,
+        orderId: stored.orderId,
+        saleId: stored.saleId,
+        correlationId: d.kind === 'order' ? d.order.correlationId : d.correlationId,
+      },
+      'dead-lettered',
+    );
+    d.msg.term();
+  }
+
+  private async processBatch(msgs: JsMsg[]): Promise<void> {
+    const { prisma, scripts, keysOf, metrics, env, log } = this.d;
+    const deliveries = msgs.map(readDelivery);
+    const orders: Extract<Delivery, { kind: 'order' }>[] = [];
+    for (const d of deliveries) {
+      if (d.kind === 'poison') await this.deadLetter(d, d.reason);
+      else orders.push(d);
+    }
+    if (orders.length === 0) return;
+
+    const saleIds = [...new Set(orders.map((d) => d.order.saleId))];
+    const known = new Set(
+      (await prisma.$queryRaw<{ id: string }[]>`SELECT id FROM sales WHERE id = ANY(${saleIds}::text[])`).map(
+        (s) => s.id,
+      ),
+    );
+    const toPersist: typeof orders = [];
+    const finished: typeof orders = [];
+    const claims = await Promise.all(
+      orders.map((d) =>
+        known.has(d.order.saleId) ? scripts.claim(keysOf(d.order.saleId), d.order.orderId) : null,
+      ),
+    );
+    for (const [i, d] of orders.entries()) {
+      const c = claims[i];
+      if (!c) {
+        await this.deadLetter(d, 'SALE_NOT_FOUND: the message names no existing sale');
+        continue;
+      }
+      if (c[0] === 'released') {
+        metrics.dropped.inc({ why: 'released' });
+        d.msg.ack();
+      } else if (c[0] === 'done') {
+        finished.push(d);
+      } else if (c[0] === 'published' && (c[1] !== d.order.userId || Number(c[2]) !== d.order.quantity)) {
+        await this.deadLetter(d, 'RECORD_MISMATCH: the message disagrees with its reservation');
+      } else {
+        toPersist.push(d); // 'published', or 'GONE' (Redis lost the record: the epoch decides)
+      }
+    }
+
+    const crash = env.SURGE_FAULT_WORKER_CRASH;
+    const persisted = await persistOrders(
+      prisma,
+      toPersist.map((d) => d.order),
+      { beforeCommit: crash === 'before-commit' ? () => process.kill(process.pid, 'SIGKILL') : undefined },
+    );
+    if (crash === 'after-commit' && persisted.inserted.size > 0) process.kill(process.pid, 'SIGKILL');
+    metrics.persisted.inc(persisted.inserted.size);
+
+    const settle: typeof orders = [];
+    for (const d of toPersist) {
+      const id = d.order.orderId;
+      if (persisted.staleEpoch.has(id)) {
+        // Reserved before a rebuild that could not see it: never persisted, never a success.
+        metrics.dropped.inc({ why: 'stale-epoch' });
+        d.msg.ack();
+      } else if (persisted.keyConflict.has(id)) {
+        metrics.keyConflicts.inc();
+        log.error(
+          {
+            orderId: id,
+            saleId: d.order.saleId,
+            correlationId: d.order.correlationId,
+            event: 'alarm.key-conflict',
+          },
+          'idempotency key already used by another order: Redis lost data',
+        );
+        await scripts.finish(keysOf(d.order.saleId), id, 'FAILED');
+        d.msg.ack();
+      } else {
+        settle.push(d);
+      }
+    }
+    settle.push(...finished);
+    if (settle.length === 0) return;
+
+    // Which orders still need a payment decision: new rows and rows left PENDING.
+    const ids = settle.map((d) => d.order.orderId);
+    const current = new Map(
+      (
+        await prisma.$queryRaw<{ id: string; status: string }[]>`
+          SELECT id, status::text AS status FROM orders WHERE id = ANY(${ids}::text[])`
+      ).map((r) => [r.id, r.status]),
+    );
+    const unpaid = settle.filter((d) => current.get(d.order.orderId) === 'PENDING');
+    if (unpaid.length > 0 && this.d.payment.latencyMs > 0) await this.holdFor(this.d.payment.latencyMs, msgs);
+    const stored = await decidePayments(
+      prisma,
+      unpaid.map((d) => ({ orderId: d.order.orderId, ...this.d.payment.decide() })),
+    );
+    for (const [id, status] of stored) current.set(id, status);
+
+    await Promise.all(
+      settle.map(async (d) => {
+        const status = current.get(d.order.orderId);
+        if (status && status !== 'PENDING') {
+          const moved = await scripts.finish(keysOf(d.order.saleId), d.order.orderId, status);
+          if (moved === 'done') metrics.finalized.inc({ status });
+        }
+        d.msg.ack();
+      }),
+    );
+    this.processed += settle.length;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export type { OrderMessage };

@@ -1,0 +1,108 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPrisma } from '@surge/db';
+import { OrderScripts, saleKeys } from '@surge/hot-state';
+import { connectNats, createLogger, createRedis, ensureOrdersStream, type Logger } from '@surge/infra';
+import { loadWorkerEnv } from './env.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { createWorkerMetrics } from './metrics.ts';
+import { OrderConsumer } from './order-consumer.ts';
+import { createPaymentSimulator } from './payment.ts';
+
+/**
+ * Starts one worker: connections, the consumer, the heartbeat and the health/metrics
+ * listener on WORKER_PORT (`0` picks a free port, for several workers on one host).
+ */
+export async function startWorker(source: Record<string, string | undefined> = process.env, logger?: Logger) {
+  const env = loadWorkerEnv(source);
+  const log = (logger ?? createLogger(env.LOG_LEVEL, 'surge-worker')).child({ workerId: env.workerId });
+  const ns = env.SURGE_NAMESPACE;
+  const redis = createRedis(env.REDIS_URL, `surge-worker-${env.workerId}`);
+  await redis.connect();
+  const prisma = createPrisma(env.DATABASE_URL);
+  const nats = await connectNats(env.NATS_URL, `surge-worker-${env.workerId}`, log);
+  await ensureOrdersStream(nats.jsm, {
+    namespace: ns,
+    maxBytes: env.STREAM_MAX_BYTES,
+    replicas: env.STREAM_REPLICAS,
+  });
+  const metrics = createWorkerMetrics();
+  const consumer = new OrderConsumer({
+    env,
+    log,
+    prisma,
+    scripts: new OrderScripts(redis),
+    nats,
+    metrics,
+    payment: createPaymentSimulator({
+      failureRate: env.PAYMENT_FAILURE_RATE,
+      latencyMs: env.PAYMENT_LATENCY_MS,
+    }),
+    keysOf: (saleId) => saleKeys(ns, saleId),
+  });
+
+  let shuttingDown = false;
+  const http = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+    } else if (req.url === '/readyz') {
+      void prisma.$queryRaw`SELECT 1`
+        .then(
+          () => 'ok',
+          () => 'down',
+        )
+        .then((postgres) => {
+          const checks = {
+            nats: nats.isConnected() ? 'ok' : 'down',
+            postgres,
+            state: consumer.state,
+            shuttingDown,
+          };
+          const ready = !shuttingDown && checks.nats === 'ok' && postgres === 'ok';
+          res
+            .writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify({ ready, workerId: env.workerId, ...checks }));
+        });
+    } else if (req.url === '/metrics') {
+      void metrics.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(env.WORKER_PORT, env.HOST, resolve);
+  });
+  const port = (http.address() as AddressInfo).port;
+  await consumer.start();
+  const heartbeat = startHeartbeat(
+    redis,
+    { namespace: ns, workerId: env.workerId, port, intervalMs: env.HEARTBEAT_MS },
+    () => ({
+      state: consumer.state,
+      processed: consumer.processed,
+      databaseUp: consumer.databaseUp,
+    }),
+  );
+  log.info({ port, namespace: ns }, 'worker consuming');
+
+  return {
+    port,
+    workerId: env.workerId,
+    consumer,
+    prisma,
+    /** SIGTERM: readiness 503, stop pulling, finish and ack the held batch, close. */
+    async close() {
+      shuttingDown = true;
+      await consumer.stop();
+      await heartbeat.stop();
+      http.close();
+      http.closeAllConnections();
+      await nats.close();
+      redis.disconnect();
+      await prisma.$disconnect().catch(() => undefined);
+    },
+  };
+}

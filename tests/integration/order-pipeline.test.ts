@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestClient } from '../support/client.ts';
+import { checkInvariants, waitForDrain } from '../support/invariants.ts';
+import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+
+type Placed = { orderId: string; status: string };
+
+/** SPEC §3 I1, I2, I3, I5 end to end: intake under load, the worker, payment failures. */
+describe('order pipeline end to end', () => {
+  let stack: Stack;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    stack = await createStack();
+    server = await stack.server();
+    await stack.worker({ PAYMENT_FAILURE_RATE: '0.3' });
+  });
+  afterAll(() => stack.teardown());
+
+  it('I1 I2 I3 I5: 2,000 concurrent calls, 320 users, stock 150, limit 3, quantities 1–3, 30 % payment failures', async () => {
+    const admin = await stack.admin(server.url);
+    await createSale(admin, { id: 'e2e', totalStock: 150, perUserLimit: 3 });
+    const users = await shoppers(server.url, 320);
+    const answers = await Promise.all(
+      Array.from({ length: 2000 }, (_, i) =>
+        (users[i % users.length] as TestClient).mutate<Placed>('order.place', {
+          saleId: 'e2e',
+          quantity: 1 + (i % 3),
+          idempotencyKey: `e2e-key-${i}`,
+        }),
+      ),
+    );
+    const accepted = new Set(
+      answers.filter((a) => a.status === 200).map((a) => a.body.result?.data.orderId ?? ''),
+    );
+    expect(accepted.size).toBeGreaterThan(0);
+    expect(answers.every((a) => a.status === 200 || a.status === 409)).toBe(true);
+
+    await waitForDrain(stack.ns, 'e2e');
+    const r = await checkInvariants({
+      prisma: server.services.prisma,
+      ns: stack.ns,
+      saleId: 'e2e',
+      total: 150,
+      perUserLimit: 3,
+      accepted,
+    });
+    expect(r.byStatus.FAILED_PAYMENT ?? 0).toBeGreaterThan(0);
+    expect(r.byStatus.CONFIRMED ?? 0).toBeGreaterThan(0);
+    // Failed payments gave their units back: they are in `remaining`, so it is above 0 here.
+    expect(r.remaining).toBeGreaterThan(0);
+
+    // Each shopper sees the final status, from Redis and from PostgreSQL alike.
+    const one = answers.find((a) => a.status === 200);
+    const owner = users[answers.indexOf(one as (typeof answers)[number]) % users.length] as TestClient;
+    const view = await owner.query<{ status: string }>('order.get', {
+      orderId: one?.body.result?.data.orderId,
+    });
+    expect(['CONFIRMED', 'FAILED_PAYMENT']).toContain(view.body.result?.data.status);
+  });
+});
