@@ -72,6 +72,7 @@ export async function createStack() {
     /** A built worker in its own process, to `kill -9` it. */
     async spawnWorker(
       overrides: Record<string, string> = {},
+      opts: { waitReady?: boolean } = {},
     ): Promise<{ child: ChildProcess; port: number }> {
       const port = await freePort();
       const child = spawn(process.execPath, [`${ROOT}/apps/worker/dist/main.js`], {
@@ -79,6 +80,7 @@ export async function createStack() {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       children.push(child);
+      if (opts.waitReady === false) return { child, port };
       await eventually(async () => {
         if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}`);
         const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
