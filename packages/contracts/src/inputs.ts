@@ -7,7 +7,22 @@ export const idempotencyKeySchema = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'an idempotency key is 8–128 of A-Z a-z 0-9 _ . : -');
 export const quantitySchema = z.number().int().min(1).max(100);
-const isoDate = z.iso.datetime({ offset: true });
+// Dates a sale can use: PostgreSQL and JavaScript both represent them, and a default end
+// (start + 24 h) stays representable.
+const MIN_DATE = Date.parse('2000-01-01T00:00:00Z');
+const MAX_DATE = Date.parse('2999-12-31T00:00:00Z');
+const isoDate = z.iso
+  .datetime({ offset: true })
+  .refine((v) => Date.parse(v) >= MIN_DATE && Date.parse(v) <= MAX_DATE, 'a date between 2000 and 2999');
+/** Text shown to people: no control characters (PostgreSQL text cannot even store NUL). */
+const displayText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
 
 export const emptyInput = z.strictObject({}).optional();
 
@@ -28,7 +43,7 @@ export const adminLoginInput = z.strictObject({ password: z.string().min(1).max(
 export const createSaleInput = z
   .strictObject({
     id: saleIdSchema,
-    name: z.string().trim().min(1).max(120),
+    name: displayText(120),
     priceCents: z.number().int().min(0).max(100_000_000),
     totalStock: z.number().int().min(0).max(10_000_000),
     perUserLimit: z.number().int().min(1).max(100),

@@ -14,7 +14,14 @@ export function refuseTrpcRequest(
   url: URL,
   allowedOrigins: Set<string>,
 ): { reason: ErrorReason; message: string } | null {
-  const procedures = url.pathname.slice('/trpc/'.length).split(',');
+  // tRPC decodes the path before splitting it into calls: count the same way (%2C is a comma).
+  let path = url.pathname.slice('/trpc/'.length);
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // a malformed escape: tRPC answers it with its own 4xx
+  }
+  const procedures = path.split(',');
   if (url.searchParams.has('batch') && procedures.length > MAX_BATCH) {
     return { reason: 'BATCH_TOO_LARGE', message: `at most ${MAX_BATCH} calls per batch` };
   }

@@ -162,8 +162,10 @@ function storeOrRethrow(err: unknown): unknown {
   const name = (err as Error)?.name ?? '';
   const msg = String((err as Error)?.message ?? '');
   if (
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED.*6379|MaxRetriesPerRequest/i.test(msg) ||
-    name === 'ReplyError'
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|MaxRetriesPerRequest|enableOfflineQueue/i.test(
+      msg,
+    ) &&
+    name !== 'ReplyError'
   ) {
     return appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
   }
