@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,4 +102,85 @@ function bin(name: string): string {
   for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/bin'])
     if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
   return name;
+}
+
+/**
+ * A private PostgreSQL cluster (initdb in a temp folder, trust auth, a free port). PostgreSQL
+ * refuses to run as root, so as root it runs as the `postgres` user (STACK.md). `stop()` kills
+ * the postmaster by the PID in its pid file — never the machine's own cluster.
+ */
+export async function privatePostgres(): Promise<PrivateServer & { adminUrl: string }> {
+  const pgBin = `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').sort().at(-1)}/bin`;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'surge-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  const pgUid = asRoot
+    ? Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim())
+    : undefined;
+  const pgGid = asRoot
+    ? Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim())
+    : undefined;
+  if (pgUid !== undefined && pgGid !== undefined) chownSync(dir, pgUid, pgGid);
+  const data = join(dir, 'data');
+  const run = (cmd: string, args: string[]) =>
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'ignore' })
+      : execFileSync(cmd, args, { stdio: 'ignore' });
+  run(`${pgBin}/initdb`, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const pidOf = () => {
+    try {
+      return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return undefined;
+    }
+  };
+  const srv = {
+    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    adminUrl: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    pid: pidOf,
+    async start() {
+      run(`${pgBin}/pg_ctl`, [
+        '-D',
+        data,
+        '-l',
+        join(dir, 'pg.log'),
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+        '-w',
+        'start',
+      ]);
+      await eventually(() => listening(port), 15_000, 50);
+    },
+    async stop() {
+      const pid = pidOf();
+      if (!pid) return;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        return;
+      }
+      await eventually(async () => !(await listening(port)), 10_000, 50);
+      // The killed postmaster's children exit on their own once it is gone.
+      await eventually(
+        async () => {
+          try {
+            process.kill(pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        10_000,
+        50,
+      );
+      rmSync(join(data, 'postmaster.pid'), { force: true });
+    },
+    async destroy() {
+      await srv.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await srv.start();
+  return srv;
 }

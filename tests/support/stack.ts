@@ -48,8 +48,12 @@ export type TestWorker = Awaited<ReturnType<typeof startWorker>>;
  * One isolated stack for a test file: a fresh database and namespace, and helpers to start
  * servers in-process or as child processes (for `kill -9`). `teardown()` removes everything.
  */
-export async function createStack() {
-  const db = await createTestDatabase();
+export async function createStack(opts: { postgres?: string; redis?: string; nats?: string } = {}) {
+  const db = await createTestDatabase(opts.postgres);
+  const urls: Record<string, string> = {
+    ...(opts.redis ? { REDIS_URL: opts.redis } : {}),
+    ...(opts.nats ? { NATS_URL: opts.nats } : {}),
+  };
   const ns = newNamespace();
   const servers: TestServer[] = [];
   const workers: TestWorker[] = [];
@@ -58,14 +62,14 @@ export async function createStack() {
   return {
     db,
     ns,
-    env: (o: Record<string, string> = {}) => baseEnv(db, ns, o),
+    env: (o: Record<string, string> = {}) => baseEnv(db, ns, { ...urls, ...o }),
     async server(overrides: Record<string, string> = {}): Promise<TestServer> {
-      const s = await startServer(baseEnv(db, ns, overrides));
+      const s = await startServer(baseEnv(db, ns, { ...urls, ...overrides }));
       servers.push(s);
       return s;
     },
     async worker(overrides: Record<string, string> = {}): Promise<TestWorker> {
-      const w = await startWorker(baseEnv(db, ns, overrides));
+      const w = await startWorker(baseEnv(db, ns, { ...urls, ...overrides }));
       workers.push(w);
       return w;
     },
@@ -76,7 +80,7 @@ export async function createStack() {
     ): Promise<{ child: ChildProcess; port: number }> {
       const port = await freePort();
       const child = spawn(process.execPath, [`${ROOT}/apps/worker/dist/main.js`], {
-        env: { ...process.env, ...baseEnv(db, ns, { WORKER_PORT: String(port), ...overrides }) },
+        env: { ...process.env, ...baseEnv(db, ns, { ...urls, WORKER_PORT: String(port), ...overrides }) },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       children.push(child);
@@ -94,7 +98,7 @@ export async function createStack() {
     ): Promise<{ url: string; child: ChildProcess; port: number }> {
       const port = await freePort();
       const child = spawn(process.execPath, [`${ROOT}/apps/server/dist/main.js`], {
-        env: { ...process.env, ...baseEnv(db, ns, { PORT: String(port), ...overrides }) },
+        env: { ...process.env, ...baseEnv(db, ns, { ...urls, PORT: String(port), ...overrides }) },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       children.push(child);
@@ -115,7 +119,7 @@ export async function createStack() {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
       await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
-      await cleanupNamespace(ns);
+      await cleanupNamespace(ns, opts.redis, opts.nats);
       await db.drop().catch(() => undefined);
     },
   };
