@@ -103,7 +103,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     markPublished: scripts.markPublished.bind(scripts),
     release: scripts.release.bind(scripts),
     requestRebuild: (saleId: string) => rebuild.request(saleId),
-    afterReserve: env.SURGE_FAULT_EXIT_AFTER_RESERVE ? () => process.kill(process.pid, 'SIGKILL') : undefined,
+    afterReserve: faultAfterReserve(env),
   };
 
   let shuttingDown = false;
@@ -228,6 +228,18 @@ export async function createServices(env: ServerEnv, log: Logger) {
 }
 
 export type AppServices = Awaited<ReturnType<typeof createServices>>;
+
+/** Test-only fault hooks between reserve and publish (off unless their variable is set). */
+function faultAfterReserve(env: ServerEnv): (() => void | Promise<void>) | undefined {
+  if (env.SURGE_FAULT_EXIT_AFTER_RESERVE) {
+    return () => {
+      process.kill(process.pid, 'SIGKILL');
+    };
+  }
+  const delay = env.SURGE_FAULT_PUBLISH_DELAY_MS;
+  if (delay > 0) return () => new Promise((r) => setTimeout(r, delay));
+  return undefined;
+}
 
 function watchConnection(
   nc: import('@nats-io/transport-node').NatsConnection,

@@ -21,8 +21,8 @@ export interface PlaceOrderDeps {
   markPublished(k: SaleKeys, orderId: string): Promise<string>;
   release(k: SaleKeys, orderId: string, token: string): Promise<string[]>;
   requestRebuild(saleId: string): void;
-  /** Test-only fault injection: die between the reservation and the publish. */
-  afterReserve?: () => void;
+  /** Test-only fault injection between the reservation and the publish (die, or stall). */
+  afterReserve?: () => void | Promise<void>;
   onOutcome?: (outcome: string) => void;
 }
 type ReserveFn = (
@@ -94,7 +94,7 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
       throw new Error(`unexpected reserve reply ${decision}`);
   }
 
-  deps.afterReserve?.();
+  await deps.afterReserve?.();
   const epoch = Number(b);
   const outcome = await deps.publish({
     orderId,
