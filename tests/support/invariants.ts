@@ -30,6 +30,8 @@ export async function checkInvariants(o: {
   perUserLimit: number;
   accepted: Set<string>;
   indeterminate?: Set<string>;
+  /** Answers that were OUTCOME_UNKNOWN or lost: each may have made at most one row. */
+  unknownAnswers?: number;
 }): Promise<{ live: number; remaining: number; byStatus: Record<string, number> }> {
   const rows = await o.prisma.order.findMany({ where: { saleId: o.saleId } });
   const state = await hotState(o.ns, o.saleId);
@@ -50,7 +52,10 @@ export async function checkInvariants(o: {
   const unexplained = rows
     .filter((r) => !o.accepted.has(r.id) && !o.indeterminate?.has(r.id))
     .map((r) => r.id);
-  expect(unexplained, 'I3: no row without an accepted (or indeterminate) call').toEqual([]);
+  expect(
+    unexplained.length,
+    'I3: no row without an accepted call (an indeterminate one may have one)',
+  ).toBeLessThanOrEqual(o.unknownAnswers ?? 0);
   expect(
     rows.filter((r) => r.status === 'PENDING').map((r) => r.id),
     'every row final once quiet',
