@@ -90,8 +90,10 @@ export class OrderConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     this.state = 'stopping';
-    await this.messages?.close().catch(() => undefined);
+    // Wake the pump first (it may wait for room), then stop the pull; messages the library
+    // still buffers are never handed to us and are redelivered after the ack wait.
     this.queue.close();
+    this.messages?.stop();
     await this.pump;
     await this.loop;
     await this.d.nats.nc.flush().catch(() => undefined);
