@@ -65,7 +65,7 @@ describe('SIGTERM under load', () => {
 
     // A fresh worker drains what the stopped one left; rows exist only for accepted calls —
     // a request that reached the server and lost its answer would leave an unexplained row.
-    const fresh = await stack.worker();
+    const fresh = await stack.worker({ WORKER_ACK_WAIT_MS: '2000' });
     await waitForDrain(stack.ns, 'sigterm');
     await checkInvariants({
       prisma: control.services.prisma,
