@@ -27,27 +27,37 @@ export class OrderQueries {
     },
   ) {}
 
+  /**
+   * Redis first (the reservation record carries the live status, kept until the sale's keys
+   * expire), PostgreSQL for everything else — and for a failure's reason.
+   */
   async get(orderId: string, userId: string | null): Promise<OrderView> {
+    const hit = await this.fromRedis(orderId).catch(() => null);
+    // Records rebuilt from PostgreSQL carry no reservation time: read those from the row.
+    if (hit && hit.r.ts !== undefined && (userId === null || hit.r.u === userId)) {
+      const status = hit.r.s === 'done' ? (hit.r.st ?? 'PENDING') : 'PENDING';
+      if (status === 'PENDING' || status === 'CONFIRMED')
+        return fromRecord(orderId, hit.saleId, hit.r, status);
+    }
     const row = await this.d.prisma.order.findUnique({ where: { id: orderId } });
-    if (row) {
-      if (userId !== null && row.userId !== userId) throw appError('ORDER_NOT_FOUND');
-      return fromRow(row);
-    }
+    if (!row || (userId !== null && row.userId !== userId)) throw appError('ORDER_NOT_FOUND');
+    return fromRow(row);
+  }
+
+  private async fromRedis(orderId: string): Promise<{ saleId: string; r: ResRecord } | null> {
     const sales = this.d.saleIds();
-    if (sales.length > 0) {
-      const pipe = this.d.redis.pipeline();
-      for (const s of sales) pipe.hget(this.d.keysOf(s).res, orderId);
-      const replies = (await pipe.exec()) ?? [];
-      for (const [i, [, raw]] of replies.entries()) {
-        const saleId = sales[i];
-        if (typeof raw !== 'string' || !saleId) continue;
-        const r = JSON.parse(raw) as ResRecord;
-        if ((userId === null || r.u === userId) && (r.s === 'reserved' || r.s === 'published')) {
-          return fromRecord(orderId, saleId, r);
-        }
-      }
+    if (sales.length === 0) return null;
+    const pipe = this.d.redis.pipeline();
+    for (const s of sales) pipe.hget(this.d.keysOf(s).res, orderId);
+    const replies = (await pipe.exec()) ?? [];
+    for (const [i, [, raw]] of replies.entries()) {
+      const saleId = sales[i];
+      if (typeof raw !== 'string' || !saleId) continue;
+      const r = JSON.parse(raw) as ResRecord;
+      // A released reservation never became an order.
+      if (r.s !== 'released') return { saleId, r };
     }
-    throw appError('ORDER_NOT_FOUND');
+    return null;
   }
 
   async mine(userId: string, saleId?: string): Promise<OrderView[]> {
@@ -93,12 +103,17 @@ function fromRow(row: {
   };
 }
 
-function fromRecord(orderId: string, saleId: string, r: ResRecord): OrderView {
+function fromRecord(
+  orderId: string,
+  saleId: string,
+  r: ResRecord,
+  status: OrderStatus = 'PENDING',
+): OrderView {
   return {
     orderId,
     saleId,
     quantity: r.q,
-    status: 'PENDING',
+    status,
     createdAt: new Date(r.ts ?? Date.now()).toISOString(),
   };
 }
