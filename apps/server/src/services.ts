@@ -1,14 +1,28 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { hostname } from 'node:os';
 import { createPrisma } from '@surge/db';
 import { globalKeys, OrderScripts, saleKeys } from '@surge/hot-state';
 import type { Logger } from '@surge/infra';
-import { checkNoEviction, connectNats, createRedis, ensureOrdersStream, pendingForSale } from '@surge/infra';
+import {
+  checkNoEviction,
+  connectNats,
+  createRedis,
+  EventFeed,
+  ensureOrdersStream,
+  pendingForSale,
+  readEvents,
+  recentEvents,
+  startHeartbeat,
+} from '@surge/infra';
 import { AuditLog } from './admin/audit.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
 import { appError } from './errors.ts';
 import { createServerMetrics } from './infra/metrics.ts';
 import { RateLimits } from './limits/rate-limits.ts';
+import { HudSnapshots } from './live/hud-snapshot.ts';
+import { SharedSampler } from './live/shared-sampler.ts';
 import { OrderQueries } from './orders/order-queries.ts';
 import { type PlaceOrderInput, placeOrder } from './orders/place-order.ts';
 import { OrderPublisher } from './orders/publisher.ts';
@@ -34,6 +48,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
     replicas: env.STREAM_REPLICAS,
   });
   const metrics = createServerMetrics();
+  const instanceId = `server-${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  const events = new EventFeed(redis, ns, instanceId);
   const scripts = new OrderScripts(redis);
   const publisher = new OrderPublisher(nats, {
     namespace: ns,
@@ -43,9 +59,11 @@ export async function createServices(env: ServerEnv, log: Logger) {
     deadlineMs: Math.max(100, Math.floor(env.LEASE_MS * 0.6)),
   });
   watchConnection(nats.nc, publisher);
-  publisher.breaker.onStateChange(() =>
-    metrics.breakerState.set(publisher.breakerState() === 'closed' ? 0 : 1),
-  );
+  publisher.breaker.onStateChange(() => {
+    const state = publisher.breakerState();
+    metrics.breakerState.set(state === 'closed' ? 0 : 1);
+    void events.emit('breaker', `${instanceId}: publish breaker ${state}`, { state });
+  });
 
   const catalog = new SaleCatalog(prisma);
   await catalog.refresh();
@@ -58,6 +76,14 @@ export async function createServices(env: ServerEnv, log: Logger) {
     idempotencyTtlS: env.IDEMPOTENCY_TTL_S,
     timeoutMs: env.REBUILD_TIMEOUT_MS,
     log,
+    onEvent: ({ saleId, result }) =>
+      void events.emit(
+        'rebuild',
+        result.ok
+          ? `sale ${saleId} rebuilt: ${result.remaining} remaining`
+          : `rebuild of ${saleId} blocked: ${result.waitingFor.join(', ')}`,
+        { saleId },
+      ),
   });
   const sales = new SalesService({
     prisma,
@@ -80,7 +106,10 @@ export async function createServices(env: ServerEnv, log: Logger) {
       adminLoginWindowMs: env.ADMIN_LOGIN_WINDOW_MS,
       prefix: gk.rateLimitPrefix,
     },
-    (name) => metrics.rateLimited.inc({ limit: name }),
+    (name, key) => {
+      metrics.rateLimited.inc({ limit: name });
+      events.coalesce('rate-limit', name, `rate limit ${name} hit`, { limit: name, key });
+    },
   );
   const sessions = new Sessions({
     redis,
@@ -89,7 +118,26 @@ export async function createServices(env: ServerEnv, log: Logger) {
     secure: env.NODE_ENV === 'production',
     adminKey: gk.adminSession,
   });
-  const audit = new AuditLog(prisma, log);
+  const audit = new AuditLog(
+    prisma,
+    log,
+    (e) =>
+      void events.emit('admin', `${e.action}${e.ok ? '' : ' refused'}${describeInput(e.input)}`, {
+        action: e.action,
+        ok: e.ok,
+      }),
+  );
+  const sampler = new SharedSampler((err, key) => log.warn({ err, key }, 'live sampler read failed'));
+  const hud = new HudSnapshots({
+    redis,
+    prisma,
+    nats,
+    namespace: ns,
+    saleIds: () => catalog.ids(),
+    keysOf,
+    breaker: () => publisher.breakerState(),
+  });
+  const shutdownController = new AbortController();
 
   const placeDeps = {
     namespace: ns,
@@ -107,6 +155,14 @@ export async function createServices(env: ServerEnv, log: Logger) {
   };
 
   let shuttingDown = false;
+  const heartbeat = startHeartbeat(
+    redis,
+    { namespace: ns, kind: 'server', id: instanceId, intervalMs: 1000 },
+    () => ({
+      state: shuttingDown ? 'stopping' : publisher.acceptsNewOrders() ? 'running' : 'queue-unavailable',
+      detail: { breaker: publisher.breakerState(), nats: nats.isConnected(), port: env.PORT },
+    }),
+  );
   const sweeper = startSweeper(
     env.SWEEP_INTERVAL_MS,
     async () => {
@@ -158,6 +214,17 @@ export async function createServices(env: ServerEnv, log: Logger) {
     sessions,
     audit,
     rebuild,
+    sampler,
+    hud,
+    events: {
+      emit: events.emit.bind(events),
+      after: (id: string) => readEvents(redis, ns, id),
+      recent: (n: number) => recentEvents(redis, ns, n),
+    },
+    /** A subscription ends with its request or with the process (graceful shutdown). */
+    subscriptionSignal(request: AbortSignal | undefined): AbortSignal {
+      return request ? AbortSignal.any([request, shutdownController.signal]) : shutdownController.signal;
+    },
     clientIp(req: IncomingMessage): string {
       if (env.TRUST_PROXY) {
         const xff = req.headers['x-forwarded-for'];
@@ -173,11 +240,29 @@ export async function createServices(env: ServerEnv, log: Logger) {
         await limits.consume('order-user', input.userId);
         await limits.consume('order-ip', input.ip);
         const result = await placeOrder(placeDeps, input);
-        if (result.replayed) metrics.ordersReplayed.inc();
-        else metrics.ordersAccepted.inc();
+        if (result.replayed) {
+          metrics.ordersReplayed.inc();
+          events.coalesce(
+            'duplicate',
+            input.saleId,
+            `duplicate order attempts on ${input.saleId} (replayed)`,
+            { saleId: input.saleId },
+          );
+        } else metrics.ordersAccepted.inc();
         return result;
       } catch (err) {
-        metrics.ordersRejected.inc({ reason: (err as { reason?: string }).reason ?? 'INTERNAL' });
+        const reason = (err as { reason?: string }).reason ?? 'INTERNAL';
+        metrics.ordersRejected.inc({ reason });
+        if (reason === 'IDEMPOTENCY_IN_FLIGHT' || reason === 'IDEMPOTENCY_MISMATCH') {
+          events.coalesce(
+            'duplicate',
+            `${input.saleId}:${reason}`,
+            `duplicate order attempts on ${input.saleId} (${reason})`,
+            {
+              saleId: input.saleId,
+            },
+          );
+        }
         throw err;
       } finally {
         end();
@@ -215,11 +300,16 @@ export async function createServices(env: ServerEnv, log: Logger) {
     },
     beginShutdown() {
       shuttingDown = true;
+      shutdownController.abort();
     },
     isShuttingDown: () => shuttingDown,
     async close() {
       shuttingDown = true;
+      shutdownController.abort();
+      sampler.closeAll();
       await sweeper.stop();
+      await heartbeat.stop();
+      await events.close();
       await nats.close().catch(() => undefined);
       redis.disconnect();
       await prisma.$disconnect().catch(() => undefined);
@@ -239,6 +329,15 @@ function faultAfterReserve(env: ServerEnv): (() => void | Promise<void>) | undef
   const delay = env.SURGE_FAULT_PUBLISH_DELAY_MS;
   if (delay > 0) return () => new Promise((r) => setTimeout(r, delay));
   return undefined;
+}
+
+function describeInput(input: unknown): string {
+  if (!input || typeof input !== 'object') return '';
+  const i = input as Record<string, unknown>;
+  const parts = ['saleId', 'id', 'quantity', 'ids']
+    .filter((k) => i[k] !== undefined)
+    .map((k) => `${k}=${JSON.stringify(i[k])}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
 function watchConnection(

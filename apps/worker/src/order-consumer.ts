@@ -2,7 +2,7 @@ import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@na
 import { natsNames, type OrderMessage } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
-import type { Logger, NatsHandle } from '@surge/infra';
+import type { EventFeed, Logger, NatsHandle } from '@surge/infra';
 import { isDatabaseUnavailable } from './db-errors.ts';
 import { storeDeadLetter } from './dead-letter.ts';
 import type { WorkerEnv } from './env.ts';
@@ -21,6 +21,7 @@ export interface ConsumerDeps {
   metrics: WorkerMetrics;
   payment: ReturnType<typeof createPaymentSimulator>;
   keysOf(saleId: string): SaleKeys;
+  events?: EventFeed;
 }
 
 const REDIS_DOWN =
@@ -137,6 +138,14 @@ export class OrderConsumer {
   }
 
   private setDatabaseUp(up: boolean): void {
+    if (up !== this.databaseUp) {
+      void this.d.events?.emit(
+        'health',
+        up
+          ? `worker ${this.d.env.workerId}: PostgreSQL/Redis back, resuming`
+          : `worker ${this.d.env.workerId}: PostgreSQL/Redis unavailable, holding its batch`,
+      );
+    }
     this.databaseUp = up;
     this.state = this.stopping ? 'stopping' : up ? 'running' : 'waiting-for-database';
     this.d.metrics.databaseUp.set(up ? 1 : 0);
@@ -175,6 +184,10 @@ export class OrderConsumer {
       await this.d.scripts.finish(this.d.keysOf(stored.saleId), stored.orderId, stored.status);
     }
     this.d.metrics.deadLetters.inc();
+    void this.d.events?.emit('dead-letter', `${stored.orderId ?? 'a message'} dead-lettered: ${reason}`, {
+      orderId: stored.orderId ?? null,
+      saleId: stored.saleId ?? null,
+    });
     this.d.log.warn(
       {
         reason,
@@ -254,6 +267,14 @@ export class OrderConsumer {
             event: 'alarm.key-conflict',
           },
           'idempotency key already used by another order: Redis lost data',
+        );
+        void this.d.events?.emit(
+          'alarm',
+          `idempotency key of ${id} already used by another order: Redis lost data`,
+          {
+            orderId: id,
+            saleId: d.order.saleId,
+          },
         );
         await scripts.finish(keysOf(d.order.saleId), id, 'FAILED');
         d.msg.ack();

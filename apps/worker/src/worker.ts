@@ -2,9 +2,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPrisma } from '@surge/db';
 import { OrderScripts, saleKeys } from '@surge/hot-state';
-import { connectNats, createLogger, createRedis, ensureOrdersStream, type Logger } from '@surge/infra';
+import {
+  connectNats,
+  createLogger,
+  createRedis,
+  EventFeed,
+  ensureOrdersStream,
+  type Logger,
+  startHeartbeat,
+} from '@surge/infra';
 import { loadWorkerEnv } from './env.ts';
-import { startHeartbeat } from './heartbeat.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { OrderConsumer } from './order-consumer.ts';
 import { createPaymentSimulator } from './payment.ts';
@@ -27,6 +34,7 @@ export async function startWorker(source: Record<string, string | undefined> = p
     replicas: env.STREAM_REPLICAS,
   });
   const metrics = createWorkerMetrics();
+  const events = new EventFeed(redis, ns, `worker ${env.workerId}`);
   const consumer = new OrderConsumer({
     env,
     log,
@@ -39,6 +47,7 @@ export async function startWorker(source: Record<string, string | undefined> = p
       latencyMs: env.PAYMENT_LATENCY_MS,
     }),
     keysOf: (saleId) => saleKeys(ns, saleId),
+    events,
   });
 
   let shuttingDown = false;
@@ -79,11 +88,10 @@ export async function startWorker(source: Record<string, string | undefined> = p
   await consumer.start();
   const heartbeat = startHeartbeat(
     redis,
-    { namespace: ns, workerId: env.workerId, port, intervalMs: env.HEARTBEAT_MS },
+    { namespace: ns, kind: 'worker', id: env.workerId, intervalMs: env.HEARTBEAT_MS },
     () => ({
       state: consumer.state,
-      processed: consumer.processed,
-      databaseUp: consumer.databaseUp,
+      detail: { port, processed: consumer.processed, databaseUp: consumer.databaseUp },
     }),
   );
   log.info({ port, namespace: ns }, 'worker consuming');
@@ -98,6 +106,7 @@ export async function startWorker(source: Record<string, string | undefined> = p
       shuttingDown = true;
       await consumer.stop();
       await heartbeat.stop();
+      await events.close();
       http.close();
       http.closeAllConnections();
       await nats.close();

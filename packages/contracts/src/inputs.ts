@@ -63,3 +63,9 @@ export const restockInput = z.strictObject({
 });
 export const flushCacheInput = z.strictObject({ saleId: saleIdSchema.optional() }).optional();
 export const dlqIdsInput = z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(100) });
+
+/** Subscriptions carry `lastEventId` so a reconnecting client resumes where it stopped. */
+const lastEventId = z.string().max(64).nullish();
+export const liveSaleInput = z.strictObject({ saleId: saleIdSchema, lastEventId });
+export const liveOrderInput = z.strictObject({ orderId: orderIdSchema, lastEventId });
+export const liveHudInput = z.strictObject({ lastEventId }).optional();

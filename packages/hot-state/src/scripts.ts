@@ -16,7 +16,7 @@ import writeHotStateLua from './lua/write-hot-state.lua';
  */
 const SCRIPTS = {
   surgeReserve: { lua: reserveStockLua, keys: 7 },
-  surgeMarkPublished: { lua: markPublishedLua, keys: 2 },
+  surgeMarkPublished: { lua: markPublishedLua, keys: 3 },
   surgeRelease: { lua: releaseReservationLua, keys: 6 },
   surgeTakeLease: { lua: takeLeaseLua, keys: 2 },
   surgeAdminUpdate: { lua: adminUpdateLua, keys: 2 },
@@ -75,7 +75,7 @@ export class OrderScripts {
   }
 
   markPublished(k: SaleKeys, orderId: string): Promise<'published' | 'done' | 'released' | 'GONE'> {
-    return this.call('surgeMarkPublished', k.res, k.outbox, orderId) as Promise<
+    return this.call('surgeMarkPublished', k.res, k.outbox, k.hot, orderId) as Promise<
       'published' | 'done' | 'released' | 'GONE'
     >;
   }

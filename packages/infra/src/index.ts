@@ -1,3 +1,5 @@
+export * from './events.ts';
+export * from './heartbeat.ts';
 export * from './logger.ts';
 export * from './nats.ts';
 export * from './redis.ts';

@@ -1,4 +1,5 @@
 import { adminRouter } from './routers/admin.ts';
+import { liveRouter } from './routers/live.ts';
 import { orderRouter } from './routers/order.ts';
 import { saleRouter } from './routers/sale.ts';
 import { sessionRouter } from './routers/session.ts';
@@ -9,6 +10,7 @@ export const appRouter = router({
   sale: saleRouter,
   order: orderRouter,
   admin: adminRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,16 +8,23 @@ const production = process.env.NODE_ENV === 'production';
 
 const t = initTRPC.context<Context>().create({
   isDev: !production,
+  // SSE: a comment ping keeps proxies from closing quiet streams; the client reconnects (with
+  // its last event id) when it hears nothing for longer.
+  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
   errorFormatter: (opts) => formatError(opts, production),
 });
 
-/** A service's AppError becomes the tRPC error with the matching HTTP status. */
+/** A service's AppError as the tRPC error with the matching HTTP status (and code). */
+export function toTRPCError(err: unknown): unknown {
+  const cause = err instanceof TRPCError ? err.cause : err;
+  if (cause instanceof AppError)
+    return new TRPCError({ code: trpcCodeOf(cause.reason), message: cause.message, cause });
+  return err;
+}
+
 const mapAppErrors = t.middleware(async function mapAppErrors({ next }) {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof AppError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: trpcCodeOf(cause.reason), message: cause.message, cause });
-  }
+  if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error);
   return result;
 });
 

@@ -24,4 +24,6 @@ r.x = nil
 redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(r))
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('SREM', KEYS[5], ARGV[1])
+-- Orders reaching a final status: the HUD's persisted/s.
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'finalized', 1) end
 return 'done'

@@ -1,0 +1,184 @@
+import type { HudFrame, HudInstance, HudSale } from '@surge/contracts';
+import { natsNames, saleState } from '@surge/contracts';
+import type { PrismaClient } from '@surge/db';
+import type { SaleKeys } from '@surge/hot-state';
+import { type InstanceBeat, instancesKey, type NatsHandle, readInstances } from '@surge/infra';
+import type { Redis } from 'ioredis';
+
+const DOWN_AFTER_MS = 3000;
+const FORGET_AFTER_MS = 60_000;
+
+/**
+ * The HUD's picture of the whole install, read from Redis (sales, counters, heartbeats), NATS
+ * (queue depth) and PostgreSQL (dead letters) — the same on every server instance. Rates are
+ * the change of Redis counters between two reads; slow sources are read at most once a second.
+ */
+export class HudSnapshots {
+  private prev: { at: number; counters: Map<string, { accepted: number; finalized: number }> } | null = null;
+  private slow: {
+    at: number;
+    queue: HudFrame['queue'];
+    dlq: HudFrame['dlq'];
+    postgres: 'up' | 'down';
+  } | null = null;
+
+  constructor(
+    private readonly d: {
+      redis: Redis;
+      prisma: PrismaClient;
+      nats: NatsHandle;
+      namespace: string;
+      saleIds(): string[];
+      keysOf(saleId: string): SaleKeys;
+      breaker(): 'closed' | 'open' | 'half-open';
+    },
+  ) {}
+
+  async read(): Promise<Omit<HudFrame, 'events'>> {
+    const { redis } = this.d;
+    const ids = this.d.saleIds();
+    const pipe = redis.pipeline();
+    pipe.time();
+    for (const id of ids) {
+      const k = this.d.keysOf(id);
+      pipe.hgetall(k.hot);
+      pipe.exists(k.rebuild);
+      pipe.zcard(k.outbox);
+    }
+    const replies = (await pipe.exec()) ?? [];
+    const [, time] = replies[0] ?? [null, ['0', '0']];
+    const [sec, usec] = time as [string, string];
+    const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+    const elapsedS = this.prev ? Math.max(0.001, (now - this.prev.at) / 1000) : 1;
+    const counters = new Map<string, { accepted: number; finalized: number }>();
+    const sales: HudSale[] = [];
+    for (const [i, id] of ids.entries()) {
+      const hot = (replies[1 + i * 3]?.[1] ?? {}) as Record<string, string>;
+      const rebuilding = replies[2 + i * 3]?.[1] === 1 || hot.remaining === undefined;
+      const outbox = Number(replies[3 + i * 3]?.[1] ?? 0);
+      const c = { accepted: Number(hot.accepted ?? 0), finalized: Number(hot.finalized ?? 0) };
+      counters.set(id, c);
+      const before = this.prev?.counters.get(id);
+      const rate = (a: number, b: number | undefined) =>
+        b === undefined ? 0 : Math.max(0, (a - b) / elapsedS);
+      if (hot.remaining === undefined) {
+        sales.push({ ...emptySale(id, now), acceptedPerSec: 0, persistedPerSec: 0, outbox });
+        continue;
+      }
+      const startsMs = Number(hot.startsMs);
+      const endsMs = Number(hot.endsMs);
+      const remaining = Math.max(0, Number(hot.remaining));
+      sales.push({
+        id,
+        name: hot.name ?? id,
+        priceCents: Number(hot.priceCents),
+        totalStock: Number(hot.total),
+        remaining,
+        perUserLimit: Number(hot.limit),
+        state: saleState({ nowMs: now, startsMs, endsMs, rebuilding, paused: hot.paused === '1', remaining }),
+        startsAt: new Date(startsMs).toISOString(),
+        endsAt: new Date(endsMs).toISOString(),
+        serverTime: new Date(now).toISOString(),
+        acceptedPerSec: round(rate(c.accepted, before?.accepted)),
+        persistedPerSec: round(rate(c.finalized, before?.finalized)),
+        outbox,
+      });
+    }
+    this.prev = { at: now, counters };
+
+    const slow = await this.slowSources(now);
+    const instances = await this.instances(now);
+    return {
+      at: new Date(now).toISOString(),
+      sales,
+      throughput: {
+        acceptedPerSec: round(sales.reduce((s, x) => s + x.acceptedPerSec, 0)),
+        persistedPerSec: round(sales.reduce((s, x) => s + x.persistedPerSec, 0)),
+      },
+      queue: slow.queue,
+      outbox: sales.reduce((s, x) => s + x.outbox, 0),
+      dlq: slow.dlq,
+      health: {
+        redis: 'up',
+        nats: this.d.nats.isConnected() ? 'up' : 'down',
+        postgres: slow.postgres,
+        breaker: this.d.breaker(),
+        instances,
+      },
+    };
+  }
+
+  private async slowSources(now: number) {
+    if (this.slow && now - this.slow.at < 1000) return this.slow;
+    const n = natsNames(this.d.namespace);
+    const queue = await Promise.all([
+      this.d.nats.jsm.streams.info(n.stream).then((i) => i.state.messages),
+      this.d.nats.jsm.consumers.info(n.stream, n.consumer).then(
+        (c) => ({ pending: c.num_pending, ack: c.num_ack_pending }),
+        () => ({ pending: 0, ack: 0 }),
+      ),
+    ]).then(
+      ([messages, c]) => ({ streamMessages: messages, consumerPending: c.pending, ackPending: c.ack }),
+      () => this.slow?.queue ?? { streamMessages: 0, consumerPending: 0, ackPending: 0 },
+    );
+    const dlq = await this.d.prisma.$queryRaw<{ depth: bigint; oldest: Date | null }[]>`
+      SELECT count(*) AS depth, min(first_seen_at) AS oldest FROM dead_letters`.then(
+      (rows) => ({ ok: true, depth: Number(rows[0]?.depth ?? 0), oldest: rows[0]?.oldest ?? null }),
+      () => ({ ok: false, depth: this.slow?.dlq.depth ?? 0, oldest: null }),
+    );
+    this.slow = {
+      at: now,
+      queue,
+      dlq: { depth: dlq.depth, oldestAgeMs: dlq.oldest ? Math.max(0, now - dlq.oldest.getTime()) : null },
+      postgres: dlq.ok ? 'up' : 'down',
+    };
+    return this.slow;
+  }
+
+  private async instances(now: number): Promise<HudInstance[]> {
+    const [servers, workers] = await Promise.all([
+      readInstances(this.d.redis, this.d.namespace, 'server'),
+      readInstances(this.d.redis, this.d.namespace, 'worker'),
+    ]);
+    const out: HudInstance[] = [];
+    for (const b of [...servers, ...workers]) {
+      const age = now - b.lastSeen;
+      if (age > FORGET_AFTER_MS) {
+        void this.d.redis.hdel(instancesKey(this.d.namespace, b.kind), b.id).catch(() => undefined);
+        continue;
+      }
+      out.push(view(b, age));
+    }
+    return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
+  }
+}
+
+function view(b: InstanceBeat, age: number): HudInstance {
+  const up = age <= DOWN_AFTER_MS && b.state !== 'stopped';
+  return {
+    id: b.id,
+    kind: b.kind,
+    health: up ? 'up' : 'down',
+    state: up ? b.state : b.state === 'stopped' ? 'stopped' : 'silent',
+    lastSeen: new Date(b.lastSeen).toISOString(),
+    detail: { host: b.host, pid: b.pid, ...b.detail },
+  };
+}
+
+function emptySale(id: string, now: number) {
+  const iso = new Date(now).toISOString();
+  return {
+    id,
+    name: id,
+    priceCents: 0,
+    totalStock: 0,
+    remaining: 0,
+    perUserLimit: 0,
+    state: 'rebuilding' as const,
+    startsAt: iso,
+    endsAt: iso,
+    serverTime: iso,
+  };
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
