@@ -16,6 +16,7 @@ import {
   startHeartbeat,
 } from '@surge/infra';
 import { AuditLog } from './admin/audit.ts';
+import { DeadLetters } from './admin/dead-letters.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
 import { appError } from './errors.ts';
@@ -138,6 +139,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     breaker: () => publisher.breakerState(),
   });
   const shutdownController = new AbortController();
+  const deadLetters = new DeadLetters({ prisma, scripts, publisher, keysOf, leaseMs: env.LEASE_MS });
 
   const placeDeps = {
     namespace: ns,
@@ -174,7 +176,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
             scripts,
             leaseMs: env.LEASE_MS,
             keysOf,
-            publish: (m) => publisher.publish(m),
+            publish: (m, o) => publisher.publish(m, o),
             acceptsNewOrders: () => publisher.acceptsNewOrders(),
             log,
             onSettled: (_s, outcome) => metrics.sweeperSettled.inc({ outcome }),
@@ -216,6 +218,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     rebuild,
     sampler,
     hud,
+    deadLetters,
     events: {
       emit: events.emit.bind(events),
       after: (id: string) => readEvents(redis, ns, id),

@@ -245,7 +245,10 @@ export class OrderConsumer {
     const persisted = await persistOrders(
       prisma,
       toPersist.map((d) => d.order),
-      { beforeCommit: crash === 'before-commit' ? () => process.kill(process.pid, 'SIGKILL') : undefined },
+      {
+        beforeCommit: crash === 'before-commit' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
+        replayGenOf: (id) => toPersist.find((d) => d.order.orderId === id)?.replayGen ?? 0,
+      },
     );
     if (crash === 'after-commit' && persisted.inserted.size > 0) process.kill(process.pid, 'SIGKILL');
     metrics.persisted.inc(persisted.inserted.size);

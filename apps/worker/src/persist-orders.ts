@@ -21,7 +21,7 @@ export interface PersistResult {
 export async function persistOrders(
   prisma: PrismaClient,
   orders: OrderMessage[],
-  hooks: { beforeCommit?: () => void } = {},
+  hooks: { beforeCommit?: () => void; replayGenOf?: (orderId: string) => number } = {},
 ): Promise<PersistResult> {
   const result: PersistResult = {
     inserted: new Set(),
@@ -61,7 +61,17 @@ export async function persistOrders(
         if (rest.length > 0) {
           const found = await tx.$queryRaw<{ id: string; status: string; replayGen: number }[]>`
             SELECT id, status::text AS status, replay_gen AS "replayGen" FROM orders WHERE id = ANY(${rest}::text[])`;
-          for (const f of found) result.existing.set(f.id, { status: f.status, replayGen: f.replayGen });
+          for (const f of found) {
+            // admin.dlq.replay: a FAILED row moves on only for a message of its current generation.
+            const gen = hooks.replayGenOf?.(f.id) ?? 0;
+            if (f.status === 'FAILED' && gen > 0 && gen === f.replayGen) {
+              const revived = await tx.$executeRaw`
+                UPDATE orders SET status = 'PENDING', failure_reason = NULL, updated_at = now()
+                WHERE id = ${f.id} AND status = 'FAILED' AND replay_gen = ${gen}`;
+              if (revived > 0) f.status = 'PENDING';
+            }
+            result.existing.set(f.id, { status: f.status, replayGen: f.replayGen });
+          }
           for (const id of rest) if (!result.existing.has(id)) result.keyConflict.add(id);
         }
       }

@@ -4,6 +4,7 @@ import adminUpdateLua from './lua/admin-update.lua';
 import claimRecordLua from './lua/claim-record.lua';
 import finishRecordLua from './lua/finish-record.lua';
 import markPublishedLua from './lua/mark-published.lua';
+import reReserveLua from './lua/re-reserve.lua';
 import releaseReservationLua from './lua/release-reservation.lua';
 import reserveStockLua from './lua/reserve-stock.lua';
 import takeLeaseLua from './lua/take-lease.lua';
@@ -23,6 +24,7 @@ const SCRIPTS = {
   surgeWriteHot: { lua: writeHotStateLua, keys: 8 },
   surgeClaim: { lua: claimRecordLua, keys: 2 },
   surgeFinish: { lua: finishRecordLua, keys: 5 },
+  surgeReReserve: { lua: reReserveLua, keys: 7 },
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -115,6 +117,40 @@ export class OrderScripts {
       orderId,
       status,
     ) as Promise<string>;
+  }
+
+  /** `admin.dlq.replay`: reserve a FAILED order again, by the rules of a new one. */
+  reReserve(
+    k: SaleKeys,
+    a: {
+      orderId: string;
+      userId: string;
+      idempotencyKey: string;
+      quantity: number;
+      token: string;
+      leaseMs: number;
+      correlationId: string;
+      replayGen: number;
+    },
+  ): Promise<string[]> {
+    return this.call(
+      'surgeReReserve',
+      k.hot,
+      k.rebuild,
+      k.users,
+      k.idem,
+      k.res,
+      k.outbox,
+      k.open,
+      a.orderId,
+      a.userId,
+      a.idempotencyKey,
+      a.quantity,
+      a.token,
+      a.leaseMs,
+      a.correlationId,
+      a.replayGen,
+    ) as Promise<string[]>;
   }
 
   adminUpdate(

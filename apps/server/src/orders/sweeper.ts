@@ -17,7 +17,7 @@ export interface SweepDeps {
   scripts: OrderScripts;
   leaseMs: number;
   keysOf(saleId: string): SaleKeys;
-  publish(msg: OrderMessage): Promise<PublishOutcome>;
+  publish(msg: OrderMessage, opts?: { msgId?: string; replayGen?: number }): Promise<PublishOutcome>;
   acceptsNewOrders(): boolean;
   log: Logger;
   onSettled?: (saleId: string, outcome: string) => void;
@@ -30,6 +30,8 @@ interface Record {
   e: number;
   c: string;
   ts: number;
+  /** Set by admin.dlq.replay: the replay generation, which the message must carry. */
+  g?: number;
 }
 
 export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): Promise<number> {
@@ -43,16 +45,19 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
     const raw = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
     if (!raw) continue;
     const r = JSON.parse(raw) as Record;
-    const outcome = await deps.publish({
-      orderId,
-      saleId,
-      userId: r.u,
-      quantity: r.q,
-      idempotencyKey: r.k,
-      epoch: r.e,
-      correlationId: r.c,
-      reservedAt: new Date(r.ts).toISOString(),
-    });
+    const outcome = await deps.publish(
+      {
+        orderId,
+        saleId,
+        userId: r.u,
+        quantity: r.q,
+        idempotencyKey: r.k,
+        epoch: r.e,
+        correlationId: r.c,
+        reservedAt: new Date(r.ts).toISOString(),
+      },
+      r.g ? { msgId: `${orderId}:r${r.g}`, replayGen: r.g } : {},
+    );
     const result = await settle(
       {
         markPublished: (kk, id) => deps.scripts.markPublished(kk, id),

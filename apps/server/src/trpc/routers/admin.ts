@@ -1,6 +1,7 @@
 import {
   adminLoginInput,
   createSaleInput,
+  dlqIdsInput,
   emptyInput,
   flushCacheInput,
   restockInput,
@@ -55,6 +56,15 @@ export const adminRouter = router({
   restock: adminProcedure
     .input(restockInput)
     .mutation(({ ctx, input }) => ctx.services.sales.restock(input.saleId, input.quantity)),
+  dlq: router({
+    list: adminProcedure.query(({ ctx }) => ctx.services.deadLetters.list()),
+    replay: adminProcedure
+      .input(dlqIdsInput)
+      .mutation(({ ctx, input }) => ctx.services.deadLetters.replay(input.ids)),
+    discard: adminProcedure
+      .input(dlqIdsInput)
+      .mutation(({ ctx, input }) => ctx.services.deadLetters.discard(input.ids)),
+  }),
   flushCache: adminProcedure
     .input(flushCacheInput)
     .mutation(({ ctx, input }) => ctx.services.flushCache(input?.saleId)),

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reasonOf, TestClient } from '../support/client.ts';
+import { hotState } from '../support/inspect.ts';
+import { checkInvariants, waitForDrain } from '../support/invariants.ts';
+import { createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+
+type Outcome = { id: string; outcome: string; reason?: string };
+
+/** SPEC §4 step 6: admin.dlq.list / replay / discard. A replay never resurrects an order without stock. */
+describe('dead letters from the control center', () => {
+  let stack: Stack;
+  let server: TestServer;
+  let admin: TestClient;
+
+  beforeAll(async () => {
+    stack = await createStack();
+    server = await stack.server();
+    await stack.worker();
+    admin = await stack.admin(server.url);
+  });
+  afterAll(() => stack.teardown());
+
+  /** A FAILED order with its dead letter, as the worker leaves them (units already returned). */
+  async function deadLetteredOrder(saleId: string, userId: string, quantity: number) {
+    const orderId = randomUUID();
+    await server.services.prisma.order.create({
+      data: {
+        id: orderId,
+        saleId,
+        userId,
+        quantity,
+        idempotencyKey: `dl-${orderId.slice(0, 8)}`,
+        status: 'FAILED',
+        failureReason: 'UNCLASSIFIED: test',
+        correlationId: `corr-${orderId.slice(0, 8)}`,
+        epoch: 1,
+      },
+    });
+    const letter = await server.services.prisma.deadLetter.create({
+      data: {
+        orderId,
+        saleId,
+        reason: 'UNCLASSIFIED after 10 deliveries: test',
+        payload: '{}',
+        firstSeenAt: new Date(),
+      },
+    });
+    return { orderId, letterId: letter.id };
+  }
+
+  it('list shows dead letters with whether they can be replayed; guests get NOT_ADMIN', async () => {
+    await createSale(admin, { id: 'dlq-list', totalStock: 10, perUserLimit: 5 });
+    const { letterId } = await deadLetteredOrder('dlq-list', 'u_list_user', 1);
+    const garbage = await server.services.prisma.deadLetter.create({
+      data: { reason: 'UNPARSEABLE: not JSON', payload: '{x', firstSeenAt: new Date() },
+    });
+    const list = await admin.query<{ id: string; replayable: boolean }[]>('admin.dlq.list');
+    const byId = new Map(list.body.result?.data.map((d) => [d.id, d]));
+    expect(byId.get(letterId)?.replayable).toBe(true);
+    expect(byId.get(garbage.id)?.replayable).toBe(false);
+    expect(reasonOf(await new TestClient(server.url).query('admin.dlq.list'))).toBe('NOT_ADMIN');
+  });
+
+  it('replay re-reserves, publishes the replay generation, and the worker moves the FAILED row on', async () => {
+    await createSale(admin, { id: 'dlq-replay', totalStock: 10, perUserLimit: 5 });
+    const shopper = new TestClient(server.url);
+    const userId = await shopper.startSession();
+    const { orderId, letterId } = await deadLetteredOrder('dlq-replay', userId, 3);
+    const r = await admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letterId] });
+    expect(r.body.result?.data).toEqual([{ id: letterId, outcome: 'replayed' }]);
+    await waitForDrain(stack.ns, 'dlq-replay');
+    const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+    expect(row).toMatchObject({ status: 'CONFIRMED', replayGen: 1 });
+    expect(await server.services.prisma.deadLetter.count({ where: { id: letterId } })).toBe(0);
+    await checkInvariants({
+      prisma: server.services.prisma,
+      ns: stack.ns,
+      saleId: 'dlq-replay',
+      total: 10,
+      perUserLimit: 5,
+      accepted: new Set([orderId]),
+    });
+    // The shopper sees it too.
+    expect((await shopper.query<{ status: string }>('order.get', { orderId })).body.result?.data.status).toBe(
+      'CONFIRMED',
+    );
+  });
+
+  it('a refused re-reservation (sold out) keeps the dead letter with the new reason and changes nothing', async () => {
+    await createSale(admin, { id: 'dlq-soldout', totalStock: 0, perUserLimit: 5 });
+    const { orderId, letterId } = await deadLetteredOrder('dlq-soldout', 'u_soldout_user', 1);
+    const r = await admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letterId] });
+    expect(r.body.result?.data).toEqual([
+      { id: letterId, outcome: 'kept', reason: 'replay refused: SOLD_OUT' },
+    ]);
+    const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+    expect(row).toMatchObject({ status: 'FAILED', replayGen: 0 });
+    expect(
+      (await server.services.prisma.deadLetter.findUniqueOrThrow({ where: { id: letterId } })).reason,
+    ).toBe('replay refused: SOLD_OUT');
+    expect((await hotState(stack.ns, 'dlq-soldout')).hot.remaining).toBe('0');
+  });
+
+  it('two admins replaying the same letter at once replay it once', async () => {
+    await createSale(admin, { id: 'dlq-race', totalStock: 10, perUserLimit: 5 });
+    const { orderId, letterId } = await deadLetteredOrder('dlq-race', 'u_race_user', 2);
+    const other = await stack.admin(server.url);
+    const [a, b] = await Promise.all([
+      admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letterId] }),
+      other.mutate<Outcome[]>('admin.dlq.replay', { ids: [letterId] }),
+    ]);
+    const outcomes = [a, b]
+      .flatMap((x) => x.body.result?.data ?? [])
+      .map((o) => o.outcome)
+      .sort();
+    expect(outcomes.filter((o) => o === 'replayed')).toHaveLength(1);
+    await waitForDrain(stack.ns, 'dlq-race');
+    await checkInvariants({
+      prisma: server.services.prisma,
+      ns: stack.ns,
+      saleId: 'dlq-race',
+      total: 10,
+      perUserLimit: 5,
+      accepted: new Set([orderId]),
+    });
+  });
+
+  it('discard removes dead letters; unknown ids are reported, not errors', async () => {
+    await createSale(admin, { id: 'dlq-discard', totalStock: 1, perUserLimit: 1 });
+    const { letterId } = await deadLetteredOrder('dlq-discard', 'u_discard', 1);
+    const r = await admin.mutate<Outcome[]>('admin.dlq.discard', { ids: [letterId, 'not-a-uuid'] });
+    expect(r.body.result?.data).toEqual([
+      { id: letterId, outcome: 'removed' },
+      { id: 'not-a-uuid', outcome: 'not-found' },
+    ]);
+    const audit = await server.services.prisma.adminAudit.findMany({
+      where: { action: { startsWith: 'admin.dlq' } },
+    });
+    expect(audit.map((x) => x.action)).toEqual(
+      expect.arrayContaining(['admin.dlq.replay', 'admin.dlq.discard']),
+    );
+  });
+});
