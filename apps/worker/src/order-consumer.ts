@@ -309,7 +309,13 @@ export class OrderConsumer {
         const status = current.get(d.order.orderId);
         if (status && status !== 'PENDING') {
           const moved = await scripts.finish(keysOf(d.order.saleId), d.order.orderId, status);
-          if (moved === 'done') metrics.finalized.inc({ status });
+          if (moved === 'done') {
+            metrics.finalized.inc({ status });
+            log.debug(
+              { orderId: d.order.orderId, correlationId: d.order.correlationId, status },
+              'order final',
+            );
+          }
         }
         d.msg.ack();
       }),

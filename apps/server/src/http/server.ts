@@ -15,9 +15,10 @@ export function createHttpServer(services: AppServices, webDist: string): Server
     maxBodySize: MAX_BODY_BYTES,
     maxBatchSize: MAX_BATCH,
     allowBatching: true,
-    onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR')
-        services.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+    onError: ({ error, path, ctx }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') {
+        (ctx?.log ?? services.log).error({ err: error.cause ?? error, path }, 'procedure failed');
+      }
     },
   });
   const web = staticFiles(webDist);

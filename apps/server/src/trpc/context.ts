@@ -15,7 +15,10 @@ export function contextFactory(services: AppServices) {
     const given = Array.isArray(header) ? header[0] : header;
     const correlationId = given && CORRELATION.test(given) ? given : randomUUID();
     res.setHeader('X-Correlation-Id', correlationId);
-    return { req, res, ip: services.clientIp(req), correlationId, services };
+    // A child logger per request: every line it writes carries the correlation id, which
+    // also travels in the NATS headers to the worker and into the order row.
+    const log = services.log.child({ correlationId });
+    return { req, res, ip: services.clientIp(req), correlationId, log, services };
   };
 }
 

@@ -6,9 +6,21 @@ export const orderRouter = router({
   place: publicProcedure
     .input(orderPlaceInput)
     .use(requireSession)
-    .mutation(({ ctx, input }) =>
-      ctx.services.placeOrder({ ...input, userId: ctx.userId, correlationId: ctx.correlationId, ip: ctx.ip }),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const r = await ctx.services.placeOrder({
+          ...input,
+          userId: ctx.userId,
+          correlationId: ctx.correlationId,
+          ip: ctx.ip,
+        });
+        ctx.log.debug({ orderId: r.orderId, saleId: input.saleId, replayed: r.replayed }, 'order accepted');
+        return r;
+      } catch (err) {
+        ctx.log.debug({ saleId: input.saleId, reason: (err as { reason?: string }).reason }, 'order refused');
+        throw err;
+      }
+    }),
   get: publicProcedure
     .input(orderGetInput)
     .use(requireSession)
