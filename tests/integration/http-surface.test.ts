@@ -111,6 +111,30 @@ describe('HTTP surface', () => {
     expect((err as TRPCClientError<AppRouter>).data).toMatchObject({ reason: 'USER_LIMIT', httpStatus: 409 });
   });
 
+  it('a malformed or escaping path to the web app is refused, and the server stays up', async () => {
+    const bad = await fetch(`${server.url}/%ff`);
+    expect(bad.status).toBe(400);
+    const escaping = await fetch(`${server.url}/..%2f..%2fpackage.json`);
+    expect(await escaping.text()).not.toMatch(/"workspaces"/);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('an admin may read any order; a shopper only their own', async () => {
+    const shopper = new TestClient(server.url);
+    await shopper.startSession();
+    const placed = await shopper.mutate<{ orderId: string }>('order.place', {
+      saleId: 'surface',
+      quantity: 1,
+      idempotencyKey: 'admin-reads-1',
+    });
+    const orderId = placed.body.result?.data.orderId;
+    const admin = await stack.admin(server.url);
+    expect((await admin.query<{ orderId: string }>('order.get', { orderId })).body.result?.data.orderId).toBe(
+      orderId,
+    );
+    expect(reasonOf(await new TestClient(server.url).query('order.get', { orderId }))).toBe('NO_SESSION');
+  });
+
   it('another user’s order is ORDER_NOT_FOUND, never forbidden', async () => {
     const [a, b] = [new TestClient(server.url), new TestClient(server.url)];
     await Promise.all([a.startSession(), b.startSession()]);

@@ -101,6 +101,16 @@ describe('rate limits', () => {
     expect((await elsewhere.mutate('admin.login', { password: ADMIN_PASSWORD })).status).toBe(200);
   });
 
+  it('behind a trusted proxy the client IP is the entry the proxy appended, not one the client wrote', async () => {
+    // The client writes a fresh fake IP each time; the proxy appends the real one (10.0.6.1).
+    for (let i = 0; i < 3; i++) {
+      const c = new TestClient(open.url, { 'x-forwarded-for': `203.0.113.${i}, 10.0.6.1` });
+      expect(reasonOf(await c.mutate('admin.login', { password: `nope-${i}` }))).toBe('BAD_CREDENTIALS');
+    }
+    const c = new TestClient(open.url, { 'x-forwarded-for': '203.0.113.99, 10.0.6.1' });
+    expectLimited(await c.mutate('admin.login', { password: ADMIN_PASSWORD }), 60_000);
+  });
+
   it('X-Forwarded-For is ignored unless TRUST_PROXY is true', async () => {
     const untrusting = await stack.server({
       RATE_LIMIT_PER_USER: '0',

@@ -164,6 +164,29 @@ describe('rebuild of a sale hot state', () => {
     expect(reopened.remaining).toBe(19);
   });
 
+  it('an ended sale whose keys are gone answers SALE_ENDED and is not rebuilt again and again', async () => {
+    const now = Date.now();
+    await createSale(admin, {
+      id: 'over',
+      totalStock: 5,
+      perUserLimit: 1,
+      startsAt: new Date(now - 60_000).toISOString(),
+      endsAt: new Date(now + 1500).toISOString(),
+    });
+    await new Promise((r) => setTimeout(r, 1800));
+    await deleteSaleKeys('over');
+    const u = new TestClient(server.url);
+    await u.startSession();
+    expect(
+      reasonOf(
+        await u.mutate('order.place', { saleId: 'over', quantity: 1, idempotencyKey: 'after-the-end' }),
+      ),
+    ).toBe('SALE_ENDED');
+    expect((await u.query<SaleView>('sale.get', { saleId: 'over' })).body.result?.data.state).toBe('ended');
+    await new Promise((r) => setTimeout(r, 1000)); // several sweeps
+    expect((await server.services.prisma.sale.findUniqueOrThrow({ where: { id: 'over' } })).epoch).toBe(1);
+  });
+
   it('admin.flushCache with no backlog rebuilds every sale and returns what remains', async () => {
     await createSale(admin, { id: 'flush-a', totalStock: 7, perUserLimit: 1 });
     const r = await admin.mutate<{ sales: { saleId: string; remaining: number }[] }>('admin.flushCache', {

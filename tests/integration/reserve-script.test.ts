@@ -196,7 +196,11 @@ describe('reservation scripts on real Redis', () => {
 
   it('admin updates: pause/resume/restock apply to an existing hot state; restock refused while rebuilding', async () => {
     await init({ stock: 5 });
-    expect(await scripts.adminUpdate(k, 'restock', 10)).toBe('OK');
+    // Restock carries the new absolute total: applied once, however often or late it arrives.
+    expect(await scripts.adminUpdate(k, 'restock', 15)).toBe('OK');
+    expect(await redis.hmget(k.hot, 'total', 'remaining')).toEqual(['15', '15']);
+    expect(await scripts.adminUpdate(k, 'restock', 15)).toBe('OK');
+    expect(await scripts.adminUpdate(k, 'restock', 12)).toBe('OK');
     expect(await redis.hmget(k.hot, 'total', 'remaining')).toEqual(['15', '15']);
     expect(await scripts.adminUpdate(k, 'pause')).toBe('OK');
     expect(await redis.hget(k.hot, 'paused')).toBe('1');

@@ -4,10 +4,15 @@ import { hotState, streamMessages } from './inspect.ts';
 import { eventually } from './services.ts';
 
 /** Waits until the sale is quiet: nothing in the stream for it, no open record, no outbox entry. */
-export async function waitForDrain(ns: string, saleId: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForDrain(
+  ns: string,
+  saleId: string,
+  timeoutMs = 60_000,
+  redisUrl?: string,
+): Promise<void> {
   await eventually(
     async () => {
-      const [msgs, state] = await Promise.all([streamMessages(ns), hotState(ns, saleId)]);
+      const [msgs, state] = await Promise.all([streamMessages(ns), hotState(ns, saleId, redisUrl)]);
       return (
         msgs.filter((m) => m.msg.saleId === saleId).length === 0 && state.open === 0 && state.outbox === 0
       );
@@ -32,9 +37,11 @@ export async function checkInvariants(o: {
   indeterminate?: Set<string>;
   /** Answers that were OUTCOME_UNKNOWN or lost: each may have made at most one row. */
   unknownAnswers?: number;
+  /** A private Redis, for tests that run their own. */
+  redisUrl?: string;
 }): Promise<{ live: number; remaining: number; byStatus: Record<string, number> }> {
   const rows = await o.prisma.order.findMany({ where: { saleId: o.saleId } });
-  const state = await hotState(o.ns, o.saleId);
+  const state = await hotState(o.ns, o.saleId, o.redisUrl);
   const remaining = Number(state.hot.remaining);
   const liveRows = rows.filter((r) => r.status === 'PENDING' || r.status === 'CONFIRMED');
   const live = liveRows.reduce((s, r) => s + r.quantity, 0);

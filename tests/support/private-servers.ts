@@ -73,7 +73,8 @@ export function privateNats(): Promise<PrivateServer> {
   );
 }
 
-export function privateRedis(): Promise<PrivateServer> {
+/** `aof`: persist with an append-only file (fsync always), so a restart keeps the data. */
+export function privateRedis(opts: { aof?: boolean } = {}): Promise<PrivateServer> {
   return privateServer(
     'redis',
     (port, dir) => [
@@ -86,7 +87,9 @@ export function privateRedis(): Promise<PrivateServer> {
         '--save',
         '',
         '--appendonly',
-        'no',
+        opts.aof ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
         '--dir',
         dir,
         '--maxmemory-policy',

@@ -74,6 +74,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     scripts,
     keysOf,
     pendingMessages: (saleId) => pendingForSale(nats.jsm, ns, saleId),
+    isEnded: (saleId) => catalog.ended(saleId),
     idempotencyTtlS: env.IDEMPOTENCY_TTL_S,
     timeoutMs: env.REBUILD_TIMEOUT_MS,
     log,
@@ -153,6 +154,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     markPublished: scripts.markPublished.bind(scripts),
     release: scripts.release.bind(scripts),
     requestRebuild: (saleId: string) => rebuild.request(saleId),
+    saleEnded: (saleId: string) => catalog.ended(saleId),
     afterReserve: faultAfterReserve(env),
   };
 
@@ -165,10 +167,35 @@ export async function createServices(env: ServerEnv, log: Logger) {
       detail: { breaker: publisher.breakerState(), nats: nats.isConnected(), port: env.PORT },
     }),
   );
+  // SPEC §4 step 8: a Redis restart (new run_id) may have lost acknowledged writes.
+  // SPEC §4 step 8: a Redis restart (new run_id) may have lost acknowledged writes (AOF
+  // fsyncs once a second), so every sale is rebuilt. The last seen run_id lives in Redis
+  // itself: it survives our own restarts, and finding it missing also means lost data.
+  let ticks = 0;
+  async function checkRedisRestart(): Promise<void> {
+    const info = await redis.info('server');
+    const id = /run_id:(\w+)/.exec(info)?.[1];
+    if (!id) return;
+    const previous = await redis.getset(gk.redisRunId, id);
+    if (previous === id) return;
+    if (previous !== null || catalog.ids().length > 0) {
+      log.warn(
+        { event: 'redis.restarted', previous },
+        'Redis run_id changed or unknown: rebuilding every sale',
+      );
+      void events.emit('health', 'Redis restarted or lost data: rebuilding every sale');
+      for (const saleId of catalog.ids())
+        if (!catalog.ended(saleId)) await redis.set(keysOf(saleId).rebuild, '1');
+    }
+  }
+
+  await checkRedisRestart();
   const sweeper = startSweeper(
     env.SWEEP_INTERVAL_MS,
     async () => {
       await checkRedisRestart();
+      // Sales created through another server (or found by nobody yet) join the sweep too.
+      if (++ticks % 10 === 0) await catalog.refresh();
       for (const saleId of catalog.ids()) {
         await sweepSale(
           {
@@ -188,18 +215,6 @@ export async function createServices(env: ServerEnv, log: Logger) {
     },
     log,
   );
-
-  // SPEC §4 step 8: a Redis restart (new run_id) may have lost acknowledged writes.
-  let runId: string | null = null;
-  async function checkRedisRestart(): Promise<void> {
-    const info = await redis.info('server');
-    const id = /run_id:(\w+)/.exec(info)?.[1] ?? null;
-    if (runId && id && id !== runId) {
-      log.warn({ event: 'redis.restarted' }, 'Redis run_id changed: rebuilding every sale');
-      for (const saleId of catalog.ids()) await redis.set(keysOf(saleId).rebuild, '1');
-    }
-    runId = id;
-  }
 
   return {
     env,
@@ -231,8 +246,10 @@ export async function createServices(env: ServerEnv, log: Logger) {
     clientIp(req: IncomingMessage): string {
       if (env.TRUST_PROXY) {
         const xff = req.headers['x-forwarded-for'];
-        const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-        if (first) return first;
+        // The rightmost entry is the one our trusted proxy appended; entries to its left
+        // come from the client and can say anything.
+        const last = (Array.isArray(xff) ? xff.join(',') : xff)?.split(',').at(-1)?.trim();
+        if (last) return last;
       }
       return req.socket.remoteAddress ?? 'unknown';
     },

@@ -24,8 +24,10 @@ export interface ConsumerDeps {
   events?: EventFeed;
 }
 
+// Redis unreachable, restarting (LOADING), failing over (READONLY), or stuck in a script (BUSY):
+// infrastructure, not a message's fault.
 const REDIS_DOWN =
-  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|enableOfflineQueue/i;
+  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|enableOfflineQueue|^LOADING|^READONLY|^BUSY|^MASTERDOWN|^CLUSTERDOWN|^TRYAGAIN/i;
 const isInfrastructureDown = (err: unknown) =>
   isDatabaseUnavailable(err) || REDIS_DOWN.test(String((err as Error)?.message ?? ''));
 
@@ -68,6 +70,7 @@ export class OrderConsumer {
       await jsm.consumers.update(n.stream, n.consumer, {
         ack_wait: config.ack_wait,
         max_ack_pending: config.max_ack_pending,
+        max_deliver: config.max_deliver,
       });
     } catch (err) {
       if ((err as Error).name !== 'ConsumerNotFoundError') throw err;
@@ -106,7 +109,13 @@ export class OrderConsumer {
       if (batch.length === 0) return;
       const end = this.d.metrics.batchSeconds.startTimer();
       this.d.metrics.batchSize.observe(batch.length);
-      await this.processWithRetry(batch);
+      try {
+        await this.processWithRetry(batch);
+      } catch (err) {
+        // Never let one batch stop the worker: its messages come back after a short delay.
+        this.d.log.error({ err }, 'batch failed unexpectedly; messages will be redelivered');
+        for (const m of batch) m.nak(1000);
+      }
       end();
     }
   }
@@ -167,14 +176,21 @@ export class OrderConsumer {
       () => false,
     );
     this.d.log.warn({ err, deliveries, seq: msg.seq }, 'order message failed');
+    const backoff = Math.min(100 * 2 ** deliveries, 10_000);
     if (dbHealthy && deliveries >= this.d.env.WORKER_MAX_ATTEMPTS) {
-      await this.deadLetter(
-        readDelivery(msg),
-        `UNCLASSIFIED after ${deliveries} deliveries: ${String((err as Error)?.message ?? err)}`,
-      );
+      try {
+        await this.deadLetter(
+          readDelivery(msg),
+          `UNCLASSIFIED after ${deliveries} deliveries: ${String((err as Error)?.message ?? err)}`,
+        );
+      } catch (dlErr) {
+        // Storing the dead letter failed too: leave the message for a later delivery.
+        this.d.log.error({ err: dlErr, seq: msg.seq }, 'dead-lettering failed; will retry');
+        msg.nak(backoff);
+      }
       return;
     }
-    msg.nak(Math.min(100 * 2 ** deliveries, 10_000));
+    msg.nak(backoff);
   }
 
   /** SPEC §4 step 6: PostgreSQL (dead letter + FAILED row), then Redis (stock back once), then term. */

@@ -65,7 +65,12 @@ export const flushCacheInput = z.strictObject({ saleId: saleIdSchema.optional() 
 export const dlqIdsInput = z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(100) });
 
 /** Subscriptions carry `lastEventId` so a reconnecting client resumes where it stopped. */
-const lastEventId = z.string().max(64).nullish();
+// Redis stream ids (`<ms>-<seq>`), frame times, or `<orderId>:<STATUS>`.
+const lastEventId = z
+  .string()
+  .max(100)
+  .regex(/^[0-9]{1,20}(-[0-9]{1,20})?$|^[A-Za-z0-9-]{1,64}:[A-Z_]{1,20}$/, 'an event id this server sent')
+  .nullish();
 export const liveSaleInput = z.strictObject({ saleId: saleIdSchema, lastEventId });
 export const liveOrderInput = z.strictObject({ orderId: orderIdSchema, lastEventId });
 export const liveHudInput = z.strictObject({ lastEventId }).optional();

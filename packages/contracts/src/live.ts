@@ -28,7 +28,7 @@ export interface HudSale extends Sale {
 export interface HudInstance {
   id: string;
   kind: 'server' | 'worker';
-  /** `down` when its heartbeat is older than 3 s; gone from the list after 60 s. */
+  /** `down` when its heartbeat is older than 2.5 s; gone from the list after 60 s. */
   health: Health;
   state: string;
   lastSeen: string;

@@ -22,5 +22,7 @@ export function globalKeys(namespace: string) {
   return {
     adminSession: (id: string) => `${namespace}:admin:session:${id}`,
     rateLimitPrefix: `${namespace}:rl`,
+    /** The Redis `run_id` last seen by any server (SPEC §4 step 8). */
+    redisRunId: `${namespace}:redis-run-id`,
   };
 }

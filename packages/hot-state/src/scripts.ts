@@ -153,12 +153,13 @@ export class OrderScripts {
     ) as Promise<string[]>;
   }
 
+  /** Pause/resume; or restock to the new absolute `total` (see admin-update.lua). */
   adminUpdate(
     k: SaleKeys,
     op: 'pause' | 'resume' | 'restock',
-    delta = 0,
+    total = 0,
   ): Promise<'OK' | 'MISSING' | 'REBUILDING'> {
-    return this.call('surgeAdminUpdate', k.hot, k.rebuild, op, delta) as Promise<
+    return this.call('surgeAdminUpdate', k.hot, k.rebuild, op, total) as Promise<
       'OK' | 'MISSING' | 'REBUILDING'
     >;
   }

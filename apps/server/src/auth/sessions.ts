@@ -13,6 +13,10 @@ const ID = /^[A-Za-z0-9_-]{8,64}$/;
  * admin sessions are signed *and* live in Redis, so logout revokes them everywhere (SPEC §5).
  */
 export class Sessions {
+  // One signing key per cookie purpose: a guest cookie can never pass for an admin one.
+  private readonly guestSigningKey: string;
+  private readonly adminSigningKey: string;
+
   constructor(
     private readonly d: {
       redis: Redis;
@@ -21,17 +25,20 @@ export class Sessions {
       secure: boolean;
       adminKey: (id: string) => string;
     },
-  ) {}
+  ) {
+    this.guestSigningKey = `${d.secret}:guest`;
+    this.adminSigningKey = `${d.secret}:admin`;
+  }
 
   guestUserId(req: IncomingMessage): string | null {
-    const id = unsign(readCookie(req, GUEST_COOKIE), this.d.secret);
+    const id = unsign(readCookie(req, GUEST_COOKIE), this.guestSigningKey);
     return id && ID.test(id) ? id : null;
   }
 
   startGuest(req: IncomingMessage, res: ServerResponse): string {
     const existing = this.guestUserId(req);
     const userId = existing ?? `u_${randomBytes(12).toString('base64url')}`;
-    setCookie(res, GUEST_COOKIE, sign(userId, this.d.secret), {
+    setCookie(res, GUEST_COOKIE, sign(userId, this.guestSigningKey), {
       sameSite: 'lax',
       maxAge: GUEST_MAX_AGE_S,
       secure: this.d.secure,
@@ -51,7 +58,7 @@ export class Sessions {
       'EX',
       ADMIN_MAX_AGE_S,
     );
-    setCookie(res, ADMIN_COOKIE, sign(id, this.d.secret), {
+    setCookie(res, ADMIN_COOKIE, sign(id, this.adminSigningKey), {
       sameSite: 'strict',
       maxAge: ADMIN_MAX_AGE_S,
       secure: this.d.secure,
@@ -61,13 +68,13 @@ export class Sessions {
 
   /** The admin session id when the cookie is genuine and not revoked. */
   async adminSessionId(req: IncomingMessage): Promise<string | null> {
-    const id = unsign(readCookie(req, ADMIN_COOKIE), this.d.secret);
+    const id = unsign(readCookie(req, ADMIN_COOKIE), this.adminSigningKey);
     if (!id || !ID.test(id)) return null;
     return (await this.d.redis.exists(this.d.adminKey(id))) === 1 ? id : null;
   }
 
   async endAdmin(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const id = unsign(readCookie(req, ADMIN_COOKIE), this.d.secret);
+    const id = unsign(readCookie(req, ADMIN_COOKIE), this.adminSigningKey);
     if (id && ID.test(id)) await this.d.redis.del(this.d.adminKey(id));
     setCookie(res, ADMIN_COOKIE, '', { sameSite: 'strict', maxAge: 0, secure: this.d.secure });
   }

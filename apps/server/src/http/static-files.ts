@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -32,9 +32,17 @@ export function staticFiles(root: string) {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
     }
-    let file = normalize(join(base, decodeURIComponent(pathname)));
-    if (!file.startsWith(base) || !existsSync(file) || statSync(file).isDirectory())
-      file = join(base, 'index.html');
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad path');
+      return;
+    }
+    let file = normalize(join(base, decoded));
+    // Inside the web root only (with the separator: `dist-x` is not inside `dist`).
+    const inside = file === base || file.startsWith(`${base}${sep}`);
+    if (!inside || !existsSync(file) || statSync(file).isDirectory()) file = join(base, 'index.html');
     if (!existsSync(file)) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('web app not built: run `npm run build`');
       return;

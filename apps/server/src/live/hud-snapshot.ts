@@ -5,7 +5,7 @@ import type { SaleKeys } from '@surge/hot-state';
 import { type InstanceBeat, instancesKey, type NatsHandle, readInstances } from '@surge/infra';
 import type { Redis } from 'ioredis';
 
-const DOWN_AFTER_MS = 3000;
+const DOWN_AFTER_MS = 2500; // 2.5 missed heartbeats: a dead worker shows within 3 s
 const FORGET_AFTER_MS = 60_000;
 
 /**

@@ -53,12 +53,14 @@ describe('settling a reservation after the publish', () => {
     expect(await reason(settle(d, k, o, unknown))).toBe('OUTCOME_UNKNOWN');
     expect(releasedCalls).toBe(0);
   });
-  it('a Redis failure while settling is STORE_UNAVAILABLE', async () => {
-    const d = {
-      ...deps('published'),
-      markPublished: async () => Promise.reject(new Error('Connection is closed.')),
-    };
-    expect(await reason(settle(d, k, o, stored))).toBe('STORE_UNAVAILABLE');
+  it('a Redis failure after the reservation exists is OUTCOME_UNKNOWN, never a definite error', async () => {
+    const lost = async () => Promise.reject(new Error('Connection is closed.'));
+    expect(await reason(settle({ ...deps('published'), markPublished: lost }, k, o, stored))).toBe(
+      'OUTCOME_UNKNOWN',
+    );
+    expect(await reason(settle({ ...deps('published'), release: lost }, k, o, refused))).toBe(
+      'OUTCOME_UNKNOWN',
+    );
   });
 });
 
@@ -77,6 +79,21 @@ describe('placeOrder before the publish', () => {
     requestRebuild: () => undefined,
   });
   const input = { userId: 'u', saleId: 's', quantity: 1, idempotencyKey: 'key-12345', correlationId: 'c' };
+
+  it('a reserve that never left is STORE_UNAVAILABLE; one whose reply was lost is OUTCOME_UNKNOWN', async () => {
+    const failing = (message: string): PlaceOrderDeps => ({
+      ...base([]),
+      reserve: async () => Promise.reject(new Error(message)),
+    });
+    expect(
+      await reason(
+        placeOrder(failing("Stream isn't writeable and enableOfflineQueue options is false"), input),
+      ),
+    ).toBe('STORE_UNAVAILABLE');
+    expect(await reason(placeOrder(failing('Reached the max retries per request limit'), input))).toBe(
+      'OUTCOME_UNKNOWN',
+    );
+  });
 
   it('maps each script decision to its reason', async () => {
     expect(await reason(placeOrder(base([], false), input))).toBe('SALE_NOT_FOUND');

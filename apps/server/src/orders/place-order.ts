@@ -21,6 +21,8 @@ export interface PlaceOrderDeps {
   markPublished(k: SaleKeys, orderId: string): Promise<string>;
   release(k: SaleKeys, orderId: string, token: string): Promise<string[]>;
   requestRebuild(saleId: string): void;
+  /** A sale past its end answers SALE_ENDED even when its hot state has expired. */
+  saleEnded?: (saleId: string) => boolean;
   /** Test-only fault injection between the reservation and the publish (die, or stall). */
   afterReserve?: () => void | Promise<void>;
   onOutcome?: (outcome: string) => void;
@@ -85,6 +87,7 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
     case 'INCONSISTENT':
     case 'REBUILDING':
       // A key without its record, or no hot state: Redis lost data (or an admin flushed it).
+      if (deps.saleEnded?.(input.saleId)) throw appError('SALE_ENDED');
       deps.requestRebuild(input.saleId);
       throw appError('SALE_REBUILDING', { retryAfterMs: deps.retryAfterMs });
     case 'QUEUE_UNAVAILABLE':
@@ -121,7 +124,7 @@ export async function settle(
     return { orderId: o.orderId, status, correlationId: o.correlationId, replayed: false };
   };
   if (outcome.kind === 'stored') {
-    const state = await store(() => deps.markPublished(k, o.orderId));
+    const state = await afterReserve(() => deps.markPublished(k, o.orderId), deps.retryAfterMs);
     if (state === 'published' || state === 'done') return accepted();
     // 'released': a sweeper gave the record up, so the worker drops the message (definite);
     // 'GONE': Redis lost the record, the order may or may not be persisted (indeterminate).
@@ -129,7 +132,7 @@ export async function settle(
     throw appError('OUTCOME_UNKNOWN', { retryAfterMs: deps.retryAfterMs });
   }
   if (outcome.kind === 'refused') {
-    const [state, status] = await store(() => deps.release(k, o.orderId, o.token));
+    const [state, status] = await afterReserve(() => deps.release(k, o.orderId, o.token), deps.retryAfterMs);
     if (state === 'released') throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
     // A worker already claimed it: an earlier attempt was stored after all.
     if (state === 'published') return accepted();
@@ -139,12 +142,32 @@ export async function settle(
   throw appError('OUTCOME_UNKNOWN', { retryAfterMs: deps.retryAfterMs });
 }
 
-/** Any failure to talk to Redis is STORE_UNAVAILABLE (SPEC §5), with the cause kept. */
+/**
+ * The reservation call: a command that never left (Redis unreachable, no offline queue) is a
+ * definite STORE_UNAVAILABLE; one whose reply was lost may have reserved (and its record will
+ * be settled by a sweeper), so the answer is indeterminate: OUTCOME_UNKNOWN.
+ */
 async function store<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
+    if (neverSent(err)) throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
+    throw appError('OUTCOME_UNKNOWN', { retryAfterMs: 1000 }, err);
   }
+}
+
+/** After a reservation exists, a Redis failure can never be a definite answer (I3). */
+async function afterReserve<T>(fn: () => Promise<T>, retryAfterMs: number): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw appError('OUTCOME_UNKNOWN', { retryAfterMs }, err);
+  }
+}
+
+/** ioredis refuses a command up front while disconnected (enableOfflineQueue: false). */
+function neverSent(err: unknown): boolean {
+  return /enableOfflineQueue|Stream isn't writeable/i.test(String((err as Error)?.message ?? ''));
 }

@@ -7,7 +7,8 @@ import type { PrismaClient } from '@surge/db';
  * cannot flood the database.
  */
 export class SaleCatalog {
-  private readonly known = new Set<string>();
+  /** Known sale ids and when each ends (ms). */
+  private readonly known = new Map<string, number>();
   private readonly misses = new Map<string, number>();
 
   constructor(
@@ -16,25 +17,31 @@ export class SaleCatalog {
   ) {}
 
   ids(): string[] {
-    return [...this.known];
+    return [...this.known.keys()];
   }
 
-  add(id: string): void {
-    this.known.add(id);
+  add(id: string, endsAt: Date): void {
+    this.known.set(id, endsAt.getTime());
     this.misses.delete(id);
   }
 
+  /** Whether the sale has ended (by this process's clock; only used to stop rebuilding it). */
+  ended(id: string, nowMs = Date.now()): boolean {
+    const ends = this.known.get(id);
+    return ends !== undefined && nowMs >= ends;
+  }
+
   async refresh(): Promise<void> {
-    const rows = await this.prisma.sale.findMany({ select: { id: true } });
-    for (const r of rows) this.known.add(r.id);
+    const rows = await this.prisma.sale.findMany({ select: { id: true, endsAt: true } });
+    for (const r of rows) this.known.set(r.id, r.endsAt.getTime());
   }
 
   exists(id: string): boolean | Promise<boolean> {
     if (this.known.has(id)) return true;
     const miss = this.misses.get(id);
     if (miss !== undefined && miss > Date.now()) return false;
-    return this.prisma.sale.findUnique({ where: { id }, select: { id: true } }).then((row) => {
-      if (row) this.add(id);
+    return this.prisma.sale.findUnique({ where: { id }, select: { id: true, endsAt: true } }).then((row) => {
+      if (row) this.add(id, row.endsAt);
       else {
         if (this.misses.size > 10_000) this.misses.clear();
         this.misses.set(id, Date.now() + this.missTtlMs);

@@ -19,6 +19,8 @@ export interface RebuildDeps {
   redis: Redis;
   scripts: OrderScripts;
   keysOf(saleId: string): SaleKeys;
+  /** An ended sale takes no more orders: its hot state is never rebuilt (its keys expire). */
+  isEnded(saleId: string): boolean;
   /** Messages of the sale still in the stream; throws when NATS cannot tell. */
   pendingMessages(saleId: string): Promise<number>;
   idempotencyTtlS: number;
@@ -34,7 +36,7 @@ export class RebuildCoordinator {
 
   /** Fire-and-forget: start a rebuild unless one already runs in this process. */
   request(saleId: string): void {
-    if (this.inflight.has(saleId)) return;
+    if (this.inflight.has(saleId) || this.deps.isEnded(saleId)) return;
     this.run(saleId).catch((err: unknown) => this.deps.log.error({ err, saleId }, 'rebuild failed'));
   }
 
@@ -49,6 +51,7 @@ export class RebuildCoordinator {
 
   /** Whether the sale needs a rebuild that nobody runs (called by every server's sweeper). */
   async needsRebuild(saleId: string): Promise<boolean> {
+    if (this.deps.isEnded(saleId)) return false;
     const k = this.deps.keysOf(saleId);
     const [hot, flag, lease] = await Promise.all([
       this.deps.redis.exists(k.hot),
@@ -107,6 +110,11 @@ export class RebuildCoordinator {
 
   private async writeFromDatabase(saleId: string, k: SaleKeys, token: string): Promise<RebuildResult> {
     const { prisma, scripts, idempotencyTtlS } = this.deps;
+    // The epoch advances in its own, committed transaction before Redis is rewritten: if this
+    // process dies after the Redis write, PostgreSQL already fences the old epoch's messages.
+    const bumped =
+      await prisma.$executeRaw`UPDATE sales SET epoch = epoch + 1, updated_at = now() WHERE id = ${saleId}`;
+    if (bumped === 0) return { ok: false, waitingFor: ['sale row (deleted?)'] };
     return prisma.$transaction(
       async (tx) => {
         const locked = await tx.$queryRaw<SaleRow[]>`
@@ -116,8 +124,7 @@ export class RebuildCoordinator {
           FROM sales WHERE id = ${saleId} FOR UPDATE`;
         const row = locked[0];
         if (!row) return { ok: false, waitingFor: ['sale row (deleted?)'] };
-        const epoch = row.epoch + 1;
-        await tx.$executeRaw`UPDATE sales SET epoch = ${epoch}, updated_at = now() WHERE id = ${saleId}`;
+        const epoch = row.epoch;
         const orders = await tx.$queryRaw<
           {
             id: string;
@@ -147,7 +154,7 @@ export class RebuildCoordinator {
           orders: orders.map((o) => [o.id, o.userId, o.key, o.quantity, o.status, o.corr, o.epoch]),
           expireAtSec: expireAtSec(row.endsAt, idempotencyTtlS),
         });
-        // Losing the lease means another rebuild took over: roll the epoch back with us.
+        // Losing the lease means another rebuild took over (it advances the epoch again).
         if (written !== 1) throw new Error('rebuild lease lost');
         return { ok: true, remaining } as const;
       },

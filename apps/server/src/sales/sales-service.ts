@@ -95,7 +95,7 @@ export class SalesService {
       if (isUniqueViolation(err)) throw appError('SALE_EXISTS');
       throw storeOrRethrow(err);
     }
-    this.d.catalog.add(input.id);
+    this.d.catalog.add(input.id, endsAt);
     return this.get(input.id);
   }
 
@@ -111,23 +111,48 @@ export class SalesService {
     });
   }
 
-  restock(saleId: string, quantity: number): Promise<Sale> {
-    return this.adminWrite(
-      saleId,
-      'restock',
-      async (tx, row) => {
+  /**
+   * PostgreSQL first and committed, then Redis to the new absolute total: a process dying in
+   * between leaves Redis selling less than it may (never more), until the next rebuild.
+   */
+  async restock(saleId: string, quantity: number): Promise<Sale> {
+    const k = this.d.keysOf(saleId);
+    let total = 0;
+    try {
+      await this.d.prisma.$transaction(async (tx) => {
+        const rows = await tx.$queryRaw<{ endsAt: Date }[]>`
+          SELECT ends_at AS "endsAt" FROM sales WHERE id = ${saleId} FOR UPDATE`;
+        const row = rows[0];
+        if (!row) throw appError('SALE_NOT_FOUND');
         if (row.endsAt.getTime() <= Date.now()) throw appError('SALE_ENDED');
-        await tx.$executeRaw`UPDATE sales SET total_stock = total_stock + ${quantity}, updated_at = now() WHERE id = ${saleId}`;
-      },
-      quantity,
-    );
+        // A rebuild recomputes remaining from the total; a restock waits for it (SPEC §5).
+        const [hot, flag] = await Promise.all([this.d.redis.exists(k.hot), this.d.redis.exists(k.rebuild)]);
+        if (hot === 0 || flag === 1) {
+          this.d.rebuild.request(saleId);
+          throw appError('SALE_REBUILDING', { retryAfterMs: 1000 });
+        }
+        const updated = await tx.$queryRaw<{ total: number }[]>`
+          UPDATE sales SET total_stock = total_stock + ${quantity}, updated_at = now()
+          WHERE id = ${saleId} RETURNING total_stock AS total`;
+        total = updated[0]?.total ?? 0;
+      });
+    } catch (err) {
+      throw storeOrRethrow(err);
+    }
+    try {
+      // 'REBUILDING' / 'MISSING' here: a rebuild started meanwhile and reads the new total.
+      await this.d.scripts.adminUpdate(k, 'restock', total);
+    } catch (err) {
+      await this.d.redis.set(k.rebuild, '1').catch(() => undefined);
+      throw storeOrRethrow(err);
+    }
+    return this.get(saleId);
   }
 
   private async adminWrite(
     saleId: string,
-    op: 'pause' | 'resume' | 'restock',
+    op: 'pause' | 'resume',
     writeDb: (tx: Tx, row: SaleRow) => Promise<void>,
-    delta = 0,
   ): Promise<Sale> {
     const k = this.d.keysOf(saleId);
     try {
@@ -140,12 +165,8 @@ export class SalesService {
         if (!row) throw appError('SALE_NOT_FOUND');
         await writeDb(tx, row);
         // Redis second, still under the row lock, so a rebuild cannot interleave (SPEC §4.7).
-        const r = await this.d.scripts.adminUpdate(k, op, delta);
-        if (r === 'REBUILDING' || (r === 'MISSING' && op === 'restock')) {
-          this.d.rebuild.request(saleId);
-          throw appError('SALE_REBUILDING', { retryAfterMs: 1000 });
-        }
-        // 'MISSING' for pause/resume: PostgreSQL holds it; the rebuild will read it.
+        const r = await this.d.scripts.adminUpdate(k, op);
+        // 'MISSING': PostgreSQL holds the flag; the rebuild will read it.
         if (r === 'MISSING') this.d.rebuild.request(saleId);
       });
     } catch (err) {

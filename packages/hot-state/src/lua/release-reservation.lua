@@ -15,6 +15,19 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HINCRBY', KEYS[1], 'remaining', r.q)
   if redis.call('HINCRBY', KEYS[2], r.u, -r.q) <= 0 then redis.call('HDEL', KEYS[2], r.u) end
 end
+if r.g then
+  -- A dead-letter replay (admin.dlq.replay) that could not be published: the order goes back
+  -- to what it was — FAILED, with its key (I4) — instead of disappearing.
+  r.s = 'done'
+  r.st = 'FAILED'
+  r.g = nil
+  r.t = nil
+  r.x = nil
+  redis.call('HSET', KEYS[4], ARGV[1], cjson.encode(r))
+  redis.call('ZREM', KEYS[5], ARGV[1])
+  redis.call('SREM', KEYS[6], ARGV[1])
+  return {'released'}
+end
 local idemField = r.u .. ' ' .. r.k
 if redis.call('HGET', KEYS[3], idemField) == ARGV[1] then redis.call('HDEL', KEYS[3], idemField) end
 r.s = 'released'
