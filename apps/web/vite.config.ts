@@ -11,5 +11,10 @@ export default defineConfig({
     port: Number(process.env.VITE_DEV_PORT ?? 5173),
     proxy: { '/trpc': `http://127.0.0.1:${apiPort}` },
   },
-  build: { outDir: 'dist', emptyOutDir: true },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    // Never inline assets as data: URIs — the CSP allows fonts from 'self' only.
+    assetsInlineLimit: 0,
+  },
 });
