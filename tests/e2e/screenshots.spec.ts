@@ -1,0 +1,47 @@
+import { mkdirSync } from 'node:fs';
+import { TestClient } from '../support/client.ts';
+import { ROOT } from '../support/paths.ts';
+import { expect, loginHud, newSale, test } from './support/fixtures.ts';
+
+/** Not a test: arranges a lively sale and photographs the pages for the README. */
+const OUT = `${ROOT}/docs/screenshots`;
+
+test('refresh the README screenshots', async ({ page, browser, stack, api }) => {
+  mkdirSync(OUT, { recursive: true });
+  const saleId = await newSale(api, {
+    totalStock: 500,
+    perUserLimit: 2,
+    name: 'Surge Runner — Launch Edition',
+    priceCents: 12900,
+  });
+  const buyers = Array.from({ length: 40 }, () => new TestClient(stack.url));
+  await Promise.all(buyers.map((b) => b.startSession()));
+  const burst = () =>
+    Promise.all(
+      buyers.map((b, i) =>
+        b.mutate('order.place', { saleId, quantity: 1 + (i % 2), idempotencyKey: `shot-${Date.now()}-${i}` }),
+      ),
+    );
+
+  const shopper = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const shop = await shopper.newPage();
+  await shop.goto(`${stack.url}/?sale=${saleId}`);
+  await burst();
+  await shop.getByTestId('buy-button').click();
+  await expect(shop.getByTestId('order-status')).toHaveText('CONFIRMED');
+  await shop.screenshot({ path: `${OUT}/shop.png` });
+
+  await loginHud(page, stack);
+  for (let i = 0; i < 4; i++) {
+    await burst();
+    await page.waitForTimeout(700);
+  }
+  await api.mutate('admin.restock', { saleId, quantity: 50 });
+  await page.waitForTimeout(1000);
+  await page.screenshot({ path: `${OUT}/hud-dark.png`, fullPage: true });
+  await page.getByTestId('theme-toggle').click();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${OUT}/hud-light.png`, fullPage: true });
+  await page.getByTestId('theme-toggle').click();
+  await shopper.close();
+});
