@@ -15,7 +15,7 @@ import {
   recentEvents,
   startHeartbeat,
 } from '@surge/infra';
-import { AuditLog } from './admin/audit.ts';
+import { AuditLog, auditJson } from './admin/audit.ts';
 import { DeadLetters } from './admin/dead-letters.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
@@ -356,7 +356,7 @@ function describeInput(input: unknown): string {
   const i = input as Record<string, unknown>;
   const parts = ['saleId', 'id', 'quantity', 'ids']
     .filter((k) => i[k] !== undefined)
-    .map((k) => `${k}=${JSON.stringify(i[k])}`);
+    .map((k) => `${k}=${JSON.stringify(auditJson(i[k], 120))}`);
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 

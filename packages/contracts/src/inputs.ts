@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /** Input limits of SPEC §5. Every object is strict: unknown keys are rejected. */
 export const saleIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a sale id is 1–64 of a-z 0-9 -');
-export const orderIdSchema = z.string().min(1).max(64);
+// Opaque to clients, but printable ASCII (PostgreSQL text cannot even hold NUL).
+export const orderIdSchema = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'an order id');
 export const idempotencyKeySchema = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'an idempotency key is 8–128 of A-Z a-z 0-9 _ . : -');

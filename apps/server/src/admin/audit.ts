@@ -15,8 +15,8 @@ export class AuditLog {
       await this.prisma.adminAudit.create({
         data: {
           action: entry.action,
-          input: toJson(input),
-          result: toJson(entry.result),
+          input: auditJson(input),
+          result: auditJson(entry.result),
           ok: entry.ok,
           sessionId: entry.sessionId,
           ip: entry.ip,
@@ -44,6 +44,16 @@ function redact(input: unknown): unknown {
   return input;
 }
 
-function toJson(v: unknown): object {
-  return JSON.parse(JSON.stringify(v ?? null) ?? 'null') ?? {};
+/**
+ * What was sent, as JSON the audit table can hold: a refused request may carry any input
+ * (nested 20,000 levels deep, megabytes long), which must never turn into an error itself.
+ */
+export function auditJson(v: unknown, maxChars = 4000): object {
+  try {
+    const text = JSON.stringify(v ?? null) ?? 'null';
+    if (text.length > maxChars) return { truncated: text.slice(0, maxChars) };
+    return JSON.parse(text) ?? {};
+  } catch {
+    return { unserializable: true };
+  }
 }
