@@ -1,16 +1,16 @@
 /**
  * `npm run bench`: order intake over HTTP, tRPC (`order.place` on the built server) against a
  * bare node:http baseline that calls the same `services.placeOrder` (bench/baseline-server.ts),
- * and the persistence pipeline behind it (the built worker, PostgreSQL).
+ * then the persistence pipeline behind the tRPC server (built worker → PostgreSQL).
  *
- * Each server runs built JavaScript with NODE_ENV=production in its own child process, with its
- * own database and namespace, a fresh sale of huge stock and one worker process consuming
- * alongside; autocannon (keep-alive) drives it for a fixed time, one side after the other.
- * Prints accepted orders/s, latency percentiles, rejections by reason, peak RSS and the ratio
- * tRPC / baseline. On the tRPC side the bench then waits for the drain and prints persisted
- * orders/s, the time from the last accept to the last row final, the worker's peak RSS, dead
- * letters and the end-to-end invariant check (I1 I2 I3 I5); it measures a raw multi-row insert
- * rate into the same database, and repeats a shorter tRPC run with two workers.
+ * Every process runs built JavaScript with NODE_ENV=production, each run with its own database
+ * and namespace and a fresh sale of huge stock; autocannon (keep-alive) drives it for a fixed
+ * time, one run after the other. Prints accepted orders/s, latency percentiles, rejections by
+ * reason, peak RSS and the ratio tRPC / baseline; on the tRPC side (one worker alongside the
+ * server) it then waits for the drain and prints persisted orders/s, the time from the last
+ * accept to the last row final, the worker's peak RSS, dead letters and the end-to-end
+ * invariant check (I1 I2 I3 I5), measures the rate of raw multi-row inserts into the same
+ * database, and compares one worker with two (alongside the load and from a backlog).
  * See docs/benchmarks.md.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -31,7 +31,6 @@ import { ROOT } from '../tests/support/paths.ts';
 import {
   cleanupNamespace,
   createTestDatabase,
-  eventually,
   freePort,
   newNamespace,
   SHARED,
@@ -50,8 +49,10 @@ const num = (name: string, def: number, max = Number.POSITIVE_INFINITY): number 
 const CFG = {
   durationS: num('BENCH_DURATION_S', 10),
   warmupS: num('BENCH_WARMUP_S', 2),
-  /** Measured time of the second tRPC run, the one with two workers. */
+  /** Measured load of the tRPC run with two workers alongside. */
   scaleDurationS: num('BENCH_SCALE_DURATION_S', 5),
+  /** Load with no worker running, for the backlog the workers then drain. 0: no backlog step. */
+  backlogS: num('BENCH_BACKLOG_S', 6),
   connections: num('BENCH_CONNECTIONS', 100),
   // perUserLimit × users must stay well above the orders a run accepts, or USER_LIMIT takes over.
   users: num('BENCH_USERS', 2000),
@@ -77,8 +78,8 @@ function commonEnv(db: TestDatabase, ns: string): Record<string, string> {
     SURGE_NAMESPACE: ns,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
-    // Both processes (re)declare the stream: room for every accepted order even if the worker
-    // falls far behind (the baseline side accepts faster than one worker persists).
+    // Server and worker both declare the stream: room for every accepted order while no worker
+    // drains it (the baseline run, the backlog step).
     STREAM_MAX_BYTES: '2GiB',
   };
 }
@@ -103,7 +104,8 @@ function workerEnv(db: TestDatabase, ns: string, port: number, id: string): Reco
     PAYMENT_FAILURE_RATE: String(CFG.paymentFailureRate),
     PAYMENT_LATENCY_MS: '0',
     WORKER_BATCH_SIZE: String(CFG.workerBatchSize),
-    LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL || 'warn',
+    // The worker logs nothing per order at info: its start and stop, shown if it dies.
+    LOG_LEVEL: 'info',
     // Fault injection off, whatever the caller's environment says.
     SURGE_FAULT_WORKER_CRASH: '',
     SURGE_FAULT_NO_WORKING: '',
@@ -118,7 +120,7 @@ const CLK_TCK = 100;
 
 type SideName = 'baseline' | 'trpc';
 
-interface SideResult {
+interface IntakeResult {
   label: string;
   durationS: number;
   accepted: number;
@@ -131,31 +133,56 @@ interface SideResult {
   serverCpuUsPerReq: number;
   generatorCpuPct: number;
   streamMessages: number | null;
-  pipeline: PipelineResult | null;
 }
 
 interface PipelineResult {
   workers: number;
-  warmupS: number;
-  durationS: number;
-  /** Accepted in the warm-up and the measured run together (2xx with an order id). */
-  acceptedTotal: number;
-  acceptedPerS: number;
-  backlogAtLoadEnd: number | null;
-  rows: number;
-  byStatus: Record<string, number>;
-  persistedPerS: number;
-  /** first accept (min created_at) → last row final (max updated_at), s. */
-  windowS: number;
-  /** last accept (max created_at) → last row final (max updated_at), s. */
-  lastAcceptToFinalS: number;
-  /** end of the load → drain observed (stream, open set, outbox empty), s. */
+  intake: IntakeResult;
+  /** Accepted in the warm-up and the measured run (2xx with an order id), workers alongside. */
+  acceptedAlongside: number;
+  alongside: Step;
+  /** End of the load → drain observed (stream, open set, outbox empty), s. */
   loadEndToDrainedS: number;
-  workerPeakRssBytes: number[];
-  workerCpuUsPerRow: number;
+  backlogs: BacklogStep[];
+  /** Rows of the whole run by status. */
+  byStatus: Record<string, number>;
   deadLetters: number;
   failures: string[];
   raw: RawResult | null;
+}
+
+/** One part of a run, workers and rows. */
+interface Step {
+  workers: number;
+  persisted: Persisted;
+  batches: BatchStats | null;
+  workerPeakRssBytes: number[];
+  workerCpuUsPerRow: number;
+}
+
+interface BacklogStep extends Step {
+  /** The load that made the backlog: the same server with no worker running. */
+  noWorker: IntakeResult;
+  inStream: number | null;
+}
+
+/** Rows of one part of a run and their timestamps, from the orders table. */
+interface Persisted {
+  rows: number;
+  byStatus: Record<string, number>;
+  /** Rows / `windowS`. */
+  perS: number;
+  /** Alongside: first accept (min created_at) → last row final (max updated_at). Backlog: workers ready → last row final. */
+  windowS: number;
+  /** Last accept (max created_at) → last row final (max updated_at), s. */
+  lastAcceptToFinalS: number;
+}
+
+/** From the workers' /metrics, summed over the workers of a step. */
+interface BatchStats {
+  batches: number;
+  meanSize: number;
+  meanMs: number;
 }
 
 interface RawResult {
@@ -176,32 +203,37 @@ async function main(): Promise<void> {
   });
 
   const started = Date.now();
-  const date = new Date();
-  const machine = machineLine();
-  console.log(`Surge order-intake benchmark, ${date.toISOString()}`);
-  console.log(`machine: ${machine}`);
+  console.log(`Surge order-intake benchmark, ${new Date(started).toISOString()}`);
+  console.log(`machine: ${machineLine()}`);
   console.log(
     `load: autocannon ${CFG.connections} connections (keep-alive), ${CFG.durationS} s measured after ` +
       `${CFG.warmupS} s warm-up, ${CFG.users} users, 1 sale (stock ${CFG.stock.toLocaleString('en-US')}, ` +
       `perUserLimit ${CFG.perUserLimit}), quantity 1, unique idempotency key per request`,
   );
   console.log(
-    'servers: built JS, NODE_ENV=production, rate limits off, LOG_LEVEL=warn, one worker process alongside',
+    'servers: built JS, NODE_ENV=production, rate limits off, LOG_LEVEL=warn; the baseline alone, ' +
+      'tRPC with its worker process(es) alongside, and alone while it builds a backlog',
   );
   console.log(
     `workers: built JS, NODE_ENV=production, WORKER_BATCH_SIZE=${CFG.workerBatchSize}, ` +
       `PAYMENT_FAILURE_RATE=${CFG.paymentFailureRate}, PAYMENT_LATENCY_MS=0\n`,
   );
 
-  const baseline = await runSide({ side: 'baseline', workers: 1, durationS: CFG.durationS });
-  const trpc = await runSide({ side: 'trpc', workers: 1, durationS: CFG.durationS, drain: true, raw: true });
-  const scaled = await runSide({ side: 'trpc', workers: 2, durationS: CFG.scaleDurationS, drain: true });
+  const baseline = await runBaseline();
+  // Interleaved, twice: the machine's other load varies from second to second.
+  const backlogs = CFG.backlogS > 0 ? [1, 2, 1, 2] : [];
+  const one = await runPipeline({ workers: 1, durationS: CFG.durationS, backlogs, raw: true });
+  const two = await runPipeline({ workers: 2, durationS: CFG.scaleDurationS, backlogs: [], raw: false });
   console.log('');
-  console.log(table(baseline, trpc));
+  const noWorker = one.backlogs[0]?.noWorker ?? null;
+  console.log(table([baseline, noWorker, one.intake]));
+  const rate = (c: IntakeResult | null) => (c ? c.accepted / c.durationS : Number.NaN);
+  const ratio = (x: number, y: number) => (Number.isFinite(x / y) ? (x / y).toFixed(2) : '-');
+  console.log(
+    `\nratio tRPC/baseline (accepted orders/s): ${ratio(rate(noWorker), rate(baseline))} with no worker ` +
+      `running on either side, ${ratio(rate(one.intake), rate(baseline))} with the tRPC server's worker alongside`,
+  );
   console.log('');
-  const one = trpc.pipeline;
-  const two = scaled.pipeline;
-  if (!one || !two) throw new Error('a tRPC run has no pipeline result');
   console.log(pipelineTable(one, two));
   console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (one.failures.length > 0 || two.failures.length > 0) {
@@ -216,27 +248,29 @@ function machineLine(): string {
   return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${gib} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}`;
 }
 
-async function runSide(o: {
-  side: SideName;
-  workers: number;
-  durationS: number;
-  drain?: boolean;
-  raw?: boolean;
-}): Promise<SideResult> {
-  const { side } = o;
-  const base = side === 'baseline' ? 'baseline (node:http)' : 'tRPC (order.place)';
-  const label = o.drain ? `${base}, ${o.workers} worker${o.workers > 1 ? 's' : ''}` : base;
-  process.stdout.write(`${label}: setting up… `);
+type Proc = ReturnType<typeof spawnChild>;
+interface WorkerProc {
+  proc: Proc;
+  /** Its health and metrics listener. */
+  url: string;
+}
+
+/** One isolated run: a fresh database and namespace, the server, children to stop at the end. */
+async function startRun(side: SideName, label: string) {
   const db = await createTestDatabase();
   const ns = newNamespace();
-  const children: ChildProcess[] = [];
-  const stopAll = () => Promise.all(children.map((c) => stopChild(c)));
+  const procs: Proc[] = [];
+  const stopAll = () => Promise.all(procs.map((p) => p.stop()));
   const cleanup = async () => {
     await stopAll();
     await cleanupNamespace(ns);
     await db.drop().catch((err: unknown) => console.error(`could not drop ${db.name}: ${String(err)}`));
   };
   cleanups.add(cleanup);
+  const done = async () => {
+    cleanups.delete(cleanup);
+    await cleanup();
+  };
   try {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -244,9 +278,9 @@ async function runSide(o: {
       side === 'baseline'
         ? [BASELINE_JS, CFG.saleId, String(CFG.stock), String(CFG.perUserLimit)]
         : [SERVER_JS];
-    const server = spawnChild(args, { ...process.env, ...serverEnv(db, ns, port) });
-    children.push(server.child);
-    await waitReady(label, url, server);
+    const server = spawnChild(label, args, { ...process.env, ...serverEnv(db, ns, port) });
+    procs.push(server);
+    await waitReady(`${url}/readyz`, server);
 
     let path: string;
     let userHeaders: Record<string, string>[];
@@ -267,123 +301,235 @@ async function runSide(o: {
       userHeaders = Array.from({ length: CFG.users }, (_, i) => ({ 'x-user-id': `u_bench_${i}` }));
       path = '/order';
     }
-
-    const workers: ReturnType<typeof spawnChild>[] = [];
-    for (let i = 1; i <= o.workers; i++) {
-      const wport = await freePort();
-      const w = spawnChild([WORKER_JS], { ...process.env, ...workerEnv(db, ns, wport, `bench-w${i}`) });
-      children.push(w.child);
-      workers.push(w);
-      await waitReady(`worker ${i}`, `http://127.0.0.1:${wport}`, w);
-    }
-    const workerPids = workers.map((w) => w.child.pid ?? 0);
-    const workerCpuBefore = workerPids.reduce((s, p) => s + processCpuTicks(p), 0);
-
     const outcomes: Outcomes = { accepted: new Set(), unanswered: new Set() };
-    process.stdout.write('warming up… ');
-    if (CFG.warmupS > 0)
-      await load({ url, path, userHeaders, durationS: CFG.warmupS, keyPrefix: 'w', outcomes });
+    const run = { db, ns, url, path, userHeaders, label, server, procs, outcomes, stopAll, done };
 
-    process.stdout.write('measuring… ');
-    const pid = server.child.pid ?? 0;
-    const cpuBefore = processCpuTicks(pid);
-    const genBefore = process.cpuUsage();
-    const out = await load({ url, path, userHeaders, durationS: o.durationS, keyPrefix: 'm', outcomes });
-    const loadEnd = Date.now();
-    const genCpu = process.cpuUsage(genBefore);
-    const serverCpuS = (processCpuTicks(pid) - cpuBefore) / CLK_TCK;
-    const peakRssBytes = peakRss(pid);
-    const streamMessages = await streamCount(ns);
-    for (const [name, c] of [
-      [label, server] as const,
-      ...workers.map((w, i) => [`worker ${i + 1}`, w] as const),
-    ])
-      if (c.child.exitCode !== null)
-        throw new Error(`${name} exited ${c.child.exitCode} during the run:\n${c.output()}`);
-
-    let pipeline: PipelineResult | null = null;
-    if (o.drain) {
-      process.stdout.write('draining… ');
-      await waitForDrain(ns, CFG.saleId, CFG.drainTimeoutS * 1000);
-      const drainedAt = Date.now();
-      for (const [i, w] of workers.entries())
-        if (w.child.exitCode !== null) throw new Error(`worker ${i + 1} died:\n${w.output()}`);
-      const workerPeakRssBytes = workerPids.map(peakRss);
-      const workerCpuS = (workerPids.reduce((s, p) => s + processCpuTicks(p), 0) - workerCpuBefore) / CLK_TCK;
-      // Everything idle from here on: the raw insert has the database (and the CPUs) to itself.
-      await stopAll();
-
-      const client = new pg.Client({ connectionString: db.url });
-      await client.connect();
-      try {
-        const t = await persistedTimes(client, CFG.saleId);
-        const failures = await checkInvariants({
-          client,
-          ns,
-          saleId: CFG.saleId,
-          total: CFG.stock,
-          perUserLimit: CFG.perUserLimit,
-          outcomes,
-        });
-        const deadLetters = Number(
-          (await client.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters')).rows[0]?.n,
-        );
-        let raw: RawResult | null = null;
-        if (o.raw && CFG.rawRows > 0) {
-          process.stdout.write('raw insert… ');
-          raw = await rawInsert(client, CFG.saleId, CFG.rawRows, CFG.rawBatch);
-        }
-        pipeline = {
-          workers: o.workers,
-          warmupS: CFG.warmupS,
-          durationS: o.durationS,
-          acceptedTotal: outcomes.accepted.size,
-          acceptedPerS: out.result['2xx'] / out.result.duration,
-          backlogAtLoadEnd: streamMessages,
-          rows: t.rows,
-          byStatus: t.byStatus,
-          persistedPerS: t.rows / t.windowS,
-          windowS: t.windowS,
-          lastAcceptToFinalS: t.lastAcceptToFinalS,
-          loadEndToDrainedS: (drainedAt - loadEnd) / 1000,
-          workerPeakRssBytes,
-          workerCpuUsPerRow: t.rows > 0 ? (workerCpuS * 1e6) / t.rows : Number.NaN,
-          deadLetters,
-          failures,
-          raw,
-        };
-      } finally {
-        await client.end();
-      }
-    }
-    console.log('done');
-    const warnings = [server, ...workers].map((c) => c.output().trim()).filter(Boolean);
-    for (const w of warnings) console.log(`${label} logged:\n${w.split('\n').slice(-5).join('\n')}`);
-
-    return {
-      label: base,
-      durationS: out.result.duration,
-      accepted: out.result['2xx'],
-      responses: out.latencies.length,
-      ...percentiles(out.latencies),
-      rejections: out.rejections,
-      peakRssBytes,
-      serverCpuUsPerReq: out.latencies.length > 0 ? (serverCpuS * 1e6) / out.latencies.length : 0,
-      generatorCpuPct: ((genCpu.user + genCpu.system) / 1e6 / out.result.duration) * 100,
-      streamMessages,
-      pipeline,
+    /** Starts `n` workers in parallel and waits until each answers /readyz. */
+    const startWorkers = async (n: number, tag: string): Promise<WorkerProc[]> => {
+      const started = await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const port = await freePort();
+          const id = `bench-${tag}${i + 1}`;
+          const w = spawnChild(`worker ${id}`, [WORKER_JS], {
+            ...process.env,
+            ...workerEnv(db, ns, port, id),
+          });
+          procs.push(w);
+          return { proc: w, url: `http://127.0.0.1:${port}` };
+        }),
+      );
+      await Promise.all(started.map((w) => waitReady(`${w.url}/readyz`, w.proc)));
+      return started;
     };
-  } finally {
-    cleanups.delete(cleanup);
-    await cleanup();
+
+    /** Warm-up (not counted) if asked, then the measured load, with the server's CPU and peak RSS. */
+    const measureIntake = async (
+      durationS: number,
+      o: { label: string; warmup: boolean; keyPrefix: string; progress: string },
+    ): Promise<IntakeResult> => {
+      const common = { url, path, userHeaders, outcomes };
+      if (o.warmup && CFG.warmupS > 0) {
+        process.stdout.write('warming up… ');
+        await load({ ...common, durationS: CFG.warmupS, keyPrefix: `${o.keyPrefix}w` });
+      }
+      process.stdout.write(`${o.progress}… `);
+      const pid = server.child.pid ?? 0;
+      const cpuBefore = processCpuTicks(pid);
+      const genBefore = process.cpuUsage();
+      const out = await load({ ...common, durationS, keyPrefix: o.keyPrefix });
+      const genCpu = process.cpuUsage(genBefore);
+      const serverCpuS = (processCpuTicks(pid) - cpuBefore) / CLK_TCK;
+      const peakRssBytes = peakRss(pid);
+      const streamMessages = await streamCount(ns);
+      assertAlive(procs);
+      return {
+        label: o.label,
+        durationS: out.result.duration,
+        accepted: out.result['2xx'],
+        responses: out.latencies.length,
+        ...percentiles(out.latencies),
+        rejections: out.rejections,
+        peakRssBytes,
+        serverCpuUsPerReq: out.latencies.length > 0 ? (serverCpuS * 1e6) / out.latencies.length : 0,
+        generatorCpuPct: ((genCpu.user + genCpu.system) / 1e6 / out.result.duration) * 100,
+        streamMessages,
+      };
+    };
+    return { ...run, startWorkers, measureIntake };
+  } catch (err) {
+    await done();
+    throw err;
   }
 }
 
-function spawnChild(args: string[], env: NodeJS.ProcessEnv) {
+/** The baseline: the bare node:http server alone (no worker), intake only. */
+async function runBaseline(): Promise<IntakeResult> {
+  const label = 'baseline (node:http)';
+  process.stdout.write(`${label}: setting up… `);
+  const run = await startRun('baseline', label);
+  try {
+    const intake = await run.measureIntake(CFG.durationS, {
+      label,
+      warmup: true,
+      keyPrefix: 'm',
+      progress: 'measuring',
+    });
+    console.log('done');
+    printWarnings(run.procs);
+    return intake;
+  } finally {
+    await run.done();
+  }
+}
+
+/**
+ * The tRPC server with `workers` worker processes alongside: warm-up and measured load, then
+ * the drain. Then, for each count in `backlogs`, a backlog step: `CFG.backlogS` of load with no
+ * worker running, then that many fresh workers started and the backlog drained (back to back, so
+ * that the counts compare under the same conditions). Then, everything stopped: the invariant
+ * check over every row of the run and (if `raw`) the raw insert baseline in the same database.
+ */
+async function runPipeline(o: {
+  workers: number;
+  durationS: number;
+  backlogs: number[];
+  raw: boolean;
+}): Promise<PipelineResult> {
+  const label = `tRPC (order.place), ${o.workers} worker${o.workers > 1 ? 's' : ''}`;
+  process.stdout.write(`${label}: setting up… `);
+  const run = await startRun('trpc', label);
+  try {
+    const cpuOf = (ws: WorkerProc[]) => ws.reduce((s, w) => s + processCpuTicks(w.proc.child.pid ?? 0), 0);
+    /** Waits for the drain, reads what the workers measured, stops them. */
+    const drainAndStop = async (ws: WorkerProc[], cpuBefore: number) => {
+      await waitForDrain(run.ns, CFG.saleId, CFG.drainTimeoutS * 1000);
+      const drainedAt = Date.now();
+      assertAlive(run.procs);
+      const workerPeakRssBytes = ws.map((w) => peakRss(w.proc.child.pid ?? 0));
+      const cpuS = (cpuOf(ws) - cpuBefore) / CLK_TCK;
+      const batches = await batchStats(ws);
+      await Promise.all(ws.map((w) => w.proc.stop()));
+      return { drainedAt, workerPeakRssBytes, cpuS, batches };
+    };
+
+    const workers = await run.startWorkers(o.workers, 'a');
+    const cpuBefore = cpuOf(workers);
+    const intake = await run.measureIntake(o.durationS, {
+      label: `tRPC + ${o.workers} worker${o.workers > 1 ? 's' : ''}`,
+      warmup: true,
+      keyPrefix: 'm',
+      progress: 'measuring',
+    });
+    const loadEnd = Date.now();
+    const acceptedAlongside = run.outcomes.accepted.size;
+    process.stdout.write('draining… ');
+    const along = await drainAndStop(workers, cpuBefore);
+
+    const steps: {
+      workers: number;
+      start: number;
+      ready: number;
+      noWorker: IntakeResult;
+      drained: Awaited<ReturnType<typeof drainAndStop>>;
+    }[] = [];
+    for (const n of o.backlogs) {
+      const start = Date.now();
+      const noWorker = await run.measureIntake(CFG.backlogS, {
+        label: 'tRPC, no worker',
+        warmup: false,
+        keyPrefix: `b${n}`,
+        progress: `backlog (no worker)`,
+      });
+      process.stdout.write(`${n} worker${n > 1 ? 's' : ''} draining… `);
+      const ws = await run.startWorkers(n, `b${n}-`);
+      const ready = Date.now();
+      const drained = await drainAndStop(ws, cpuOf(ws));
+      steps.push({ workers: n, start, ready, noWorker, drained });
+    }
+    // Everything idle from here on: the raw insert has the database (and the CPUs) to itself.
+    await run.stopAll();
+
+    const client = new pg.Client({ connectionString: run.db.url });
+    await client.connect();
+    try {
+      const step = (
+        workers: number,
+        persistedRows: Persisted,
+        d: Awaited<ReturnType<typeof drainAndStop>>,
+      ): Step => ({
+        workers,
+        persisted: persistedRows,
+        batches: d.batches,
+        workerPeakRssBytes: d.workerPeakRssBytes,
+        workerCpuUsPerRow: persistedRows.rows > 0 ? (d.cpuS * 1e6) / persistedRows.rows : Number.NaN,
+      });
+      const alongside = step(
+        o.workers,
+        await persisted(client, CFG.saleId, { before: steps[0]?.start }),
+        along,
+      );
+      const backlogs: BacklogStep[] = [];
+      for (const [i, st] of steps.entries()) {
+        const rows = await persisted(client, CFG.saleId, {
+          from: st.start,
+          before: steps[i + 1]?.start,
+          readyAt: st.ready,
+        });
+        backlogs.push({
+          ...step(st.workers, rows, st.drained),
+          noWorker: st.noWorker,
+          inStream: st.noWorker.streamMessages,
+        });
+      }
+      const whole = await persisted(client, CFG.saleId, {});
+      const failures = await checkInvariants({
+        client,
+        ns: run.ns,
+        saleId: CFG.saleId,
+        total: CFG.stock,
+        perUserLimit: CFG.perUserLimit,
+        outcomes: run.outcomes,
+      });
+      const deadLetters = Number(
+        (await client.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters')).rows[0]?.n,
+      );
+      let raw: RawResult | null = null;
+      if (o.raw && CFG.rawRows > 0) {
+        process.stdout.write('raw insert… ');
+        raw = await rawInsert(client, CFG.saleId, CFG.rawRows, CFG.rawBatch);
+      }
+      console.log('done');
+      printWarnings(run.procs);
+      return {
+        workers: o.workers,
+        intake,
+        acceptedAlongside,
+        alongside,
+        loadEndToDrainedS: (along.drainedAt - loadEnd) / 1000,
+        backlogs,
+        byStatus: whole.byStatus,
+        deadLetters,
+        failures,
+        raw,
+      };
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await run.done();
+  }
+}
+
+function spawnChild(label: string, args: string[], env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
+  let warnings: string[] = [];
   const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString('utf8')).slice(-8000);
+    const text = chunk.toString('utf8');
+    tail = (tail + text).slice(-8000);
+    // pino lines at warn (40) and above, and anything that is not a log line.
+    for (const line of text.split('\n'))
+      if (line.trim() && !/^\{"level":(10|20|30),/.test(line)) warnings = [...warnings, line].slice(-5);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -391,16 +537,44 @@ function spawnChild(args: string[], env: NodeJS.ProcessEnv) {
   child.once('exit', (code, signal) => {
     exit = `exited with ${signal ?? `code ${code}`} at ${new Date().toISOString()}`;
   });
-  return { child, output: () => `${tail}${exit ? `\n(${exit})` : ''}` };
+  let stopping = false;
+  return {
+    label,
+    child,
+    /** SIGTERM (SIGKILL after 20 s) and wait for the exit. */
+    stop: () => {
+      stopping = true;
+      return stopChild(child);
+    },
+    isStopping: () => stopping,
+    warnings: () => warnings,
+    /** The output's tail and how the process ended, for an error message. */
+    report: () => `${label} ${exit || 'still running'}; its last output:\n${tail}`,
+  };
 }
 
-async function waitReady(label: string, url: string, started: ReturnType<typeof spawnChild>): Promise<void> {
-  await eventually(async () => {
-    if (started.child.exitCode !== null)
-      throw new Error(`${label} exited ${started.child.exitCode}:\n${started.output()}`);
-    const r = await fetch(`${url}/readyz`).catch(() => null);
-    return r?.status === 200;
-  }, 30_000);
+function assertAlive(procs: Proc[]): void {
+  for (const p of procs)
+    if (!p.isStopping() && (p.child.exitCode !== null || p.child.signalCode !== null))
+      throw new Error(`died during the run: ${p.report()}`);
+}
+
+function printWarnings(procs: Proc[]): void {
+  for (const p of procs) {
+    const w = p.warnings();
+    if (w.length > 0) console.log(`${p.label} logged:\n${w.join('\n')}`);
+  }
+}
+
+async function waitReady(readyz: string, p: Proc): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (p.child.exitCode !== null) throw new Error(`did not start: ${p.report()}`);
+    const r = await fetch(readyz).catch(() => null);
+    if (r?.status === 200) return;
+    if (Date.now() > until) throw new Error(`not ready within 30 s: ${p.report()}`);
+    await sleep(100);
+  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -548,6 +722,23 @@ function peakRss(pid: number): number {
   return kb ? Number(kb) * 1024 : Number.NaN;
 }
 
+/** Batches, mean batch size and mean batch time of the workers (their Prometheus histograms). */
+async function batchStats(workers: WorkerProc[]): Promise<BatchStats | null> {
+  try {
+    const texts = await Promise.all(workers.map((w) => fetch(`${w.url}/metrics`).then((r) => r.text())));
+    const sum = (name: string) =>
+      texts.reduce((s, t) => s + Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(t)?.[1] ?? Number.NaN), 0);
+    const batches = sum('surge_worker_batch_size_count');
+    return {
+      batches,
+      meanSize: sum('surge_worker_batch_size_sum') / batches,
+      meanMs: (sum('surge_worker_batch_seconds_sum') / batches) * 1000,
+    };
+  } catch {
+    return null;
+  }
+}
+
 /** Messages in the namespace's orders stream (not yet acked by a worker). */
 async function streamCount(ns: string): Promise<number | null> {
   try {
@@ -594,8 +785,17 @@ async function waitForDrain(ns: string, saleId: string, timeoutMs: number): Prom
   }
 }
 
-/** The sale's rows and their timestamps (created_at = reservation time, updated_at = final). */
-async function persistedTimes(client: pg.Client, saleId: string) {
+/**
+ * Rows of the sale reserved in `[from, before)` (ms since the epoch, compared with created_at)
+ * and their timestamps: created_at is the reservation time (the accept, stamped by the server),
+ * updated_at the time the row became final (the payment decision, PostgreSQL `now()`). The
+ * window starts at the first accept, or at `readyAt` (the workers ready) when given.
+ */
+async function persisted(
+  client: pg.Client,
+  saleId: string,
+  range: { from?: number; before?: number; readyAt?: number },
+): Promise<Persisted> {
   const { rows } = await client.query<{
     status: string;
     n: number;
@@ -604,18 +804,21 @@ async function persistedTimes(client: pg.Client, saleId: string) {
     final: number;
   }>(
     `SELECT status::text AS status, count(*)::int AS n,
-            extract(epoch FROM min(created_at))::float8 AS first,
-            extract(epoch FROM max(created_at))::float8 AS last,
-            extract(epoch FROM max(updated_at))::float8 AS final
-     FROM orders WHERE sale_id = $1 GROUP BY status`,
-    [saleId],
+            extract(epoch FROM min(created_at))::float8 * 1000 AS first,
+            extract(epoch FROM max(created_at))::float8 * 1000 AS last,
+            extract(epoch FROM max(updated_at))::float8 * 1000 AS final
+     FROM orders
+     WHERE sale_id = $1 AND created_at >= to_timestamp($2::float8 / 1000) AND created_at < to_timestamp($3::float8 / 1000)
+     GROUP BY status`,
+    [saleId, range.from ?? 0, range.before ?? 32_503_680_000_000],
   );
   const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
   const total = rows.reduce((s, r) => s + r.n, 0);
-  const first = Math.min(...rows.map((r) => r.first));
+  const first = range.readyAt ?? Math.min(...rows.map((r) => r.first));
   const last = Math.max(...rows.map((r) => r.last));
   const final = Math.max(...rows.map((r) => r.final));
-  return { rows: total, byStatus, windowS: final - first, lastAcceptToFinalS: final - last };
+  const windowS = (final - first) / 1000;
+  return { rows: total, byStatus, perS: total / windowS, windowS, lastAcceptToFinalS: (final - last) / 1000 };
 }
 
 /**
@@ -737,87 +940,139 @@ const fmt = (v: number, digits = 0) =>
     ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '-';
 
+/** Aligned columns; a row of one cell is a heading, printed as is. */
 function layout(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  const cells = rows.filter((r) => r.length > 1);
+  const widths = cells[0]?.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '),
+    r.length === 1
+      ? (r[0] ?? '')
+      : r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '),
   );
 }
 
-function table(a: SideResult, b: SideResult): string {
-  const rows: [string, string, string][] = [
-    ['', a.label, b.label],
-    ['accepted orders/s', fmt(a.accepted / a.durationS), fmt(b.accepted / b.durationS)],
-    ['answered requests/s', fmt(a.responses / a.durationS), fmt(b.responses / b.durationS)],
-    ['latency p50 (ms)', fmt(a.p50, 2), fmt(b.p50, 2)],
-    ['latency p95 (ms)', fmt(a.p95, 2), fmt(b.p95, 2)],
-    ['latency p99 (ms)', fmt(a.p99, 2), fmt(b.p99, 2)],
-  ];
-  const reasons = [...new Set([...a.rejections.keys(), ...b.rejections.keys()])].sort();
+function table(cols: (IntakeResult | null)[]): string {
+  const shown = cols.filter((c): c is IntakeResult => c !== null);
+  const row = (name: string, f: (c: IntakeResult) => string) => [name, ...shown.map(f)];
   const total = (r: Map<string, number>) => [...r.values()].reduce((s, x) => s + x, 0);
-  rows.push(['rejections', fmt(total(a.rejections)), fmt(total(b.rejections))]);
-  for (const reason of reasons)
-    rows.push([`  ${reason}`, fmt(a.rejections.get(reason) ?? 0), fmt(b.rejections.get(reason) ?? 0)]);
-  rows.push(
-    ['peak RSS (MiB)', fmt(a.peakRssBytes / 2 ** 20, 1), fmt(b.peakRssBytes / 2 ** 20, 1)],
-    ['server CPU per request (µs)', fmt(a.serverCpuUsPerReq), fmt(b.serverCpuUsPerReq)],
-    ['load generator CPU (%)', fmt(a.generatorCpuPct), fmt(b.generatorCpuPct)],
-    ['accepted (measured run)', fmt(a.accepted), fmt(b.accepted)],
-    [
-      'messages in stream at load end',
-      fmt(a.streamMessages ?? Number.NaN),
-      fmt(b.streamMessages ?? Number.NaN),
-    ],
-  );
-  const lines = layout(rows);
-  const ratio = b.accepted / b.durationS / (a.accepted / a.durationS);
-  lines.push(
-    '',
-    `ratio tRPC/baseline (accepted orders/s): ${Number.isFinite(ratio) ? ratio.toFixed(2) : '-'}`,
-  );
-  return lines.join('\n');
+  const reasons = [...new Set(shown.flatMap((c) => [...c.rejections.keys()]))].sort();
+  const rows: string[][] = [
+    row('', (c) => c.label),
+    row('accepted orders/s', (c) => fmt(c.accepted / c.durationS)),
+    row('answered requests/s', (c) => fmt(c.responses / c.durationS)),
+    row('latency p50 (ms)', (c) => fmt(c.p50, 2)),
+    row('latency p95 (ms)', (c) => fmt(c.p95, 2)),
+    row('latency p99 (ms)', (c) => fmt(c.p99, 2)),
+    row('rejections', (c) => fmt(total(c.rejections))),
+    ...reasons.map((reason) => row(`  ${reason}`, (c) => fmt(c.rejections.get(reason) ?? 0))),
+    row('peak RSS (MiB)', (c) => fmt(c.peakRssBytes / 2 ** 20, 1)),
+    row('server CPU per request (µs)', (c) => fmt(c.serverCpuUsPerReq)),
+    row('load generator CPU (%)', (c) => fmt(c.generatorCpuPct)),
+    row('measured (s)', (c) => fmt(c.durationS, 1)),
+    row('accepted (measured run)', (c) => fmt(c.accepted)),
+    row('messages in stream at load end', (c) => fmt(c.streamMessages ?? Number.NaN)),
+  ];
+  return layout(rows).join('\n');
 }
 
 function pipelineTable(a: PipelineResult, b: PipelineResult): string {
-  const head = (p: PipelineResult) => `${p.workers} worker${p.workers > 1 ? 's' : ''}`;
+  const head = (n: number) => `${n} worker${n > 1 ? 's' : ''}`;
   const status = (p: PipelineResult) =>
     ['CONFIRMED', 'FAILED_PAYMENT', 'FAILED', 'PENDING'].map((s) => fmt(p.byStatus[s] ?? 0)).join(' / ');
-  const rss = (p: PipelineResult) => p.workerPeakRssBytes.map((r) => fmt(r / 2 ** 20, 1)).join(' + ');
+  const rss = (r: number[]) => (r.length > 0 ? r.map((x) => fmt(x / 2 ** 20, 1)).join(' + ') : '-');
+  const batch = (x: BatchStats | null) =>
+    x ? `${fmt(x.batches)}, ${fmt(x.meanSize, 1)}, ${fmt(x.meanMs, 1)}` : '-';
   const verdict = (p: PipelineResult) => (p.failures.length === 0 ? 'pass' : 'FAIL');
+  const rate = (c: IntakeResult) => fmt(c.accepted / c.durationS);
+  // The backlog steps of the 1-worker run, by worker count: the fastest (others' load only slows).
+  const best = (n: number) =>
+    a.backlogs
+      .filter((s) => s.workers === n)
+      .reduce<BacklogStep | undefined>(
+        (m, s) => (m && m.persisted.perS >= s.persisted.perS ? m : s),
+        undefined,
+      );
+  const every = (n: number) =>
+    a.backlogs
+      .filter((s) => s.workers === n)
+      .map((s) => fmt(s.persisted.perS))
+      .join(' / ') || '-';
+  const b1 = best(1);
+  const b2 = best(2);
+  const bl = (f: (s: BacklogStep) => string) => [b1 ? f(b1) : '-', b2 ? f(b2) : '-'];
   const rows: string[][] = [
-    ['tRPC side, drained', head(a), head(b)],
-    ['load (s, warm-up + measured)', `${a.warmupS} + ${a.durationS}`, `${b.warmupS} + ${b.durationS}`],
-    ['accepted orders/s (measured)', fmt(a.acceptedPerS), fmt(b.acceptedPerS)],
-    ['accepted orders (incl. warm-up)', fmt(a.acceptedTotal), fmt(b.acceptedTotal)],
+    ['', head(a.workers), head(b.workers)],
+    ['workers alongside the load (a run each)'],
     [
-      'messages in stream at load end',
-      fmt(a.backlogAtLoadEnd ?? Number.NaN),
-      fmt(b.backlogAtLoadEnd ?? Number.NaN),
+      '  load (s, warm-up + measured)',
+      `${CFG.warmupS} + ${fmt(a.intake.durationS, 1)}`,
+      `${CFG.warmupS} + ${fmt(b.intake.durationS, 1)}`,
     ],
-    ['rows persisted', fmt(a.rows), fmt(b.rows)],
+    ['  accepted orders/s (measured)', rate(a.intake), rate(b.intake)],
+    ['  latency p99 (ms)', fmt(a.intake.p99, 2), fmt(b.intake.p99, 2)],
+    ['  accepted orders (warm-up + measured)', fmt(a.acceptedAlongside), fmt(b.acceptedAlongside)],
+    [
+      '  messages in stream at load end',
+      fmt(a.intake.streamMessages ?? Number.NaN),
+      fmt(b.intake.streamMessages ?? Number.NaN),
+    ],
+    ['  rows persisted', fmt(a.alongside.persisted.rows), fmt(b.alongside.persisted.rows)],
+    [
+      '  first accept → last row final (s)',
+      fmt(a.alongside.persisted.windowS, 2),
+      fmt(b.alongside.persisted.windowS, 2),
+    ],
+    ['  persisted orders/s', fmt(a.alongside.persisted.perS), fmt(b.alongside.persisted.perS)],
+    [
+      '  last accept → last row final (s)',
+      fmt(a.alongside.persisted.lastAcceptToFinalS, 2),
+      fmt(b.alongside.persisted.lastAcceptToFinalS, 2),
+    ],
+    ['  load end → drained (s)', fmt(a.loadEndToDrainedS, 2), fmt(b.loadEndToDrainedS, 2)],
+    [
+      '  worker batches: count, mean size, mean time (ms)',
+      batch(a.alongside.batches),
+      batch(b.alongside.batches),
+    ],
+    [
+      '  worker CPU per persisted order (µs)',
+      fmt(a.alongside.workerCpuUsPerRow),
+      fmt(b.alongside.workerCpuUsPerRow),
+    ],
+    ['  worker peak RSS (MiB)', rss(a.alongside.workerPeakRssBytes), rss(b.alongside.workerPeakRssBytes)],
+    [
+      `from a backlog (${CFG.backlogS} s of load with no worker, then fresh workers; steps of ` +
+        `${a.backlogs.map((s) => s.workers).join(', ')} workers in the 1-worker run; the best step of each count)`,
+    ],
+    ['  persisted orders/s, every step', ...[1, 2].map((n) => every(n))],
+    ['  accepted orders/s (no worker running)', ...bl((s) => rate(s.noWorker))],
+    ['  orders in the stream at workers start', ...bl((s) => fmt(s.inStream ?? Number.NaN))],
+    ['  rows persisted', ...bl((s) => fmt(s.persisted.rows))],
+    ['  workers ready → last row final (s)', ...bl((s) => fmt(s.persisted.windowS, 2))],
+    ['  persisted orders/s', ...bl((s) => fmt(s.persisted.perS))],
+    ['  worker batches: count, mean size, mean time (ms)', ...bl((s) => batch(s.batches))],
+    ['  worker CPU per persisted order (µs)', ...bl((s) => fmt(s.workerCpuUsPerRow))],
+    ['  worker peak RSS (MiB)', ...bl((s) => rss(s.workerPeakRssBytes))],
+    ['whole run (the 1-worker run with its backlog steps)'],
     ['  CONFIRMED / FAILED_PAYMENT / FAILED / PENDING', status(a), status(b)],
-    ['first accept → last row final (s)', fmt(a.windowS, 2), fmt(b.windowS, 2)],
-    ['persisted orders/s', fmt(a.persistedPerS), fmt(b.persistedPerS)],
-    ['last accept → last row final (s)', fmt(a.lastAcceptToFinalS, 2), fmt(b.lastAcceptToFinalS, 2)],
-    ['load end → drained (s)', fmt(a.loadEndToDrainedS, 2), fmt(b.loadEndToDrainedS, 2)],
-    ['worker peak RSS (MiB)', rss(a), rss(b)],
-    ['worker CPU per persisted order (µs)', fmt(a.workerCpuUsPerRow), fmt(b.workerCpuUsPerRow)],
-    ['dead letters', fmt(a.deadLetters), fmt(b.deadLetters)],
-    ['invariants I1 I2 I3 I5', verdict(a), verdict(b)],
+    ['  dead letters', fmt(a.deadLetters), fmt(b.deadLetters)],
+    ['  invariants I1 I2 I3 I5', verdict(a), verdict(b)],
   ];
   const lines = layout(rows);
-  for (const p of [a, b]) for (const f of p.failures) lines.push(`  ${head(p)}: ${f}`);
-  const scale = b.persistedPerS / a.persistedPerS;
+  for (const p of [a, b]) for (const f of p.failures) lines.push(`  ${head(p.workers)} run: ${f}`);
+  const ratio = (x: number | undefined, y: number | undefined) =>
+    x !== undefined && y !== undefined && Number.isFinite(x / y) ? (x / y).toFixed(2) : '-';
   lines.push(
     '',
-    `persisted orders/s, 2 workers / 1 worker: ${Number.isFinite(scale) ? scale.toFixed(2) : '-'}`,
+    `persisted orders/s, 2 workers ÷ 1 worker: alongside the load ${ratio(b.alongside.persisted.perS, a.alongside.persisted.perS)}, ` +
+      `from a backlog ${ratio(b2?.persisted.perS, b1?.persisted.perS)}`,
   );
   if (a.raw) {
-    const ratio = a.persistedPerS / a.raw.perS;
     lines.push(
-      `raw PostgreSQL insert (${fmt(a.raw.rows)} rows, batches of ${CFG.rawBatch}, INSERT … SELECT FROM unnest, ` +
-        `1 connection): ${fmt(a.raw.perS)} rows/s (${fmt(a.raw.seconds, 2)} s)`,
-      `persisted/s (1 worker) ÷ raw insert/s: ${Number.isFinite(ratio) ? ratio.toFixed(2) : '-'}`,
+      `raw PostgreSQL insert: ${fmt(a.raw.rows)} rows in batches of ${CFG.rawBatch} (INSERT … SELECT FROM unnest, ` +
+        `1 connection, autocommit) in ${fmt(a.raw.seconds, 2)} s: ${fmt(a.raw.perS)} rows/s`,
+      `persisted orders/s (1 worker) ÷ raw insert rows/s: alongside the load ${ratio(a.alongside.persisted.perS, a.raw.perS)}, ` +
+        `from a backlog ${ratio(b1?.persisted.perS, a.raw.perS)}`,
     );
   }
   return lines.join('\n');
