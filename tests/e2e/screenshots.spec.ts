@@ -9,18 +9,21 @@ const OUT = `${ROOT}/docs/screenshots`;
 test('refresh the README screenshots', async ({ page, browser, stack, api }) => {
   mkdirSync(OUT, { recursive: true });
   const saleId = await newSale(api, {
-    totalStock: 500,
-    perUserLimit: 2,
+    totalStock: 5000,
+    perUserLimit: 100,
     name: 'Surge Runner — Launch Edition',
     priceCents: 12900,
   });
-  const buyers = Array.from({ length: 40 }, () => new TestClient(stack.url));
+  const buyers = Array.from({ length: 20 }, () => new TestClient(stack.url));
   await Promise.all(buyers.map((b) => b.startSession()));
+  let seq = 0;
   const burst = () =>
     Promise.all(
-      buyers.map((b, i) =>
-        b.mutate('order.place', { saleId, quantity: 1 + (i % 2), idempotencyKey: `shot-${Date.now()}-${i}` }),
-      ),
+      buyers
+        .slice(0, 20)
+        .map((b) =>
+          b.mutate('order.place', { saleId, quantity: 1, idempotencyKey: `shot-${saleId}-${seq++}` }),
+        ),
     );
 
   const shopper = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -32,16 +35,23 @@ test('refresh the README screenshots', async ({ page, browser, stack, api }) => 
   await shop.screenshot({ path: `${OUT}/shop.png` });
 
   await loginHud(page, stack);
-  for (let i = 0; i < 4; i++) {
-    await burst();
-    await page.waitForTimeout(700);
-  }
+  // Keep orders flowing while the HUD is photographed, so its rates and sparkline move.
+  let flowing = true;
+  const flow = (async () => {
+    while (flowing) {
+      await burst();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  })();
+  await page.waitForTimeout(3000);
   await api.mutate('admin.restock', { saleId, quantity: 50 });
-  await page.waitForTimeout(1000);
+  await page.waitForTimeout(1500);
   await page.screenshot({ path: `${OUT}/hud-dark.png`, fullPage: true });
   await page.getByTestId('theme-toggle').click();
-  await page.waitForTimeout(300);
+  await page.waitForTimeout(1000);
   await page.screenshot({ path: `${OUT}/hud-light.png`, fullPage: true });
   await page.getByTestId('theme-toggle').click();
+  flowing = false;
+  await flow;
   await shopper.close();
 });
