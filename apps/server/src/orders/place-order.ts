@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderMessage, OrderStatus, PlaceOrderResult } from '@surge/contracts';
-import type { ReserveReply, SaleKeys } from '@surge/hot-state';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import { AppError, appError } from '../errors.ts';
 import type { PublishOutcome } from './publisher.ts';
 
@@ -16,7 +16,7 @@ export interface PlaceOrderDeps {
   keysOf(saleId: string): SaleKeys;
   saleExists(saleId: string): boolean | Promise<boolean>;
   acceptsNewOrders(): boolean;
-  reserve(k: SaleKeys, a: Parameters<ReserveFn>[1]): Promise<ReserveReply>;
+  reserve: OrderScripts['reserve'];
   publish(msg: OrderMessage): Promise<PublishOutcome>;
   markPublished(k: SaleKeys, orderId: string): Promise<string>;
   release(k: SaleKeys, orderId: string, token: string): Promise<string[]>;
@@ -27,19 +27,6 @@ export interface PlaceOrderDeps {
   afterReserve?: () => void | Promise<void>;
   onOutcome?: (outcome: string) => void;
 }
-type ReserveFn = (
-  k: SaleKeys,
-  a: {
-    userId: string;
-    idempotencyKey: string;
-    quantity: number;
-    orderId: string;
-    token: string;
-    leaseMs: number;
-    replayOnly: boolean;
-    correlationId: string;
-  },
-) => Promise<ReserveReply>;
 
 export interface PlaceOrderInput {
   userId: string;
