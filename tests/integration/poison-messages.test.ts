@@ -111,3 +111,57 @@ describe('poison messages', () => {
     expect(Number((await hotState(stack.ns, 'poison')).hot.remaining)).toBe(19);
   });
 });
+
+describe('a poison copy of a real order', () => {
+  let stack: Stack;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    stack = await createStack();
+    server = await stack.server();
+  });
+  afterAll(() => stack.teardown());
+
+  it('I3: when a broken copy settles the reservation first, the real message still leaves exactly one final row', async () => {
+    const admin = await stack.admin(server.url);
+    await createSale(admin, { id: 'copy', totalStock: 10, perUserLimit: 5 });
+    const names = natsNames(stack.ns);
+    const u = new TestClient(server.url);
+    await u.startSession();
+    const placed = await u.mutate<{ orderId: string }>('order.place', {
+      saleId: 'copy',
+      quantity: 2,
+      idempotencyKey: 'real-order-01',
+    });
+    const orderId = placed.body.result?.data.orderId ?? '';
+    const real = await server.services.nats.jsm.streams.getMessage(names.stream, {
+      last_by_subj: names.subjectOf('copy'),
+    });
+    if (!real) throw new Error('the real message is not in the stream');
+    await server.services.nats.jsm.streams.purge(names.stream, { filter: names.subjectOf('copy') });
+    // The broken copy (invalid quantity, ids intact) first, the real message after it.
+    const broken = { ...real.json<Record<string, unknown>>(), quantity: 0 };
+    await server.services.nats.js.publish(names.subjectOf('copy'), JSON.stringify(broken), {
+      headers: real.header,
+      msgID: 'broken-copy',
+    });
+    await server.services.nats.js.publish(names.subjectOf('copy'), real.data, {
+      headers: real.header,
+      msgID: 'real-again',
+    });
+
+    await stack.worker();
+    await waitForDrain(stack.ns, 'copy');
+    const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+    expect(row.status).toBe('FAILED');
+    expect(await server.services.prisma.deadLetter.count()).toBe(1);
+    await checkInvariants({
+      prisma: server.services.prisma,
+      ns: stack.ns,
+      saleId: 'copy',
+      total: 10,
+      perUserLimit: 5,
+      accepted: new Set([orderId]),
+    });
+  });
+});

@@ -312,6 +312,18 @@ export class OrderConsumer {
           SELECT id, status::text AS status FROM orders WHERE id = ANY(${ids}::text[])`
       ).map((r) => [r.id, r.status]),
     );
+    // A finished record without its row: its reservation was settled as FAILED by a dead
+    // letter (a poison copy of this message); give the accepted order its final row (I3).
+    const orphans = finished.filter((d) => !current.has(d.order.orderId));
+    for (const d of orphans) {
+      const o = d.order;
+      await prisma.$executeRaw`
+        INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, status, failure_reason, correlation_id, epoch, created_at, updated_at)
+        VALUES (${o.orderId}, ${o.saleId}, ${o.userId}, ${o.quantity}, ${o.idempotencyKey}, 'FAILED',
+                'settled by a dead letter before this message arrived', ${o.correlationId}, ${o.epoch}, now(), now())
+        ON CONFLICT DO NOTHING`;
+      current.set(o.orderId, 'FAILED');
+    }
     const unpaid = settle.filter((d) => current.get(d.order.orderId) === 'PENDING');
     if (unpaid.length > 0 && this.d.payment.latencyMs > 0) await this.holdFor(this.d.payment.latencyMs, msgs);
     const stored = await decidePayments(
