@@ -1,10 +1,13 @@
 // Bundles one app (server or worker) into a single ESM file with esbuild: our own workspace
 // packages are compiled in, third-party packages stay in node_modules (external). Run from
 // the app's folder: `node ../../scripts/bundle.mjs src/main.ts dist/main.js`.
-import { build } from 'esbuild';
+// With `--watch` it keeps rebuilding on changes (`npm run dev`).
+import { build, context } from 'esbuild';
 
-const [entry, outfile] = process.argv.slice(2);
-await build({
+const args = process.argv.slice(2);
+const watch = args.includes('--watch');
+const [entry, outfile] = args.filter((a) => a !== '--watch');
+const options = {
   entryPoints: [entry],
   outfile,
   bundle: true,
@@ -19,9 +22,9 @@ await build({
       name: 'externalize-deps',
       setup(b) {
         // Bare imports that are not @surge/* stay external; relative and workspace imports are bundled.
-        b.onResolve({ filter: /^[^./]/ }, (args) => {
-          if (args.path.startsWith('@surge/')) return undefined;
-          return { path: args.path, external: true };
+        b.onResolve({ filter: /^[^./]/ }, (r) => {
+          if (r.path.startsWith('@surge/')) return undefined;
+          return { path: r.path, external: true };
         });
       },
     },
@@ -29,4 +32,10 @@ await build({
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
-});
+};
+if (watch) {
+  const ctx = await context(options);
+  await ctx.watch();
+} else {
+  await build(options);
+}

@@ -6,9 +6,25 @@ ensureDeps();
 ensureLocalEnv();
 await ensureServices();
 run('npx', ['tsx', 'packages/db/src/cli/migrate.ts', 'deploy']);
+// Server and worker: esbuild rebuilds their bundles on every change (the bundler also
+// inlines the Lua scripts), and `node --watch` restarts them when a bundle changes.
+const bundle = (app) =>
+  run(process.execPath, ['scripts/bundle.mjs', `apps/${app}/src/main.ts`, `apps/${app}/dist/main.js`]);
+bundle('server');
+bundle('worker');
 const procs = [
-  spawn('npx', ['tsx', 'watch', 'apps/server/src/main.ts'], { stdio: 'inherit' }),
-  spawn('npx', ['tsx', 'watch', 'apps/worker/src/main.ts'], { stdio: 'inherit' }),
+  spawn(
+    process.execPath,
+    ['scripts/bundle.mjs', '--watch', 'apps/server/src/main.ts', 'apps/server/dist/main.js'],
+    { stdio: 'inherit' },
+  ),
+  spawn(
+    process.execPath,
+    ['scripts/bundle.mjs', '--watch', 'apps/worker/src/main.ts', 'apps/worker/dist/main.js'],
+    { stdio: 'inherit' },
+  ),
+  spawn(process.execPath, ['--watch', 'apps/server/dist/main.js'], { stdio: 'inherit' }),
+  spawn(process.execPath, ['--watch', 'apps/worker/dist/main.js'], { stdio: 'inherit' }),
   spawn('npx', ['vite', '--config', 'apps/web/vite.config.ts'], { stdio: 'inherit' }),
 ];
 log(`dev: http://localhost:${process.env.VITE_DEV_PORT ?? 5173}/ (proxying /trpc to the server)`);
