@@ -1,6 +1,12 @@
 import { bool, commonEnvSchema, formatEnvIssues, int } from '@surge/contracts/config';
 import { z } from 'zod';
 
+/** Like `bool` of @surge/contracts/config, but on unless set to false/0 (empty = default). */
+const boolDefaultTrue = z
+  .enum(['true', 'false', '1', '0', ''])
+  .transform((v) => v !== 'false' && v !== '0')
+  .default(true);
+
 /**
  * The server's whole configuration, read from the environment once at start (SPEC §2).
  * A bad value stops the process with an error that names the variable.
@@ -21,6 +27,8 @@ const serverEnvSchema = commonEnvSchema
     BREAKER_FAILURES: int(5, 1),
     BREAKER_HALF_OPEN_MS: int(10_000, 1),
     TRUST_PROXY: bool,
+    /** Single JSON mutations skip tRPC's web Request/Response layer (http/fast-mutation.ts). */
+    TRPC_FAST_PATH: boolDefaultTrue,
     WEB_DIST: z.string().optional(),
     SWEEP_INTERVAL_MS: int(1000, 10),
     /** Fault injection for tests: exit hard after reserving and before publishing. */

@@ -1,26 +1,42 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import type { HTTPErrorHandler } from '@trpc/server/http';
+import { Counter } from 'prom-client';
 import type { AppServices } from '../services.ts';
 import { contextFactory } from '../trpc/context.ts';
-import { appRouter } from '../trpc/root.ts';
+import { type AppRouter, appRouter } from '../trpc/root.ts';
+import { createFastMutationHandler, FOLLOWED_TRPC_VERSION, installedTrpcVersion } from './fast-mutation.ts';
 import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError } from './guards.ts';
 import { staticFiles } from './static-files.ts';
 
 /** Routes of the server: /trpc, /healthz, /readyz, /metrics and the built web app. */
 export function createHttpServer(services: AppServices, webDist: string): Server {
+  const createContext = contextFactory(services);
+  const onError: HTTPErrorHandler<AppRouter, IncomingMessage> = ({ error, path, ctx }) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      (ctx?.log ?? services.log).error({ err: error.cause ?? error, path }, 'procedure failed');
+    }
+  };
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    createContext: contextFactory(services),
+    createContext,
     maxBodySize: MAX_BODY_BYTES,
     maxBatchSize: MAX_BATCH,
     allowBatching: true,
-    onError: ({ error, path, ctx }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') {
-        (ctx?.log ?? services.log).error({ err: error.cause ?? error, path }, 'procedure failed');
-      }
-    },
+    onError,
   });
+  // Single JSON mutations (order.place) answered without the adapter's web Request/Response
+  // layer, identically (http/fast-mutation.ts); everything else still goes to `trpc`.
+  const fastMutation = fastPathWanted(services)
+    ? createFastMutationHandler({
+        router: appRouter,
+        createContext,
+        onError,
+        maxBodySize: MAX_BODY_BYTES,
+        onHandled: fastPathCounter(services),
+      })
+    : null;
   const web = staticFiles(webDist);
 
   return createServer((req, res) => {
@@ -34,6 +50,7 @@ export function createHttpServer(services: AppServices, webDist: string): Server
         sendTrpcError(res, refusal.reason, refusal.message);
         return;
       }
+      if (fastMutation?.(req, res, url)) return;
       void trpc(req, res);
       return;
     }
@@ -57,4 +74,26 @@ export function createHttpServer(services: AppServices, webDist: string): Server
     }
     web(req, res, path);
   });
+}
+
+/** TRPC_FAST_PATH, and only over the @trpc/server version whose answers the fast path reproduces. */
+function fastPathWanted(services: AppServices): boolean {
+  if (!services.env.TRPC_FAST_PATH) return false;
+  const installed = installedTrpcVersion();
+  if (installed === FOLLOWED_TRPC_VERSION) return true;
+  services.log.warn(
+    { installed, followed: FOLLOWED_TRPC_VERSION },
+    'tRPC fast path off: @trpc/server is not the version it reproduces (see http/fast-mutation.ts)',
+  );
+  return false;
+}
+
+/** `surge_trpc_fast_path_total`: requests answered by the fast path (only while it is on). */
+function fastPathCounter(services: AppServices): () => void {
+  const counter = new Counter({
+    name: 'surge_trpc_fast_path_total',
+    help: 'single JSON mutations answered by the fast path instead of the tRPC adapter',
+    registers: [services.metrics.registry],
+  });
+  return () => counter.inc();
 }
