@@ -13,6 +13,7 @@
  * database, and compares one worker with two (alongside the load and from a backlog).
  * See docs/benchmarks.md.
  */
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -37,6 +38,7 @@ import {
   sleep,
   type TestDatabase,
 } from '../tests/support/services.ts';
+import { type LiveLatency, latencyLines, measureLiveLatency } from './live-latency.ts';
 
 const num = (name: string, def: number, max = Number.POSITIVE_INFINITY): number => {
   const raw = process.env[name];
@@ -235,6 +237,10 @@ async function main(): Promise<void> {
   );
   console.log('');
   console.log(pipelineTable(one, two));
+  process.stdout.write('\nlive latency: setting up… ');
+  const latency = await runLatency();
+  console.log('');
+  for (const line of latencyLines(latency)) console.log(line);
   console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (one.failures.length > 0 || two.failures.length > 0) {
     console.error('\nEND-TO-END INVARIANT CHECK FAILED');
@@ -359,6 +365,21 @@ async function startRun(side: SideName, label: string) {
   } catch (err) {
     await done();
     throw err;
+  }
+}
+
+/**
+ * How long a purchase takes to reach the shop page and the HUD, over the same SSE streams the
+ * pages use: its own quiet server and worker (so the load runs above do not colour it).
+ */
+async function runLatency(): Promise<LiveLatency> {
+  const run = await startRun('trpc', 'live latency');
+  try {
+    await run.startWorkers(1, 'lat-');
+    process.stdout.write('measuring… ');
+    return await measureLiveLatency({ url: run.url, adminPassword: ADMIN_PASSWORD, saleId: CFG.saleId });
+  } finally {
+    await run.done();
   }
 }
 
