@@ -3,6 +3,9 @@ import { TestClient } from '../tests/support/client.ts';
 import { collect, trpcClient } from '../tests/support/trpc-client.ts';
 
 /**
+ * Needs a worker that never fails a payment: a failed one gives the unit back at once, and
+ * the dip in stock can fall between two frames.
+ *
  * How long a purchase takes to show: on the shop page (`live.sale` stock, `live.order`
  * final status) and on the HUD (`live.hud` stock), measured with the same SSE subscriptions
  * the pages use, on a quiet system after the load. Figures, not assertions.
@@ -90,7 +93,7 @@ function last<T>(frames: unknown[]): T | undefined {
 async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
   const end = performance.now() + timeoutMs;
   while (!cond()) {
-    if (performance.now() > end) throw new Error('live latency probe timed out');
+    if (performance.now() > end) throw new Error('live latency probe: no frame showed the purchase in time');
     await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -311,7 +311,11 @@ async function startRun(side: SideName, label: string) {
     const run = { db, ns, url, path, userHeaders, label, server, procs, outcomes, stopAll, done };
 
     /** Starts `n` workers in parallel and waits until each answers /readyz. */
-    const startWorkers = async (n: number, tag: string): Promise<WorkerProc[]> => {
+    const startWorkers = async (
+      n: number,
+      tag: string,
+      extraEnv: Record<string, string> = {},
+    ): Promise<WorkerProc[]> => {
       const started = await Promise.all(
         Array.from({ length: n }, async (_, i) => {
           const port = await freePort();
@@ -319,6 +323,7 @@ async function startRun(side: SideName, label: string) {
           const w = spawnChild(`worker ${id}`, [WORKER_JS], {
             ...process.env,
             ...workerEnv(db, ns, port, id),
+            ...extraEnv,
           });
           procs.push(w);
           return { proc: w, url: `http://127.0.0.1:${port}` };
@@ -375,7 +380,8 @@ async function startRun(side: SideName, label: string) {
 async function runLatency(): Promise<LiveLatency> {
   const run = await startRun('trpc', 'live latency');
   try {
-    await run.startWorkers(1, 'lat-');
+    // Every payment succeeds here: a failed one returns its unit before a frame may see it.
+    await run.startWorkers(1, 'lat-', { PAYMENT_FAILURE_RATE: '0' });
     process.stdout.write('measuring… ');
     return await measureLiveLatency({ url: run.url, adminPassword: ADMIN_PASSWORD, saleId: CFG.saleId });
   } finally {
