@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
 import { hotState } from '../support/inspect.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
+import { type PrivateServer, privateNats } from '../support/private-servers.ts';
+import { eventually } from '../support/services.ts';
 import { createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
 
 type Outcome = { id: string; outcome: string; reason?: string };
@@ -140,5 +142,76 @@ describe('dead letters from the control center', () => {
     expect(audit.map((x) => x.action)).toEqual(
       expect.arrayContaining(['admin.dlq.replay', 'admin.dlq.discard']),
     );
+  });
+});
+
+describe('a dead-letter replay that cannot be published', () => {
+  let nats: PrivateServer;
+  let stack: Stack;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    nats = await privateNats();
+    stack = await createStack({ nats: nats.url });
+    server = await stack.server({ BREAKER_HALF_OPEN_MS: '500' });
+  });
+  afterAll(async () => {
+    await stack.teardown();
+    await nats.destroy();
+  });
+
+  it('I4: the order stays FAILED with its key, the letter is kept with the reason, stock is unchanged', async () => {
+    const admin = await stack.admin(server.url);
+    await createSale(admin, { id: 'dlq-nats', totalStock: 10, perUserLimit: 5 });
+    const shopper = new TestClient(server.url);
+    const userId = await shopper.startSession();
+    const orderId = randomUUID();
+    await server.services.prisma.order.create({
+      data: {
+        id: orderId,
+        saleId: 'dlq-nats',
+        userId,
+        quantity: 2,
+        idempotencyKey: 'failed-order-key',
+        status: 'FAILED',
+        correlationId: 'c-dlq-nats',
+        epoch: 1,
+      },
+    });
+    const letter = await server.services.prisma.deadLetter.create({
+      data: {
+        orderId,
+        saleId: 'dlq-nats',
+        reason: 'UNCLASSIFIED: test',
+        payload: '{}',
+        firstSeenAt: new Date(),
+      },
+    });
+    // Redis learns the FAILED order and its key from PostgreSQL.
+    expect((await admin.mutate('admin.flushCache', { saleId: 'dlq-nats' })).status).toBe(200);
+
+    await nats.stop();
+    await eventually(async () => (await (await fetch(`${server.url}/readyz`)).json()).nats === 'down');
+    const r = await admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letter.id] });
+    expect(r.body.result?.data).toEqual([
+      { id: letter.id, outcome: 'kept', reason: 'replay refused: QUEUE_UNAVAILABLE' },
+    ]);
+    expect(await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({
+      status: 'FAILED',
+      replayGen: 0,
+    });
+    const state = await hotState(stack.ns, 'dlq-nats');
+    expect(state.hot.remaining).toBe('10');
+    expect(state.idem[`${userId} failed-order-key`]).toBe(orderId);
+    // The shopper's retry with the old key replays the failed order: it never buys twice.
+    const again = await shopper.mutate<{ orderId: string; status: string; replayed: boolean }>(
+      'order.place',
+      {
+        saleId: 'dlq-nats',
+        quantity: 2,
+        idempotencyKey: 'failed-order-key',
+      },
+    );
+    expect(again.body.result?.data).toMatchObject({ orderId, status: 'FAILED', replayed: true });
   });
 });
