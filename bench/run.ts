@@ -28,6 +28,7 @@ import pg from 'pg';
 // Not `@surge/hot-state`: its index loads the .lua scripts, which tsx cannot import.
 import { saleKeys } from '../packages/hot-state/src/keys.ts';
 import { agent, TestClient } from '../tests/support/client.ts';
+import { baseEnv } from '../tests/support/env.ts';
 import { ROOT } from '../tests/support/paths.ts';
 import {
   cleanupNamespace,
@@ -68,22 +69,16 @@ const CFG = {
   saleId: 'bench-sale',
 };
 
-// tests/support/stack.ts cannot be imported here: it loads the server's sources, whose .lua
-// imports only the bundler and vitest understand. Its baseEnv, for production.
 const ADMIN_PASSWORD = `bench-admin-${randomBytes(8).toString('hex')}`;
+/** The tests' process environment (tests/support/env.ts), for production and heavy load. */
 function commonEnv(db: TestDatabase, ns: string): Record<string, string> {
-  return {
+  return baseEnv(db, ns, {
     NODE_ENV: 'production',
-    DATABASE_URL: db.url,
-    REDIS_URL: SHARED.redis,
-    NATS_URL: SHARED.nats,
-    SURGE_NAMESPACE: ns,
-    HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     // Server and worker both declare the stream: room for every accepted order while no worker
     // drains it (the baseline run, the backlog step).
     STREAM_MAX_BYTES: '2GiB',
-  };
+  });
 }
 
 function serverEnv(db: TestDatabase, ns: string, port: number): Record<string, string> {
@@ -93,8 +88,6 @@ function serverEnv(db: TestDatabase, ns: string, port: number): Record<string, s
     ADMIN_PASSWORD,
     // The tests' default secret is refused in production.
     SESSION_SECRET: `bench-${randomBytes(24).toString('hex')}`,
-    RATE_LIMIT_PER_USER: '0',
-    RATE_LIMIT_PER_IP: '0',
   };
 }
 

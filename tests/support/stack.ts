@@ -2,44 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { startServer } from '../../apps/server/src/app.ts';
 import { startWorker } from '../../apps/worker/src/worker.ts';
 import { TestClient } from './client.ts';
+import { ADMIN_PASSWORD, baseEnv } from './env.ts';
 import { ROOT } from './paths.ts';
-import {
-  cleanupNamespace,
-  createTestDatabase,
-  eventually,
-  freePort,
-  newNamespace,
-  SHARED,
-  type TestDatabase,
-} from './services.ts';
+import { cleanupNamespace, createTestDatabase, eventually, freePort, newNamespace } from './services.ts';
 
-export const ADMIN_PASSWORD = 'test-admin-password';
-export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
-
-/** The environment of a server under test: its own namespace and database, limits off. */
-export function baseEnv(
-  db: TestDatabase,
-  ns: string,
-  overrides: Record<string, string> = {},
-): Record<string, string> {
-  return {
-    NODE_ENV: 'test',
-    DATABASE_URL: db.url,
-    REDIS_URL: SHARED.redis,
-    NATS_URL: SHARED.nats,
-    SURGE_NAMESPACE: ns,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ADMIN_PASSWORD,
-    SESSION_SECRET,
-    RATE_LIMIT_PER_USER: '0',
-    RATE_LIMIT_PER_IP: '0',
-    LOG_LEVEL: 'silent',
-    STREAM_MAX_BYTES: '64MiB',
-    WORKER_PORT: '0',
-    ...overrides,
-  };
-}
+export { ADMIN_PASSWORD, baseEnv, SESSION_SECRET } from './env.ts';
 
 export type TestServer = Awaited<ReturnType<typeof startServer>>;
 export type TestWorker = Awaited<ReturnType<typeof startWorker>>;

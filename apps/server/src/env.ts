@@ -1,4 +1,4 @@
-import { bool, commonEnvSchema, formatEnvIssues, int } from '@surge/contracts/config';
+import { bool, ConfigError, commonEnvSchema, int, parseEnv } from '@surge/contracts/config';
 import { z } from 'zod';
 
 /** Like `bool` of @surge/contracts/config, but on unless set to false/0 (empty = default). */
@@ -77,14 +77,10 @@ export type ServerEnv = z.output<typeof serverEnvSchema> & {
   allowedOrigins: Set<string>;
 };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 export function loadServerEnv(source: Record<string, string | undefined> = process.env): ServerEnv {
-  const parsed = serverEnvSchema.safeParse(source);
-  if (!parsed.success) throw new ConfigError(`invalid configuration: ${formatEnvIssues(parsed.error)}`);
-  const env = parsed.data;
+  const env = parseEnv(serverEnvSchema, source);
   const origins = env.ALLOWED_ORIGINS
     ? env.ALLOWED_ORIGINS.split(',')
         .map((o) => o.trim())

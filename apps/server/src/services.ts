@@ -15,7 +15,7 @@ import {
   recentEvents,
   startHeartbeat,
 } from '@surge/infra';
-import { AuditLog, auditJson } from './admin/audit.ts';
+import { AuditLog, describeInput } from './admin/audit.ts';
 import { DeadLetters } from './admin/dead-letters.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
@@ -143,7 +143,6 @@ export async function createServices(env: ServerEnv, log: Logger) {
   const deadLetters = new DeadLetters({ prisma, scripts, publisher, keysOf, leaseMs: env.LEASE_MS });
 
   const placeDeps = {
-    namespace: ns,
     leaseMs: env.LEASE_MS,
     retryAfterMs: 500,
     keysOf,
@@ -349,15 +348,6 @@ function faultAfterReserve(env: ServerEnv): (() => void | Promise<void>) | undef
   const delay = env.SURGE_FAULT_PUBLISH_DELAY_MS;
   if (delay > 0) return () => new Promise((r) => setTimeout(r, delay));
   return undefined;
-}
-
-function describeInput(input: unknown): string {
-  if (!input || typeof input !== 'object') return '';
-  const i = input as Record<string, unknown>;
-  const parts = ['saleId', 'id', 'quantity', 'ids']
-    .filter((k) => i[k] !== undefined)
-    .map((k) => `${k}=${JSON.stringify(auditJson(i[k], 120))}`);
-  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
 function watchConnection(

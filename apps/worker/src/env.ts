@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { bool, commonEnvSchema, formatEnvIssues, int } from '@surge/contracts/config';
+import { bool, ConfigError, commonEnvSchema, int, parseEnv } from '@surge/contracts/config';
 import { z } from 'zod';
 
 /** The worker's configuration (SPEC §2), validated once at start; errors name the variable. */
@@ -23,13 +23,9 @@ const workerEnvSchema = commonEnvSchema.extend({
 
 export type WorkerEnv = z.output<typeof workerEnvSchema> & { workerId: string };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
-  const parsed = workerEnvSchema.safeParse(source);
-  if (!parsed.success) throw new ConfigError(`invalid configuration: ${formatEnvIssues(parsed.error)}`);
-  const workerId = parsed.data.WORKER_ID || `${hostname()}-${process.pid}`;
-  return { ...parsed.data, workerId };
+  const env = parseEnv(workerEnvSchema, source);
+  return { ...env, workerId: env.WORKER_ID || `${hostname()}-${process.pid}` };
 }

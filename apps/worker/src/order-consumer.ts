@@ -2,7 +2,7 @@ import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@na
 import { natsNames, type OrderMessage } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
-import type { EventFeed, Logger, NatsHandle } from '@surge/infra';
+import { type EventFeed, isRedisUnavailable, type Logger, type NatsHandle } from '@surge/infra';
 import { isDatabaseUnavailable } from './db-errors.ts';
 import { storeDeadLetter } from './dead-letter.ts';
 import type { WorkerEnv } from './env.ts';
@@ -24,12 +24,7 @@ export interface ConsumerDeps {
   events?: EventFeed;
 }
 
-// Redis unreachable, restarting (LOADING), failing over (READONLY), or stuck in a script (BUSY):
-// infrastructure, not a message's fault.
-const REDIS_DOWN =
-  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|enableOfflineQueue|^LOADING|^READONLY|^BUSY|^MASTERDOWN|^CLUSTERDOWN|^TRYAGAIN/i;
-const isInfrastructureDown = (err: unknown) =>
-  isDatabaseUnavailable(err) || REDIS_DOWN.test(String((err as Error)?.message ?? ''));
+const isInfrastructureDown = (err: unknown) => isDatabaseUnavailable(err) || isRedisUnavailable(err);
 
 /**
  * The order worker (SPEC §4 steps 4–6): one durable pull consumer shared by every worker

@@ -49,3 +49,17 @@ export const commonEnvSchema = z.object({
 export function formatEnvIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`).join('; ');
 }
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment with `schema`, or throws a ConfigError naming every bad variable. */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  source: Record<string, string | undefined>,
+): z.output<S> {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${formatEnvIssues(parsed.error)}`);
+  return parsed.data;
+}

@@ -26,3 +26,31 @@ export function globalKeys(namespace: string) {
     redisRunId: `${namespace}:redis-run-id`,
   };
 }
+
+/**
+ * A reservation record as the Lua steps store it (JSON in the sale's `res` hash). Short field
+ * names keep the hash small: it holds one record per order until the sale's keys expire.
+ */
+export interface ReservationRecord {
+  /** state: reserved → published → done, or reserved → released */
+  s: 'reserved' | 'published' | 'done' | 'released';
+  /** userId, quantity, idempotency key, sale epoch, correlation id */
+  u: string;
+  q: number;
+  k: string;
+  e: number;
+  c: string;
+  /** reserved at (Redis time, ms); absent on records a rebuild wrote from PostgreSQL */
+  ts?: number;
+  /** lease token and expiry (ms) while `reserved` */
+  t?: string;
+  x?: number;
+  /** the order's status once `done` */
+  st?: string;
+  /** admin.dlq.replay: the replay generation the message must carry */
+  g?: number;
+}
+
+export function parseRecord(raw: string): ReservationRecord {
+  return JSON.parse(raw) as ReservationRecord;
+}

@@ -16,8 +16,25 @@ export function createRedis(url: string, name: string): Redis {
   });
 }
 
-export class StoreUnavailableError extends Error {
-  override name = 'StoreUnavailableError';
+const NEVER_SENT = /enableOfflineQueue|Stream isn't writeable/i;
+// Unreachable, restarting (LOADING), failing over (READONLY), stuck in a script (BUSY), or a
+// reply lost with its connection: infrastructure, never the fault of the caller's input.
+const UNAVAILABLE =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|^LOADING|^READONLY|^BUSY|^MASTERDOWN|^CLUSTERDOWN|^TRYAGAIN/i;
+
+const messageOf = (err: unknown) => String((err as Error)?.message ?? '');
+
+/** Redis cannot serve the command now (one classification for the server and the worker). */
+export function isRedisUnavailable(err: unknown): boolean {
+  return UNAVAILABLE.test(messageOf(err));
+}
+
+/**
+ * ioredis refused the command before sending it (no connection, no offline queue): it cannot
+ * have run. Any other failure may hide a command that ran and lost its reply.
+ */
+export function redisCommandNeverSent(err: unknown): boolean {
+  return NEVER_SENT.test(messageOf(err));
 }
 
 /** SPEC §4 step 8: a Redis that may evict keys could silently resell stock. */

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { baseEnv } from '../../support/env.ts';
 import { ROOT } from '../../support/paths.ts';
-import { createTestDatabase, eventually, freePort, newNamespace, SHARED } from '../../support/services.ts';
+import { createTestDatabase, eventually, freePort, newNamespace } from '../../support/services.ts';
 import { STATE_FILE, type StackState } from './stack-state.ts';
 
 export const E2E_ADMIN_PASSWORD = 'e2e-admin-password-0001';
@@ -12,21 +13,17 @@ const SESSION_SECRET = 'e2e-session-secret-0123456789abcdefgh';
 export function stackEnv(state: Pick<StackState, 'databaseUrl' | 'ns'>, extra: Record<string, string> = {}) {
   return {
     ...process.env,
-    NODE_ENV: 'production',
-    DATABASE_URL: state.databaseUrl,
-    REDIS_URL: SHARED.redis,
-    NATS_URL: SHARED.nats,
-    SURGE_NAMESPACE: state.ns,
-    ADMIN_PASSWORD: E2E_ADMIN_PASSWORD,
-    SESSION_SECRET,
-    RATE_LIMIT_PER_USER: '0',
-    RATE_LIMIT_PER_IP: '0',
-    // Every spec logs in; the throttle stays on, just wide enough for the suite.
-    ADMIN_LOGIN_LIMIT: '1000',
-    PAYMENT_LATENCY_MS: '400',
-    HEARTBEAT_MS: '500',
-    LOG_LEVEL: 'warn',
-    ...extra,
+    ...baseEnv({ url: state.databaseUrl }, state.ns, {
+      NODE_ENV: 'production',
+      ADMIN_PASSWORD: E2E_ADMIN_PASSWORD,
+      SESSION_SECRET,
+      // Every spec logs in; the throttle stays on, just wide enough for the suite.
+      ADMIN_LOGIN_LIMIT: '1000',
+      PAYMENT_LATENCY_MS: '400',
+      HEARTBEAT_MS: '500',
+      LOG_LEVEL: 'warn',
+      ...extra,
+    }),
   };
 }
 

@@ -57,3 +57,13 @@ export function auditJson(v: unknown, maxChars = 4000): object {
     return { unserializable: true };
   }
 }
+
+/** A short summary of an admin action's input for the event feed (bounded, like the audit row). */
+export function describeInput(input: unknown): string {
+  if (!input || typeof input !== 'object') return '';
+  const i = input as Record<string, unknown>;
+  const parts = ['saleId', 'id', 'quantity', 'ids']
+    .filter((k) => i[k] !== undefined)
+    .map((k) => `${k}=${JSON.stringify(auditJson(i[k], 120))}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}

@@ -1,16 +1,8 @@
 import type { OrderStatus, OrderView } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
-import type { SaleKeys } from '@surge/hot-state';
+import { parseRecord, type ReservationRecord, type SaleKeys } from '@surge/hot-state';
 import type { Redis } from 'ioredis';
 import { appError } from '../errors.ts';
-
-interface ResRecord {
-  s: string;
-  u: string;
-  q: number;
-  ts?: number;
-  st?: string;
-}
 
 /**
  * `order.get` and `order.mine`: rows from PostgreSQL plus the reservations still in flight
@@ -44,7 +36,7 @@ export class OrderQueries {
     return fromRow(row);
   }
 
-  private async fromRedis(orderId: string): Promise<{ saleId: string; r: ResRecord } | null> {
+  private async fromRedis(orderId: string): Promise<{ saleId: string; r: ReservationRecord } | null> {
     const sales = this.d.saleIds();
     if (sales.length === 0) return null;
     const pipe = this.d.redis.pipeline();
@@ -53,7 +45,7 @@ export class OrderQueries {
     for (const [i, [, raw]] of replies.entries()) {
       const saleId = sales[i];
       if (typeof raw !== 'string' || !saleId) continue;
-      const r = JSON.parse(raw) as ResRecord;
+      const r = parseRecord(raw);
       // A released reservation never became an order.
       if (r.s !== 'released') return { saleId, r };
     }
@@ -77,7 +69,7 @@ export class OrderQueries {
       raws.forEach((raw, i) => {
         const id = fresh[i];
         if (!raw || !id) return;
-        const r = JSON.parse(raw) as ResRecord;
+        const r = parseRecord(raw);
         if (r.u === userId && (r.s === 'reserved' || r.s === 'published')) views.push(fromRecord(id, s, r));
       });
     }
@@ -106,7 +98,7 @@ function fromRow(row: {
 function fromRecord(
   orderId: string,
   saleId: string,
-  r: ResRecord,
+  r: ReservationRecord,
   status: OrderStatus = 'PENDING',
 ): OrderView {
   return {

@@ -66,7 +66,6 @@ describe('settling a reservation after the publish', () => {
 
 describe('placeOrder before the publish', () => {
   const base = (reply: string[], exists = true): PlaceOrderDeps => ({
-    namespace: 't',
     leaseMs: 1000,
     retryAfterMs: 100,
     keysOf: (id) => saleKeys('t', id),

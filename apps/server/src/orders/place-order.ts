@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderMessage, OrderStatus, PlaceOrderResult } from '@surge/contracts';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import { redisCommandNeverSent } from '@surge/infra';
 import { AppError, appError } from '../errors.ts';
 import type { PublishOutcome } from './publisher.ts';
 
@@ -10,7 +11,6 @@ import type { PublishOutcome } from './publisher.ts';
  * Judging order and reasons follow SPEC §5; every branch names the invariant it keeps.
  */
 export interface PlaceOrderDeps {
-  namespace: string;
   leaseMs: number;
   retryAfterMs: number;
   keysOf(saleId: string): SaleKeys;
@@ -25,7 +25,6 @@ export interface PlaceOrderDeps {
   saleEnded?: (saleId: string) => boolean;
   /** Test-only fault injection between the reservation and the publish (die, or stall). */
   afterReserve?: () => void | Promise<void>;
-  onOutcome?: (outcome: string) => void;
 }
 
 export interface PlaceOrderInput {
@@ -60,7 +59,6 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
     case 'RESERVED':
       break;
     case 'REPLAY':
-      deps.onOutcome?.('replayed');
       return {
         orderId: a ?? '',
         status: (b ?? 'PENDING') as OrderStatus,
@@ -101,13 +99,12 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
 
 /** SPEC §4 step 2 after the publish: each outcome maps to one definite or indeterminate answer. */
 export async function settle(
-  deps: Pick<PlaceOrderDeps, 'markPublished' | 'release' | 'retryAfterMs' | 'onOutcome'>,
+  deps: Pick<PlaceOrderDeps, 'markPublished' | 'release' | 'retryAfterMs'>,
   k: SaleKeys,
   o: { orderId: string; token: string; correlationId: string },
   outcome: PublishOutcome,
 ): Promise<PlaceOrderResult> {
   const accepted = (status: OrderStatus = 'PENDING'): PlaceOrderResult => {
-    deps.onOutcome?.('accepted');
     return { orderId: o.orderId, status, correlationId: o.correlationId, replayed: false };
   };
   if (outcome.kind === 'stored') {
@@ -139,7 +136,7 @@ async function store<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    if (neverSent(err)) throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
+    if (redisCommandNeverSent(err)) throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
     throw appError('OUTCOME_UNKNOWN', { retryAfterMs: 1000 }, err);
   }
 }
@@ -152,9 +149,4 @@ async function afterReserve<T>(fn: () => Promise<T>, retryAfterMs: number): Prom
     if (err instanceof AppError) throw err;
     throw appError('OUTCOME_UNKNOWN', { retryAfterMs }, err);
   }
-}
-
-/** ioredis refuses a command up front while disconnected (enableOfflineQueue: false). */
-function neverSent(err: unknown): boolean {
-  return /enableOfflineQueue|Stream isn't writeable/i.test(String((err as Error)?.message ?? ''));
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderMessage } from '@surge/contracts';
-import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import { type OrderScripts, parseRecord, type SaleKeys } from '@surge/hot-state';
 import type { Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
 import { settle } from './place-order.ts';
@@ -23,17 +23,6 @@ export interface SweepDeps {
   onSettled?: (saleId: string, outcome: string) => void;
 }
 
-interface Record {
-  u: string;
-  q: number;
-  k: string;
-  e: number;
-  c: string;
-  ts: number;
-  /** Set by admin.dlq.replay: the replay generation, which the message must carry. */
-  g?: number;
-}
-
 export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): Promise<number> {
   const k = deps.keysOf(saleId);
   const due = await deps.redis.zrangebyscore(k.outbox, '-inf', Date.now(), 'LIMIT', 0, batch);
@@ -44,7 +33,7 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
     const token = randomUUID();
     const raw = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
     if (!raw) continue;
-    const r = JSON.parse(raw) as Record;
+    const r = parseRecord(raw);
     const outcome = await deps.publish(
       {
         orderId,
@@ -54,7 +43,7 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
         idempotencyKey: r.k,
         epoch: r.e,
         correlationId: r.c,
-        reservedAt: new Date(r.ts).toISOString(),
+        reservedAt: new Date(r.ts ?? Date.now()).toISOString(),
       },
       r.g ? { msgId: `${orderId}:r${r.g}`, replayGen: r.g } : {},
     );

@@ -1,4 +1,5 @@
 import { type Sale, saleState } from '@surge/contracts';
+import type { PrismaClient } from '@surge/db';
 
 /** The fields of a sale's `hot` hash in Redis, as strings (see lua/reserve-stock.lua). */
 export interface SaleRow {
@@ -52,6 +53,19 @@ export function saleFromHot(id: string, h: Record<string, string>, rebuilding: b
 }
 
 export function saleFromRow(row: SaleRow, remaining: number, rebuilding: boolean, nowMs: number): Sale {
-  return saleFromHot(id(row), hotFields(row, remaining, 0), rebuilding, nowMs);
+  return saleFromHot(row.id, hotFields(row, remaining, 0), rebuilding, nowMs);
 }
-const id = (row: SaleRow) => row.id;
+
+type Tx = Pick<PrismaClient, '$queryRaw'>;
+
+/**
+ * The sale row, locked FOR UPDATE for the rest of the caller's transaction: admin writes and
+ * rebuilds serialise on it (SPEC §4 step 7); the worker's persist holds it FOR SHARE.
+ */
+export async function lockSaleRow(tx: Tx, saleId: string): Promise<SaleRow | undefined> {
+  const rows = await tx.$queryRaw<SaleRow[]>`
+    SELECT id, name, price_cents AS "priceCents", total_stock AS "totalStock",
+           per_user_limit AS "perUserLimit", starts_at AS "startsAt", ends_at AS "endsAt", paused, epoch
+    FROM sales WHERE id = ${saleId} FOR UPDATE`;
+  return rows[0];
+}

@@ -3,7 +3,7 @@ import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import type { Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
-import { expireAtSec, hotFields, type SaleRow } from './hot-state.ts';
+import { expireAtSec, hotFields, lockSaleRow } from './hot-state.ts';
 
 /**
  * SPEC §4 step 7: rebuild a sale's hot state from PostgreSQL. One rebuild per sale at a time
@@ -117,12 +117,7 @@ export class RebuildCoordinator {
     if (bumped === 0) return { ok: false, waitingFor: ['sale row (deleted?)'] };
     return prisma.$transaction(
       async (tx) => {
-        const locked = await tx.$queryRaw<SaleRow[]>`
-          SELECT id, name, price_cents AS "priceCents", total_stock AS "totalStock",
-                 per_user_limit AS "perUserLimit", starts_at AS "startsAt", ends_at AS "endsAt",
-                 paused, epoch
-          FROM sales WHERE id = ${saleId} FOR UPDATE`;
-        const row = locked[0];
+        const row = await lockSaleRow(tx, saleId);
         if (!row) return { ok: false, waitingFor: ['sale row (deleted?)'] };
         const epoch = row.epoch;
         const orders = await tx.$queryRaw<

@@ -1,10 +1,11 @@
 import type { CreateSaleInput, Sale } from '@surge/contracts';
 import { isUniqueViolation, type PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import { isRedisUnavailable } from '@surge/infra';
 import type { Redis } from 'ioredis';
 import { AppError, appError } from '../errors.ts';
 import type { SaleCatalog } from './catalog.ts';
-import { expireAtSec, hotFields, type SaleRow, saleFromHot, saleFromRow } from './hot-state.ts';
+import { expireAtSec, hotFields, lockSaleRow, saleFromHot, saleFromRow } from './hot-state.ts';
 import type { RebuildCoordinator } from './rebuild.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -100,15 +101,11 @@ export class SalesService {
   }
 
   pause(saleId: string): Promise<Sale> {
-    return this.adminWrite(saleId, 'pause', async (tx) => {
-      await tx.$executeRaw`UPDATE sales SET paused = true, updated_at = now() WHERE id = ${saleId}`;
-    });
+    return this.setPaused(saleId, true);
   }
 
   resume(saleId: string): Promise<Sale> {
-    return this.adminWrite(saleId, 'resume', async (tx) => {
-      await tx.$executeRaw`UPDATE sales SET paused = false, updated_at = now() WHERE id = ${saleId}`;
-    });
+    return this.setPaused(saleId, false);
   }
 
   /**
@@ -120,9 +117,7 @@ export class SalesService {
     let total = 0;
     try {
       await this.d.prisma.$transaction(async (tx) => {
-        const rows = await tx.$queryRaw<{ endsAt: Date }[]>`
-          SELECT ends_at AS "endsAt" FROM sales WHERE id = ${saleId} FOR UPDATE`;
-        const row = rows[0];
+        const row = await lockSaleRow(tx, saleId);
         if (!row) throw appError('SALE_NOT_FOUND');
         if (row.endsAt.getTime() <= Date.now()) throw appError('SALE_ENDED');
         // A rebuild recomputes remaining from the total; a restock waits for it (SPEC §5).
@@ -149,23 +144,13 @@ export class SalesService {
     return this.get(saleId);
   }
 
-  private async adminWrite(
-    saleId: string,
-    op: 'pause' | 'resume',
-    writeDb: (tx: Tx, row: SaleRow) => Promise<void>,
-  ): Promise<Sale> {
-    const k = this.d.keysOf(saleId);
+  /** Pause and resume take the row lock and write Redis under it, so a rebuild cannot interleave. */
+  private async setPaused(saleId: string, paused: boolean): Promise<Sale> {
     try {
       await this.d.prisma.$transaction(async (tx) => {
-        const rows = await tx.$queryRaw<SaleRow[]>`
-          SELECT id, name, price_cents AS "priceCents", total_stock AS "totalStock",
-                 per_user_limit AS "perUserLimit", starts_at AS "startsAt", ends_at AS "endsAt", paused, epoch
-          FROM sales WHERE id = ${saleId} FOR UPDATE`;
-        const row = rows[0];
-        if (!row) throw appError('SALE_NOT_FOUND');
-        await writeDb(tx, row);
-        // Redis second, still under the row lock, so a rebuild cannot interleave (SPEC §4.7).
-        const r = await this.d.scripts.adminUpdate(k, op);
+        if (!(await lockSaleRow(tx, saleId))) throw appError('SALE_NOT_FOUND');
+        await tx.$executeRaw`UPDATE sales SET paused = ${paused}, updated_at = now() WHERE id = ${saleId}`;
+        const r = await this.d.scripts.adminUpdate(this.d.keysOf(saleId), paused ? 'pause' : 'resume');
         // 'MISSING': PostgreSQL holds the flag; the rebuild will read it.
         if (r === 'MISSING') this.d.rebuild.request(saleId);
       });
@@ -176,19 +161,7 @@ export class SalesService {
   }
 }
 
-type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
-
 function storeOrRethrow(err: unknown): unknown {
-  if (err instanceof AppError) return err;
-  const name = (err as Error)?.name ?? '';
-  const msg = String((err as Error)?.message ?? '');
-  if (
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED|MaxRetriesPerRequest|enableOfflineQueue/i.test(
-      msg,
-    ) &&
-    name !== 'ReplyError'
-  ) {
-    return appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
-  }
-  return err;
+  if (err instanceof AppError || !isRedisUnavailable(err)) return err;
+  return appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
 }

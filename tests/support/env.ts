@@ -1,0 +1,34 @@
+import { SHARED } from './services.ts';
+
+/**
+ * The environment of a process under test (server or worker): its own namespace and database,
+ * rate limits off. Kept apart from stack.ts so plain `tsx` scripts (the bench) can use it
+ * without loading the server's sources.
+ */
+export const ADMIN_PASSWORD = 'test-admin-password';
+export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+
+/** The environment of a server under test: its own namespace and database, limits off. */
+export function baseEnv(
+  db: { url: string },
+  ns: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL: SHARED.redis,
+    NATS_URL: SHARED.nats,
+    SURGE_NAMESPACE: ns,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_PASSWORD,
+    SESSION_SECRET,
+    RATE_LIMIT_PER_USER: '0',
+    RATE_LIMIT_PER_IP: '0',
+    LOG_LEVEL: 'silent',
+    STREAM_MAX_BYTES: '64MiB',
+    WORKER_PORT: '0',
+    ...overrides,
+  };
+}
