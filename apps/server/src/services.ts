@@ -47,6 +47,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     namespace: ns,
     maxBytes: env.STREAM_MAX_BYTES,
     replicas: env.STREAM_REPLICAS,
+    log,
   });
   const metrics = createServerMetrics();
   const instanceId = `server-${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
@@ -60,6 +61,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     deadlineMs: Math.max(100, Math.floor(env.LEASE_MS * 0.6)),
   });
   watchConnection(nats.nc, publisher);
+  publisher.startProbing();
   publisher.breaker.onStateChange(() => {
     const state = publisher.breakerState();
     metrics.breakerState.set(state === 'closed' ? 0 : 1);
@@ -202,8 +204,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
             scripts,
             leaseMs: env.LEASE_MS,
             keysOf,
-            publish: (m, o) => publisher.publish(m, o),
-            acceptsNewOrders: () => publisher.acceptsNewOrders(),
+            publish: (m, o) => publisher.publishOrphan(m, o),
+            natsConnected: () => nats.isConnected(),
             log,
             onSettled: (_s, outcome) => metrics.sweeperSettled.inc({ outcome }),
           },
@@ -326,6 +328,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
       shuttingDown = true;
       shutdownController.abort();
       sampler.closeAll();
+      publisher.stopProbing();
       await sweeper.stop();
       await heartbeat.stop();
       await events.close();

@@ -31,12 +31,19 @@ export interface PublisherOptions {
   deadlineMs: number;
 }
 
+type PublishOptions = { msgId?: string; replayGen?: number };
+
+/** Room the probe wants in the stream before it lets orders through again (a few messages). */
+const PROBE_ROOM_BYTES = 4096;
+
 const NO_RESPONDERS = new Set(['JetStreamNotEnabled', 'NoRespondersError']);
 
 export class OrderPublisher {
   readonly breaker;
   private readonly names;
   private isolation: { dispose: () => void } | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probeInFlight = false;
 
   constructor(
     private readonly nats: NatsHandle,
@@ -49,10 +56,59 @@ export class OrderPublisher {
     });
   }
 
-  /** Replay-only mode of SPEC §4 step 1: no new reservation while this is false. */
+  /**
+   * Replay-only mode: no new reservation while this is false — NATS not connected, the
+   * breaker open, or a half-open trial (the probe) still deciding.
+   */
   acceptsNewOrders(): boolean {
-    const s = this.breaker.state;
-    return this.nats.isConnected() && s !== CircuitState.Open && s !== CircuitState.Isolated;
+    return this.nats.isConnected() && this.breaker.state === CircuitState.Closed;
+  }
+
+  /**
+   * The breaker's trial calls. cockatiel leaves `open` only when a call goes through it, and
+   * new orders are refused before they reach it, so an open breaker would stay open for good.
+   * While the breaker is open and the connection is up, a probe goes through the breaker every
+   * `probeEveryMs`; once `breakerHalfOpenMs` has passed it is the half-open trial: it asks the
+   * stream's leader for the stream's state and succeeds only when the leader answers and the
+   * stream has room. A success closes the breaker, so intake resumes within about
+   * `breakerHalfOpenMs` of the cause going away, with or without traffic, and no shopper's
+   * order is spent as a trial. (A probe, not a share of real orders: a trial order would take
+   * stock and a quota slot for nothing while the cause lasts, and with no traffic the breaker,
+   * /readyz and the HUD would say `open` long after the stream is back.)
+   */
+  startProbing(
+    probeEveryMs = Math.min(1000, Math.max(50, Math.floor(this.opts.breakerHalfOpenMs / 4))),
+  ): void {
+    if (this.probeTimer) return;
+    this.probeTimer = setInterval(() => void this.probe(), probeEveryMs);
+    this.probeTimer.unref();
+  }
+
+  stopProbing(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  private async probe(): Promise<void> {
+    if (this.probeInFlight || this.breaker.state !== CircuitState.Open || !this.nats.isConnected()) return;
+    this.probeInFlight = true;
+    try {
+      // Before `breakerHalfOpenMs` this throws BrokenCircuitError at once; after, it is the trial.
+      await this.breaker.execute(() => this.streamTakesOrders());
+    } catch {
+      // still open (not due yet, or the trial failed and restarted the wait)
+    } finally {
+      this.probeInFlight = false;
+    }
+  }
+
+  /** Resolves when the stream's leader answers and the stream has room for new orders. */
+  private async streamTakesOrders(): Promise<void> {
+    const info = await this.nats.jsm.streams.info(this.names.stream);
+    const max = info.config.max_bytes;
+    if (max > 0 && info.state.bytes + Math.min(PROBE_ROOM_BYTES, max / 4) > max) {
+      throw new Error(`stream ${this.names.stream} full: ${info.state.bytes} of ${max} bytes`);
+    }
   }
 
   /** Hold the breaker open while the NATS connection is down; let it close when it is back. */
@@ -69,10 +125,22 @@ export class OrderPublisher {
     return s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'half-open' : 'open';
   }
 
-  async publish(
-    msg: OrderMessage,
-    opts: { msgId?: string; replayGen?: number } = {},
-  ): Promise<PublishOutcome> {
+  /** A new order (or a dead-letter replay): through the breaker. */
+  publish(msg: OrderMessage, opts: PublishOptions = {}): Promise<PublishOutcome> {
+    return this.send(msg, opts, true);
+  }
+
+  /**
+   * The sweeper's publish of a reservation that is already taken: never through the breaker.
+   * A reservation must be settled — published when the stream takes it, released when the
+   * stream definitely refuses it — whatever the breaker says about new orders; held back, it
+   * would keep its units and its idempotency key in flight until the breaker closed.
+   */
+  publishOrphan(msg: OrderMessage, opts: PublishOptions = {}): Promise<PublishOutcome> {
+    return this.send(msg, opts, false);
+  }
+
+  private async send(msg: OrderMessage, opts: PublishOptions, viaBreaker: boolean): Promise<PublishOutcome> {
     if (!this.nats.isConnected()) return { kind: 'refused', why: 'not connected' };
     const h = natsHeaders();
     h.set(MSG_HEADERS.epoch, String(msg.epoch));
@@ -82,29 +150,30 @@ export class OrderPublisher {
     const subject = this.names.subjectOf(msg.saleId);
     const msgID = opts.msgId ?? msg.orderId;
     const deadline = Date.now() + this.opts.deadlineMs;
-    try {
-      return await this.breaker.execute(async () => {
-        let last: unknown;
-        let maybeStored = false;
-        for (let attempt = 0; ; attempt++) {
-          const left = deadline - Date.now();
-          if (left < 50) throw new PublishTimeout(last, maybeStored);
-          try {
-            await this.nats.js.publish(subject, data, { msgID, headers: h, timeout: Math.min(left, 2000) });
-            return { kind: 'stored' } as const;
-          } catch (err) {
-            last = err;
-            const name = (err as Error).name;
-            // Refusals by the stream itself are final; timeouts and missing responders
-            // (a stream leader moving) are worth another try within the deadline.
-            if (name === 'JetStreamApiError') throw err;
-            // A timeout may hide a stored message; "no responders" means nobody got it.
-            if (!NO_RESPONDERS.has(name)) maybeStored = true;
-            if (!this.nats.isConnected()) throw new NotConnected(err, maybeStored);
-            await sleep(Math.min(25 * 2 ** attempt, Math.max(0, deadline - Date.now() - 50)));
-          }
+    const attempts = async () => {
+      let last: unknown;
+      let maybeStored = false;
+      for (let attempt = 0; ; attempt++) {
+        const left = deadline - Date.now();
+        if (left < 50) throw new PublishTimeout(last, maybeStored);
+        try {
+          await this.nats.js.publish(subject, data, { msgID, headers: h, timeout: Math.min(left, 2000) });
+          return { kind: 'stored' } as const;
+        } catch (err) {
+          last = err;
+          const name = (err as Error).name;
+          // Refusals by the stream itself are final; timeouts and missing responders
+          // (a stream leader moving) are worth another try within the deadline.
+          if (name === 'JetStreamApiError') throw err;
+          // A timeout may hide a stored message; "no responders" means nobody got it.
+          if (!NO_RESPONDERS.has(name)) maybeStored = true;
+          if (!this.nats.isConnected()) throw new NotConnected(err, maybeStored);
+          await sleep(Math.min(25 * 2 ** attempt, Math.max(0, deadline - Date.now() - 50)));
         }
-      });
+      }
+    };
+    try {
+      return viaBreaker ? await this.breaker.execute(attempts) : await attempts();
     } catch (err) {
       return classify(err);
     }

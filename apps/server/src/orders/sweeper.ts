@@ -17,8 +17,9 @@ export interface SweepDeps {
   scripts: OrderScripts;
   leaseMs: number;
   keysOf(saleId: string): SaleKeys;
+  /** The publish of a taken reservation: never held back by the breaker (publisher.ts). */
   publish(msg: OrderMessage, opts?: { msgId?: string; replayGen?: number }): Promise<PublishOutcome>;
-  acceptsNewOrders(): boolean;
+  natsConnected(): boolean;
   log: Logger;
   onSettled?: (saleId: string, outcome: string) => void;
 }
@@ -28,8 +29,9 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
   const due = await deps.redis.zrangebyscore(k.outbox, '-inf', Date.now(), 'LIMIT', 0, batch);
   let settled = 0;
   for (const orderId of due) {
-    // While NATS is down a publish would only fail: leave the lease to expire again later.
-    if (!deps.acceptsNewOrders()) break;
+    // While NATS is not connected nothing can be learnt: leave the lease to expire again later.
+    // An open breaker does not stop the sweep: a reservation is settled whatever it says.
+    if (!deps.natsConnected()) break;
     const token = randomUUID();
     const raw = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
     if (!raw) continue;
@@ -66,6 +68,9 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
     );
     deps.onSettled?.(saleId, result);
     settled++;
+    // No answer within the deadline: the stream is stalled; the next tick tries again rather
+    // than spending a whole deadline on every due entry now.
+    if (outcome.kind === 'unknown') break;
   }
   return settled;
 }
