@@ -187,3 +187,77 @@ export async function privatePostgres(): Promise<PrivateServer & { adminUrl: str
   await srv.start();
   return srv;
 }
+
+/** One node of a private NATS cluster: a PrivateServer with its server name. */
+export interface PrivateNatsNode extends PrivateServer {
+  name: string;
+}
+
+/**
+ * A private 3-node NATS cluster with JetStream (nats-server 2.9 clustering): each node on free
+ * client and route ports with its own store folder; `url` lists every node, as a client's
+ * NATS_URL does. JetStream elects its meta leader once all three are up, which happens after
+ * this resolves: code under test must cope with a cluster that is still settling.
+ */
+export async function privateNatsCluster(size = 3): Promise<{
+  url: string;
+  nodes: PrivateNatsNode[];
+  /** The node leading a stream (by its server name), once the stream has a leader. */
+  leaderOf(stream: string): Promise<PrivateNatsNode | undefined>;
+  destroy(): Promise<void>;
+}> {
+  const cluster = `surge-${Math.random().toString(36).slice(2, 8)}`;
+  const routes = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routeList = routes.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  const nodes = await Promise.all(
+    routes.map(async (route, i) => {
+      const name = `${cluster}-n${i + 1}`;
+      const srv = await privateServer(
+        `nats-${i + 1}`,
+        (port, dir) => [
+          bin('nats-server'),
+          [
+            '-a',
+            '127.0.0.1',
+            '-p',
+            String(port),
+            '-js',
+            '-sd',
+            dir,
+            '-n',
+            name,
+            '--cluster_name',
+            cluster,
+            '--cluster',
+            `nats://127.0.0.1:${route}`,
+            '--routes',
+            routeList,
+          ],
+        ],
+        (port) => `nats://127.0.0.1:${port}`,
+      );
+      return Object.assign(srv, { name });
+    }),
+  );
+  return {
+    url: nodes.map((n) => n.url).join(','),
+    nodes,
+    async leaderOf(stream: string) {
+      const up = nodes.find((n) => n.pid() !== undefined);
+      if (!up) return undefined;
+      const { connect: natsConnect } = await import('@nats-io/transport-node');
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      const nc = await natsConnect({ servers: nodes.map((n) => n.url), timeout: 2000 });
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 2000, checkAPI: false });
+        const info = await jsm.streams.info(stream);
+        return nodes.find((n) => n.name === info.cluster?.leader);
+      } finally {
+        await nc.close();
+      }
+    },
+    async destroy() {
+      await Promise.all(nodes.map((n) => n.destroy()));
+    },
+  };
+}

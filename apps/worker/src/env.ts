@@ -12,8 +12,8 @@ const workerEnvSchema = commonEnvSchema.extend({
   PAYMENT_LATENCY_MS: int(0),
   /** Messages persisted per PostgreSQL transaction. */
   WORKER_BATCH_SIZE: int(100, 1),
-  /** JetStream ack wait; long payments extend it with `working()`. */
-  WORKER_ACK_WAIT_MS: int(30_000, 100),
+  /** JetStream ack wait: a killed worker's messages come back after it; held batches send `working()`. */
+  WORKER_ACK_WAIT_MS: int(5_000, 100),
   HEARTBEAT_MS: int(1000, 100),
   /** Fault injection for tests: die hard around the persist transaction of a batch. */
   SURGE_FAULT_WORKER_CRASH: z.enum(['', 'before-commit', 'after-commit']).default(''),

@@ -2,7 +2,13 @@ import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@na
 import { natsNames, type OrderMessage } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
-import { type EventFeed, isRedisUnavailable, type Logger, type NatsHandle } from '@surge/infra';
+import {
+  type EventFeed,
+  isRedisUnavailable,
+  type Logger,
+  type NatsHandle,
+  retryDeclaration,
+} from '@surge/infra';
 import { isDatabaseUnavailable } from './db-errors.ts';
 import { storeDeadLetter } from './dead-letter.ts';
 import type { WorkerEnv } from './env.ts';
@@ -21,6 +27,8 @@ export interface ConsumerDeps {
   metrics: WorkerMetrics;
   payment: ReturnType<typeof createPaymentSimulator>;
   keysOf(saleId: string): SaleKeys;
+  /** Adds one unclassified failure of an order and returns how many it has had. */
+  countFailure(saleId: string, orderId: string): Promise<number>;
   events?: EventFeed;
 }
 
@@ -60,24 +68,36 @@ export class OrderConsumer {
       max_deliver: -1,
       max_ack_pending: 20_000,
     };
-    try {
-      await jsm.consumers.info(n.stream, n.consumer);
-      await jsm.consumers.update(n.stream, n.consumer, {
-        ack_wait: config.ack_wait,
-        max_ack_pending: config.max_ack_pending,
-        max_deliver: config.max_deliver,
+    // Create-or-verify, retried while the JetStream cluster settles (see ensureOrdersStream):
+    // workers starting together must neither crash nor fight over the consumer.
+    await retryDeclaration(`consumer ${n.consumer}`, { log: this.d.log }, async () => {
+      const current = await jsm.consumers.info(n.stream, n.consumer).catch((err: unknown) => {
+        if ((err as Error).name === 'ConsumerNotFoundError') return null;
+        throw err;
       });
-    } catch (err) {
-      if ((err as Error).name !== 'ConsumerNotFoundError') throw err;
-      await jsm.consumers.add(n.stream, config);
-    }
+      if (!current) return void (await jsm.consumers.add(n.stream, config));
+      const c = current.config;
+      if (
+        c.ack_wait !== config.ack_wait ||
+        c.max_ack_pending !== config.max_ack_pending ||
+        c.max_deliver !== config.max_deliver
+      ) {
+        await jsm.consumers.update(n.stream, n.consumer, {
+          ack_wait: config.ack_wait,
+          max_ack_pending: config.max_ack_pending,
+          max_deliver: config.max_deliver,
+        });
+      }
+    });
     const consumer = await js.consumers.get(n.stream, n.consumer);
     this.messages = await consumer.consume({ max_messages: this.d.env.WORKER_BATCH_SIZE * 2 });
     const messages = this.messages;
     this.pump = (async () => {
       for await (const m of messages) {
-        if (this.stopping) break;
-        await this.queue.push(m);
+        // After stop() the library still yields what it had buffered: hand each back at once
+        // (nak) so another worker takes it now, not after the ack wait.
+        if (this.stopping) m.nak();
+        else await this.queue.push(m);
       }
     })()
       .catch((err: unknown) => this.d.log.error({ err }, 'consumer stream failed'))
@@ -85,12 +105,14 @@ export class OrderConsumer {
     this.loop = this.run();
   }
 
-  /** SIGTERM: stop pulling, finish (and ack) what is held, then resolve. */
+  /**
+   * SIGTERM: stop pulling, finish (and ack) the batch in progress, hand every message not yet
+   * started back to the stream (nak: redelivered at once, to another worker), then resolve.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.state = 'stopping';
-    // Wake the pump first (it may wait for room), then stop the pull; messages the library
-    // still buffers are never handed to us and are redelivered after the ack wait.
+    // Wake the pump first (it may wait for room), then stop the pull.
     this.queue.close();
     this.messages?.stop();
     await this.pump;
@@ -102,14 +124,23 @@ export class OrderConsumer {
     for (;;) {
       const batch = await this.queue.take(this.d.env.WORKER_BATCH_SIZE);
       if (batch.length === 0) return;
+      if (this.stopping) {
+        for (const m of batch) m.nak(); // not started: back to the stream at once
+        continue;
+      }
       const end = this.d.metrics.batchSeconds.startTimer();
       this.d.metrics.batchSize.observe(batch.length);
+      // The ack wait is short (a killed worker's messages come back within seconds), so a
+      // batch legitimately held longer — a slow transaction, a payment — reports progress.
+      const keepAlive = this.keepAlive(batch);
       try {
         await this.processWithRetry(batch);
       } catch (err) {
         // Never let one batch stop the worker: its messages come back after a short delay.
         this.d.log.error({ err }, 'batch failed unexpectedly; messages will be redelivered');
         for (const m of batch) m.nak(1000);
+      } finally {
+        clearInterval(keepAlive);
       }
       end();
     }
@@ -126,7 +157,10 @@ export class OrderConsumer {
           // Not the messages' fault: hold them (deadline extended), back off, try again.
           this.setDatabaseUp(false);
           this.d.log.warn({ err, attempt }, 'PostgreSQL or Redis unavailable; holding the batch');
-          if (this.stopping) return; // unacked: redelivered to another worker
+          if (this.stopping) {
+            for (const m of batch) m.nak(); // handed back: another worker retries it at once
+            return;
+          }
           await this.holdFor(Math.min(200 * 2 ** attempt, 5000), batch);
           continue;
         }
@@ -155,28 +189,58 @@ export class OrderConsumer {
     this.d.metrics.databaseUp.set(up ? 1 : 0);
   }
 
+  /** Every third of the ack wait: in-progress acks for the batch and the messages queued behind it. */
+  private keepAlive(batch: JsMsg[]): NodeJS.Timeout {
+    const timer = setInterval(() => this.touch(batch), this.keepAliveStep());
+    timer.unref();
+    return timer;
+  }
+
+  private keepAliveStep(): number {
+    return Math.max(50, Math.floor(this.d.env.WORKER_ACK_WAIT_MS / 3));
+  }
+
+  private touch(batch: JsMsg[]): void {
+    if (this.d.env.SURGE_FAULT_NO_WORKING) return;
+    for (const m of batch) m.working();
+    for (const m of this.queue.held()) m.working();
+  }
+
   /** Waits while keeping the ack deadline of every held message alive. */
   private async holdFor(ms: number, batch: JsMsg[]): Promise<void> {
-    const step = Math.max(50, Math.floor(this.d.env.WORKER_ACK_WAIT_MS / 3));
+    const step = this.keepAliveStep();
     for (let left = ms; left > 0 && !this.stopping; left -= step) {
-      if (!this.d.env.SURGE_FAULT_NO_WORKING) for (const m of [...batch, ...this.queue.held()]) m.working();
+      this.touch(batch);
       await sleep(Math.min(step, left));
     }
   }
 
+  /**
+   * An error nobody classified. What counts towards the dead letter is how often processing
+   * this order failed (kept in Redis, so every worker and a restarted one add to the same
+   * count), never how often it was delivered: redeliveries after a worker crash or a stop are
+   * normal and say nothing about the message.
+   */
   private async onUnclassified(msg: JsMsg, err: unknown): Promise<void> {
-    const deliveries = msg.info.deliveryCount;
+    const d = readDelivery(msg);
+    const failures =
+      d.kind === 'order'
+        ? await this.d.countFailure(d.order.saleId, d.order.orderId).catch(() => 0)
+        : msg.info.deliveryCount;
     const dbHealthy = await this.d.prisma.$queryRaw`SELECT 1`.then(
       () => true,
       () => false,
     );
-    this.d.log.warn({ err, deliveries, seq: msg.seq }, 'order message failed');
-    const backoff = Math.min(100 * 2 ** deliveries, 10_000);
-    if (dbHealthy && deliveries >= this.d.env.WORKER_MAX_ATTEMPTS) {
+    this.d.log.warn(
+      { err, failures, deliveries: msg.info.deliveryCount, seq: msg.seq },
+      'order message failed',
+    );
+    const backoff = Math.min(100 * 2 ** failures, 10_000);
+    if (dbHealthy && failures >= this.d.env.WORKER_MAX_ATTEMPTS) {
       try {
         await this.deadLetter(
-          readDelivery(msg),
-          `UNCLASSIFIED after ${deliveries} deliveries: ${String((err as Error)?.message ?? err)}`,
+          d,
+          `UNCLASSIFIED after ${failures} failed attempts: ${String((err as Error)?.message ?? err)}`,
         );
       } catch (dlErr) {
         // Storing the dead letter failed too: leave the message for a later delivery.

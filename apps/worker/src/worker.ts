@@ -32,6 +32,7 @@ export async function startWorker(source: Record<string, string | undefined> = p
     namespace: ns,
     maxBytes: env.STREAM_MAX_BYTES,
     replicas: env.STREAM_REPLICAS,
+    log,
   });
   const metrics = createWorkerMetrics();
   const events = new EventFeed(redis, ns, `worker ${env.workerId}`);
@@ -47,6 +48,13 @@ export async function startWorker(source: Record<string, string | undefined> = p
       latencyMs: env.PAYMENT_LATENCY_MS,
     }),
     keysOf: (saleId) => saleKeys(ns, saleId),
+    countFailure: async (saleId, orderId) => {
+      const key = saleKeys(ns, saleId).failures;
+      const [[, n]] = (await redis.multi().hincrby(key, orderId, 1).pexpire(key, 86_400_000).exec()) as [
+        [unknown, number],
+      ];
+      return n;
+    },
     events,
   });
 

@@ -14,6 +14,8 @@ export function saleKeys(namespace: string, saleId: string) {
     res: `${p}res`,
     outbox: `${p}outbox`,
     open: `${p}open`,
+    /** Unclassified processing errors per order (the worker's dead-letter count). */
+    failures: `${p}failures`,
   };
 }
 export type SaleKeys = ReturnType<typeof saleKeys>;

@@ -6,6 +6,7 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
+  type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { natsNames } from '@surge/contracts';
@@ -46,7 +47,10 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
     }
   })().catch(() => undefined);
   const js = jetstream(nc, { timeout: 2000 });
-  const jsm = await jetstreamManager(nc, { timeout: 5000 });
+  // No API check here: on a JetStream cluster still electing its meta leader it would fail
+  // the start; the declarations that follow retry until JetStream answers. The API timeout
+  // leaves room for an R3 stream's placement.
+  const jsm = await jetstreamManager(nc, { timeout: 10_000, checkAPI: false });
   return {
     nc,
     js,
@@ -58,17 +62,31 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
   };
 }
 
+export interface DeclareOptions {
+  /** How long to keep trying while the JetStream cluster is not ready (fresh R3 placement). */
+  timeoutMs?: number;
+  log?: Logger;
+}
+
 /**
  * The orders stream of a namespace: a work queue (a message lives until the worker acks or
  * terminates it), `discard: new` so a full stream refuses new orders instead of deleting
  * unconsumed ones, bounded bytes, and a duplicate window for `msgID` de-duplication.
+ *
+ * Every server and worker declares it at start, often at the same moment and on a JetStream
+ * cluster still electing its leaders, so the declaration is create-or-verify and retried:
+ * a process that finds a matching stream goes on; one that loses the race to create it
+ * verifies the winner's; timeouts, "no responders" and "temporarily unavailable" are retried
+ * with backoff until `timeoutMs`. Limits that may change (bytes, replicas, duplicate window,
+ * discard, subjects) are updated; a stream whose retention or storage differs cannot be
+ * updated in place and is reported with what differs.
  */
 export async function ensureOrdersStream(
   jsm: JetStreamManager,
-  opts: { namespace: string; maxBytes: number; replicas: number },
-): Promise<void> {
+  opts: { namespace: string; maxBytes: number; replicas: number } & DeclareOptions,
+): Promise<'created' | 'verified' | 'updated'> {
   const n = natsNames(opts.namespace);
-  const config = {
+  const want: OrdersStreamConfig = {
     name: n.stream,
     subjects: [n.subjectAll],
     retention: RetentionPolicy.Workqueue,
@@ -78,12 +96,123 @@ export async function ensureOrdersStream(
     num_replicas: opts.replicas,
     duplicate_window: 2 * 60 * 1_000_000_000,
   };
-  try {
-    await jsm.streams.info(n.stream);
-    await jsm.streams.update(n.stream, config);
-  } catch (err) {
-    if ((err as { name?: string }).name !== 'StreamNotFoundError') throw err;
-    await jsm.streams.add(config);
+  return retryDeclaration(`stream ${n.stream}`, opts, async () => {
+    const current = await jsm.streams.info(n.stream).catch((err: unknown) => {
+      if ((err as Error).name === 'StreamNotFoundError') return null;
+      throw err;
+    });
+    if (!current) {
+      await jsm.streams.add(want);
+      return 'created';
+    }
+    const diff = streamDiff(current.config, want);
+    if (diff.fixed.length > 0) throw new StreamConfigMismatch(n.stream, diff.fixed);
+    if (diff.changed.length === 0) return 'verified';
+    opts.log?.info({ stream: n.stream, changed: diff.changed }, 'updating the orders stream');
+    await jsm.streams.update(n.stream, {
+      subjects: want.subjects,
+      discard: want.discard,
+      max_bytes: want.max_bytes,
+      num_replicas: want.num_replicas,
+      duplicate_window: want.duplicate_window,
+    });
+    return 'updated';
+  });
+}
+
+type OrdersStreamConfig = Pick<
+  StreamConfig,
+  | 'name'
+  | 'subjects'
+  | 'retention'
+  | 'discard'
+  | 'storage'
+  | 'max_bytes'
+  | 'num_replicas'
+  | 'duplicate_window'
+>;
+
+export interface ConfigDifference {
+  field: string;
+  current: unknown;
+  wanted: unknown;
+}
+
+/** What differs between a stream's configuration and the one wanted, split by "can be updated". */
+export function streamDiff(
+  current: Partial<OrdersStreamConfig>,
+  want: OrdersStreamConfig,
+): { fixed: ConfigDifference[]; changed: ConfigDifference[] } {
+  const fixed: ConfigDifference[] = [];
+  const changed: ConfigDifference[] = [];
+  const cmp = (field: keyof OrdersStreamConfig, into: ConfigDifference[]) => {
+    const a = current[field];
+    const b = want[field];
+    if (
+      JSON.stringify(Array.isArray(a) ? [...a].sort() : a) !==
+      JSON.stringify(Array.isArray(b) ? [...b].sort() : b)
+    )
+      into.push({ field, current: a, wanted: b });
+  };
+  cmp('retention', fixed);
+  cmp('storage', fixed);
+  for (const f of ['subjects', 'discard', 'max_bytes', 'num_replicas', 'duplicate_window'] as const)
+    cmp(f, changed);
+  return { fixed, changed };
+}
+
+export class StreamConfigMismatch extends Error {
+  override name = 'StreamConfigMismatch';
+  constructor(
+    stream: string,
+    readonly differences: ConfigDifference[],
+  ) {
+    super(
+      `stream ${stream} exists with a configuration that cannot be updated in place: ${differences
+        .map((d) => `${d.field} is ${JSON.stringify(d.current)}, wanted ${JSON.stringify(d.wanted)}`)
+        .join('; ')} (delete the stream once it is drained, or use another SURGE_NAMESPACE)`,
+    );
+  }
+}
+
+/** JetStream API codes worth another try during a declaration (a cluster settling, a race). */
+const RETRY_API_CODES = new Set([
+  10008, // JetStream system temporarily unavailable (no meta leader yet)
+  10023, // insufficient resources (peers still joining a fresh cluster)
+  10058, // stream name already in use: another process created it a moment ago; verify it
+  10148, // consumer already exists (likewise, for the consumer)
+]);
+
+/** Whether a declaration failure is worth another try: the cluster settling, a race lost. */
+export function isTransientDeclareError(err: unknown): boolean {
+  const e = err as { name?: string; code?: unknown; status?: unknown };
+  if (e.name === 'TimeoutError' || e.name === 'NoRespondersError' || e.name === 'RequestError') return true;
+  if (e.name === 'JetStreamNotEnabled') return true;
+  if (
+    e.name === 'JetStreamApiError' ||
+    e.name === 'StreamNotFoundError' ||
+    e.name === 'ConsumerNotFoundError'
+  ) {
+    return RETRY_API_CODES.has(Number(e.code)) || Number(e.status) === 503 || Number(e.status) === 408;
+  }
+  return false;
+}
+
+/** Runs a create-or-verify step until it succeeds, fails for good, or `timeoutMs` passes. */
+export async function retryDeclaration<T>(
+  what: string,
+  opts: DeclareOptions,
+  step: () => Promise<T>,
+): Promise<T> {
+  const until = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isTransientDeclareError(err) || Date.now() > until) throw err;
+      opts.log?.warn({ err, attempt, what }, `declaring ${what}: retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
+    }
   }
 }
 

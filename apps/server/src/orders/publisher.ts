@@ -1,3 +1,4 @@
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { MSG_HEADERS, natsNames, type OrderMessage } from '@surge/contracts';
 import type { NatsHandle } from '@surge/infra';
@@ -44,6 +45,7 @@ export class OrderPublisher {
   private isolation: { dispose: () => void } | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private probeInFlight = false;
+  private probeJsm: JetStreamManager | undefined;
 
   constructor(
     private readonly nats: NatsHandle,
@@ -104,7 +106,10 @@ export class OrderPublisher {
 
   /** Resolves when the stream's leader answers and the stream has room for new orders. */
   private async streamTakesOrders(): Promise<void> {
-    const info = await this.nats.jsm.streams.info(this.names.stream);
+    // A probe waits no longer than a publish would: during a leader election a long wait
+    // would only push the next trial back.
+    this.probeJsm ??= await jetstreamManager(this.nats.nc, { timeout: 2000, checkAPI: false });
+    const info = await this.probeJsm.streams.info(this.names.stream);
     const max = info.config.max_bytes;
     if (max > 0 && info.state.bytes + Math.min(PROBE_ROOM_BYTES, max / 4) > max) {
       throw new Error(`stream ${this.names.stream} full: ${info.state.bytes} of ${max} bytes`);
