@@ -1,5 +1,5 @@
 import { orderGetInput, orderMineInput, orderPlaceInput } from '@surge/contracts';
-import { AppError } from '../../errors.ts';
+import { appError } from '../../errors.ts';
 import { publicProcedure, requireSession, router } from '../trpc.ts';
 
 /** Input is judged before the session (SPEC §5: VALIDATION 400 comes before NO_SESSION 401). */
@@ -27,7 +27,7 @@ export const orderRouter = router({
     const admin = await ctx.services.sessions.adminSessionId(ctx.req).catch(() => null);
     if (admin) return ctx.services.orders.get(input.orderId, null);
     const userId = ctx.services.sessions.guestUserId(ctx.req);
-    if (!userId) throw new AppError('NO_SESSION', 'Call session.start first');
+    if (!userId) throw appError('NO_SESSION');
     return ctx.services.orders.get(input.orderId, userId);
   }),
   mine: publicProcedure
