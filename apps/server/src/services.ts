@@ -19,7 +19,7 @@ import { AuditLog, describeInput } from './admin/audit.ts';
 import { DeadLetters } from './admin/dead-letters.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
-import { appError } from './errors.ts';
+import { appError, isAppError } from './errors.ts';
 import { createServerMetrics } from './infra/metrics.ts';
 import { RateLimits } from './limits/rate-limits.ts';
 import { HudSnapshots } from './live/hud-snapshot.ts';
@@ -270,7 +270,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
         } else metrics.ordersAccepted.inc();
         return result;
       } catch (err) {
-        const reason = (err as { reason?: string }).reason ?? 'INTERNAL';
+        const reason = isAppError(err) ? err.reason : 'INTERNAL';
         metrics.ordersRejected.inc({ reason });
         if (reason === 'IDEMPOTENCY_IN_FLIGHT' || reason === 'IDEMPOTENCY_MISMATCH') {
           events.coalesce(

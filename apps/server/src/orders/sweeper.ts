@@ -3,6 +3,7 @@ import type { OrderMessage } from '@surge/contracts';
 import { type OrderScripts, parseRecord, type SaleKeys } from '@surge/hot-state';
 import type { Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
+import { isAppError } from '../errors.ts';
 import { settle } from './place-order.ts';
 import type { PublishOutcome } from './publisher.ts';
 
@@ -58,7 +59,7 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
       outcome,
     ).then(
       () => 'published',
-      (err: { reason?: string }) => err.reason ?? 'error',
+      (err: unknown) => (isAppError(err) ? err.reason : 'error'),
     );
     deps.log.info(
       { orderId, saleId, correlationId: r.c, outcome: result },
