@@ -1,3 +1,4 @@
+import type { DeadLetterReason } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { Delivery } from './order-message.ts';
 import { messageKey } from './order-message.ts';
@@ -13,7 +14,7 @@ import { messageKey } from './order-message.ts';
 export async function storeDeadLetter(
   prisma: PrismaClient,
   d: Delivery,
-  reason: string,
+  reason: DeadLetterReason,
 ): Promise<{ orderId?: string; saleId?: string; saleExists: boolean; status: string }> {
   const ids =
     d.kind === 'order'

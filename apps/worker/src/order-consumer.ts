@@ -1,5 +1,5 @@
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
-import { natsNames, type OrderMessage } from '@surge/contracts';
+import { type DeadLetterReason, natsNames, type OrderMessage } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import { type EventFeed, isRedisUnavailable, type Logger, type NatsHandle } from '@surge/infra';
@@ -189,7 +189,7 @@ export class OrderConsumer {
   }
 
   /** SPEC §4 step 6: PostgreSQL (dead letter + FAILED row), then Redis (stock back once), then term. */
-  private async deadLetter(d: Delivery, reason: string): Promise<void> {
+  private async deadLetter(d: Delivery, reason: DeadLetterReason): Promise<void> {
     const stored = await storeDeadLetter(this.d.prisma, d, reason);
     if (stored.saleExists && stored.orderId && stored.saleId) {
       await this.d.scripts.finish(this.d.keysOf(stored.saleId), stored.orderId, stored.status);

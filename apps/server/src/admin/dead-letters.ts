@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DeadLetterView } from '@surge/contracts';
+import type { DeadLetterReason, DeadLetterView } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import type { OrderPublisher } from '../orders/publisher.ts';
@@ -151,7 +151,7 @@ export class DeadLetters {
       });
     if (result) return result;
     // A refused re-reservation keeps the dead letter, with the new reason.
-    const reason = `replay refused: ${refusal}`;
+    const reason: DeadLetterReason = `replay refused: ${refusal}`;
     await this.d.prisma.deadLetter.updateMany({ where: { id: uuidOrNothing(id) }, data: { reason } });
     return { id, outcome: 'kept', reason };
   }
