@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DeadLetterReason, DeadLetterView } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import { orderMessage } from '../orders/order-message.ts';
 import type { OrderPublisher } from '../orders/publisher.ts';
 
 export type DlqOutcome = {
@@ -120,19 +121,17 @@ export class DeadLetters {
             throw new Refused();
           }
           await tx.$executeRaw`UPDATE orders SET replay_gen = ${gen}, updated_at = now() WHERE id = ${row.id}`;
-          const outcome = await this.d.publisher.publish(
-            {
-              orderId: row.id,
-              saleId: row.saleId,
-              userId: row.userId,
-              quantity: row.quantity,
-              idempotencyKey: row.key,
-              epoch: Number(epoch),
-              correlationId: row.corr,
-              reservedAt: new Date().toISOString(),
-            },
-            { msgId: `${row.id}:r${gen}`, replayGen: gen },
-          );
+          const out = orderMessage({
+            orderId: row.id,
+            saleId: row.saleId,
+            userId: row.userId,
+            quantity: row.quantity,
+            idempotencyKey: row.key,
+            epoch: Number(epoch),
+            correlationId: row.corr,
+            replayGen: gen,
+          });
+          const outcome = await this.d.publisher.publish(out.msg, out.opts);
           if (outcome.kind === 'refused') {
             await this.d.scripts.release(k, row.id, token);
             refusal = 'QUEUE_UNAVAILABLE';

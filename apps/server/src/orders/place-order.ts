@@ -3,6 +3,7 @@ import type { OrderMessage, OrderStatus, PlaceOrderResult } from '@surge/contrac
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import { redisCommandNeverSent } from '@surge/infra';
 import { AppError, appError } from '../errors.ts';
+import { type OutgoingOrder, orderMessage } from './order-message.ts';
 import type { PublishOutcome } from './publisher.ts';
 
 /**
@@ -17,7 +18,7 @@ export interface PlaceOrderDeps {
   saleExists(saleId: string): boolean | Promise<boolean>;
   acceptsNewOrders(): boolean;
   reserve: OrderScripts['reserve'];
-  publish(msg: OrderMessage): Promise<PublishOutcome>;
+  publish(msg: OrderMessage, opts?: OutgoingOrder['opts']): Promise<PublishOutcome>;
   markPublished(k: SaleKeys, orderId: string): Promise<string>;
   release(k: SaleKeys, orderId: string, token: string): Promise<string[]>;
   requestRebuild(saleId: string): void;
@@ -83,17 +84,8 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
   }
 
   await deps.afterReserve?.();
-  const epoch = Number(b);
-  const outcome = await deps.publish({
-    orderId,
-    saleId: input.saleId,
-    userId: input.userId,
-    quantity: input.quantity,
-    idempotencyKey: input.idempotencyKey,
-    epoch,
-    correlationId: input.correlationId,
-    reservedAt: new Date().toISOString(),
-  });
+  const out = orderMessage({ ...input, orderId, epoch: Number(b) });
+  const outcome = await deps.publish(out.msg, out.opts);
   return settle(deps, k, { orderId, token, correlationId: input.correlationId }, outcome);
 }
 

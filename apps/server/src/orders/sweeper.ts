@@ -4,6 +4,7 @@ import { type OrderScripts, parseRecord, type SaleKeys } from '@surge/hot-state'
 import type { Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.ts';
+import { orderMessageOfRecord } from './order-message.ts';
 import { settle } from './place-order.ts';
 import type { PublishOutcome } from './publisher.ts';
 
@@ -35,19 +36,8 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
     const raw = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
     if (!raw) continue;
     const r = parseRecord(raw);
-    const outcome = await deps.publish(
-      {
-        orderId,
-        saleId,
-        userId: r.u,
-        quantity: r.q,
-        idempotencyKey: r.k,
-        epoch: r.e,
-        correlationId: r.c,
-        reservedAt: new Date(r.ts ?? Date.now()).toISOString(),
-      },
-      r.g ? { msgId: `${orderId}:r${r.g}`, replayGen: r.g } : {},
-    );
+    const out = orderMessageOfRecord(saleId, orderId, r);
+    const outcome = await deps.publish(out.msg, out.opts);
     const result = await settle(
       {
         markPublished: (kk, id) => deps.scripts.markPublished(kk, id),
