@@ -1,9 +1,8 @@
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { type DeadLetterReason, natsNames, type OrderMessage } from '@surge/contracts';
-import type { PrismaClient } from '@surge/db';
+import { isDatabaseUnavailable, type PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import { type EventFeed, isRedisUnavailable, type Logger, type NatsHandle } from '@surge/infra';
-import { isDatabaseUnavailable } from './db-errors.ts';
 import { storeDeadLetter } from './dead-letter.ts';
 import type { WorkerEnv } from './env.ts';
 import { MessageQueue } from './message-queue.ts';
