@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { SALE_KEY_ORDER, type SaleKeys, saleKeyList } from './keys.ts';
+import { type ReservationRecord, SALE_KEY_ORDER, type SaleKeys, saleKeyList } from './keys.ts';
 import adminUpdateLua from './lua/admin-update.lua';
 import claimRecordLua from './lua/claim-record.lua';
 import finishRecordLua from './lua/finish-record.lua';
@@ -10,6 +10,25 @@ import releaseReservationLua from './lua/release-reservation.lua';
 import reserveStockLua from './lua/reserve-stock.lua';
 import takeLeaseLua from './lua/take-lease.lua';
 import writeHotStateLua from './lua/write-hot-state.lua';
+import {
+  type AdminUpdateReply,
+  asAdminUpdateReply,
+  asClaimReply,
+  asFinishReply,
+  asMarkPublishedReply,
+  asReleaseReply,
+  asReReserveReply,
+  asReserveReply,
+  asTakenRecord,
+  asWriteHotReply,
+  type ClaimReply,
+  type FinishReply,
+  type MarkPublishedReply,
+  type ReleaseReply,
+  type ReReserveReply,
+  type ReserveReply,
+  type WriteHotReply,
+} from './replies.ts';
 
 /**
  * The Lua steps of the order path. Each is lua/prelude.lua (the sale's keys by name, the
@@ -41,7 +60,18 @@ export function stepSource(step: string): string {
   return `${preludeLua}\n${step}`;
 }
 
-export type ReserveReply = [string, ...string[]];
+/** The arguments of `reserve` (SPEC §4 step 1). */
+export interface ReserveArgs {
+  userId: string;
+  idempotencyKey: string;
+  quantity: number;
+  orderId: string;
+  token: string;
+  leaseMs: number;
+  /** Breaker open or NATS down: answer existing keys only (SPEC §4 step 1). */
+  replayOnly: boolean;
+  correlationId: string;
+}
 
 export class OrderScripts {
   constructor(private readonly redis: Redis) {
@@ -56,20 +86,8 @@ export class OrderScripts {
     return fn.apply(this.redis, [...saleKeyList(k), ...args]);
   }
 
-  reserve(
-    k: SaleKeys,
-    a: {
-      userId: string;
-      idempotencyKey: string;
-      quantity: number;
-      orderId: string;
-      token: string;
-      leaseMs: number;
-      replayOnly: boolean;
-      correlationId: string;
-    },
-  ): Promise<ReserveReply> {
-    return this.call(
+  async reserve(k: SaleKeys, a: ReserveArgs): Promise<ReserveReply> {
+    const reply = await this.call(
       'surgeReserve',
       k,
       a.userId,
@@ -80,33 +98,42 @@ export class OrderScripts {
       a.leaseMs,
       a.replayOnly ? '1' : '0',
       a.correlationId,
-    ) as Promise<ReserveReply>;
+    );
+    return asReserveReply(reply);
   }
 
-  markPublished(k: SaleKeys, orderId: string): Promise<'published' | 'done' | 'released' | 'GONE'> {
-    return this.call('surgeMarkPublished', k, orderId) as Promise<'published' | 'done' | 'released' | 'GONE'>;
+  /** SPEC §4 step 2, after a PubAck: `reserved -> published`. */
+  async markPublished(k: SaleKeys, orderId: string): Promise<MarkPublishedReply> {
+    return asMarkPublishedReply(await this.call('surgeMarkPublished', k, orderId));
   }
 
-  release(k: SaleKeys, orderId: string, token: string): Promise<string[]> {
-    return this.call('surgeRelease', k, orderId, token) as Promise<string[]>;
+  /** SPEC §4 steps 2–3, a definite publish failure: `reserved -> released` with the lease token. */
+  async release(k: SaleKeys, orderId: string, token: string): Promise<ReleaseReply> {
+    return asReleaseReply(await this.call('surgeRelease', k, orderId, token));
   }
 
-  takeLease(k: SaleKeys, orderId: string, token: string, leaseMs: number): Promise<string | null> {
-    return this.call('surgeTakeLease', k, orderId, token, leaseMs) as Promise<string | null>;
+  /** SPEC §4 step 3: the sweeper takes an expired lease; the record with the new lease, or null. */
+  async takeLease(
+    k: SaleKeys,
+    orderId: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<ReservationRecord | null> {
+    return asTakenRecord(await this.call('surgeTakeLease', k, orderId, token, leaseMs));
   }
 
   /** Worker, SPEC §4 step 4: `reserved | published -> published` before persisting. */
-  claim(k: SaleKeys, orderId: string): Promise<string[]> {
-    return this.call('surgeClaim', k, orderId) as Promise<string[]>;
+  async claim(k: SaleKeys, orderId: string): Promise<ClaimReply> {
+    return asClaimReply(await this.call('surgeClaim', k, orderId));
   }
 
   /** Worker, SPEC §4 steps 5–6: `-> done` with the stored final status (stock back if failed). */
-  finish(k: SaleKeys, orderId: string, status: string): Promise<string> {
-    return this.call('surgeFinish', k, orderId, status) as Promise<string>;
+  async finish(k: SaleKeys, orderId: string, status: string): Promise<FinishReply> {
+    return asFinishReply(await this.call('surgeFinish', k, orderId, status));
   }
 
   /** `admin.dlq.replay`: reserve a FAILED order again, by the rules of a new one. */
-  reReserve(
+  async reReserve(
     k: SaleKeys,
     a: {
       orderId: string;
@@ -118,8 +145,8 @@ export class OrderScripts {
       correlationId: string;
       replayGen: number;
     },
-  ): Promise<string[]> {
-    return this.call(
+  ): Promise<ReReserveReply> {
+    const reply = await this.call(
       'surgeReReserve',
       k,
       a.orderId,
@@ -130,19 +157,17 @@ export class OrderScripts {
       a.leaseMs,
       a.correlationId,
       a.replayGen,
-    ) as Promise<string[]>;
+    );
+    return asReReserveReply(reply);
   }
 
   /** Pause/resume; or restock to the new absolute `total` (see admin-update.lua). */
-  adminUpdate(
-    k: SaleKeys,
-    op: 'pause' | 'resume' | 'restock',
-    total = 0,
-  ): Promise<'OK' | 'MISSING' | 'REBUILDING'> {
-    return this.call('surgeAdminUpdate', k, op, total) as Promise<'OK' | 'MISSING' | 'REBUILDING'>;
+  async adminUpdate(k: SaleKeys, op: 'pause' | 'resume' | 'restock', total = 0): Promise<AdminUpdateReply> {
+    return asAdminUpdateReply(await this.call('surgeAdminUpdate', k, op, total));
   }
 
-  writeHot(
+  /** SPEC §4 step 7: replace the hot state with PostgreSQL's (a rebuild, or a new sale). */
+  async writeHot(
     k: SaleKeys,
     a: {
       token: string;
@@ -151,8 +176,8 @@ export class OrderScripts {
       orders: [string, string, string, number, string, string, number][];
       expireAtSec: number;
     },
-  ): Promise<number> {
-    return this.call(
+  ): Promise<WriteHotReply> {
+    const reply = await this.call(
       'surgeWriteHot',
       k,
       a.token,
@@ -160,6 +185,7 @@ export class OrderScripts {
       JSON.stringify(a.users),
       JSON.stringify(a.orders),
       a.expireAtSec,
-    ) as Promise<number>;
+    );
+    return asWriteHotReply(reply);
   }
 }

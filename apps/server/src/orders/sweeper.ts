@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderMessage } from '@surge/contracts';
-import { type OrderScripts, parseRecord, type SaleKeys } from '@surge/hot-state';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import type { Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.ts';
@@ -33,9 +33,8 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
     // While NATS is down a publish would only fail: leave the lease to expire again later.
     if (!deps.acceptsNewOrders()) break;
     const token = randomUUID();
-    const raw = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
-    if (!raw) continue;
-    const r = parseRecord(raw);
+    const r = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
+    if (!r) continue;
     const out = orderMessageOfRecord(saleId, orderId, r);
     const outcome = await deps.publish(out.msg, out.opts);
     const result = await settle(
