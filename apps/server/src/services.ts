@@ -20,7 +20,7 @@ import { DeadLetters } from './admin/dead-letters.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
 import { appError, isAppError } from './errors.ts';
-import { createServerMetrics } from './infra/metrics.ts';
+import { createServerMetrics, readGauges } from './infra/metrics.ts';
 import { RateLimits } from './limits/rate-limits.ts';
 import { HudSnapshots } from './live/hud-snapshot.ts';
 import { SharedSampler } from './live/shared-sampler.ts';
@@ -139,6 +139,9 @@ export async function createServices(env: ServerEnv, log: Logger) {
     keysOf,
     breaker: () => publisher.breakerState(),
   });
+  metrics.readGaugesFrom(() =>
+    readGauges({ redis, jsm: nats.jsm, namespace: ns, saleIds: () => catalog.ids(), keysOf }),
+  );
   const shutdownController = new AbortController();
   const deadLetters = new DeadLetters({ prisma, scripts, publisher, keysOf, leaseMs: env.LEASE_MS });
 
