@@ -43,7 +43,7 @@ describe('dead letters from the control center', () => {
       data: {
         orderId,
         saleId,
-        reason: 'UNCLASSIFIED after 10 deliveries: test',
+        reason: 'UNCLASSIFIED after 10 failed attempts: test',
         payload: '{}',
         firstSeenAt: new Date(),
       },

@@ -1,8 +1,10 @@
-import { ERROR_STATUS, type ErrorReason } from '@surge/contracts';
+import { ERROR_MESSAGES, ERROR_STATUS, type ErrorReason } from '@surge/contracts/errors';
 
 /**
  * The one error type services throw (STYLE §2): a stable reason from SPEC §5 and the extras
  * some answers carry. Mapped to tRPC codes and HTTP statuses once, in trpc/error-formatter.ts.
+ * The message is the reason's entry in the contracts' catalogue unless the caller has
+ * something more specific to say.
  */
 export class AppError extends Error {
   override name = 'AppError';
@@ -17,7 +19,7 @@ export class AppError extends Error {
     } = {},
     options?: ErrorOptions,
   ) {
-    super(message ?? reason, options);
+    super(message ?? ERROR_MESSAGES[reason], options);
     this.status = ERROR_STATUS[reason];
   }
 }
@@ -26,23 +28,6 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
-/** Human messages for the reasons a shopper may see; the reason itself is the contract. */
-export const REASON_MESSAGES: Partial<Record<ErrorReason, string>> = {
-  SALE_NOT_FOUND: 'No such sale',
-  SOLD_OUT: 'Sold out',
-  USER_LIMIT: 'This order would exceed your limit for this sale',
-  SALE_PAUSED: 'The sale is paused',
-  SALE_ENDED: 'The sale has ended',
-  SALE_NOT_STARTED: 'The sale has not started yet',
-  SALE_REBUILDING: 'The sale is being restored; retry shortly',
-  QUEUE_UNAVAILABLE: 'Orders cannot be queued right now; nothing was reserved',
-  OUTCOME_UNKNOWN: 'The outcome is not known yet; retry with the same idempotency key',
-  IDEMPOTENCY_IN_FLIGHT: 'This purchase is still being settled; retry shortly',
-  IDEMPOTENCY_MISMATCH: 'This idempotency key was used with a different order',
-  STORE_UNAVAILABLE: 'The stock store is unreachable',
-  RATE_LIMITED: 'Too many requests',
-};
-
 export function appError(reason: ErrorReason, extra?: AppError['extra'], cause?: unknown): AppError {
-  return new AppError(reason, REASON_MESSAGES[reason], extra, cause === undefined ? undefined : { cause });
+  return new AppError(reason, undefined, extra, cause === undefined ? undefined : { cause });
 }

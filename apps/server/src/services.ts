@@ -19,8 +19,8 @@ import { AuditLog, describeInput } from './admin/audit.ts';
 import { DeadLetters } from './admin/dead-letters.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
-import { appError } from './errors.ts';
-import { createServerMetrics } from './infra/metrics.ts';
+import { appError, isAppError } from './errors.ts';
+import { createServerMetrics, readGauges } from './infra/metrics.ts';
 import { RateLimits } from './limits/rate-limits.ts';
 import { HudSnapshots } from './live/hud-snapshot.ts';
 import { SharedSampler } from './live/shared-sampler.ts';
@@ -141,6 +141,9 @@ export async function createServices(env: ServerEnv, log: Logger) {
     keysOf,
     breaker: () => publisher.breakerState(),
   });
+  metrics.readGaugesFrom(() =>
+    readGauges({ redis, jsm: nats.jsm, namespace: ns, saleIds: () => catalog.ids(), keysOf }),
+  );
   const shutdownController = new AbortController();
   const deadLetters = new DeadLetters({ prisma, scripts, publisher, keysOf, leaseMs: env.LEASE_MS });
 
@@ -272,7 +275,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
         } else metrics.ordersAccepted.inc();
         return result;
       } catch (err) {
-        const reason = (err as { reason?: string }).reason ?? 'INTERNAL';
+        const reason = isAppError(err) ? err.reason : 'INTERNAL';
         metrics.ordersRejected.inc({ reason });
         if (reason === 'IDEMPOTENCY_IN_FLIGHT' || reason === 'IDEMPOTENCY_MISMATCH') {
           events.coalesce(

@@ -1,6 +1,8 @@
+import type { DeadLetterReason } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { Delivery } from './order-message.ts';
 import { messageKey } from './order-message.ts';
+import { insertFailedOrder } from './persist-orders.ts';
 
 /**
  * SPEC §4 step 6, the PostgreSQL half: one transaction stores the dead letter (reason,
@@ -13,7 +15,7 @@ import { messageKey } from './order-message.ts';
 export async function storeDeadLetter(
   prisma: PrismaClient,
   d: Delivery,
-  reason: string,
+  reason: DeadLetterReason,
 ): Promise<{ orderId?: string; saleId?: string; saleExists: boolean; status: string }> {
   const ids =
     d.kind === 'order'
@@ -37,14 +39,7 @@ export async function storeDeadLetter(
       const updated = await tx.$executeRaw`
         UPDATE orders SET status = 'FAILED', failure_reason = ${reason.slice(0, 500)}, updated_at = now()
         WHERE id = ${ids.orderId} AND status = 'PENDING'`;
-      if (updated === 0 && d.kind === 'order') {
-        const o = d.order;
-        await tx.$executeRaw`
-          INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, status, failure_reason, correlation_id, epoch, created_at, updated_at)
-          VALUES (${o.orderId}, ${o.saleId}, ${o.userId}, ${o.quantity}, ${o.idempotencyKey}, 'FAILED', ${reason.slice(0, 500)},
-                  ${o.correlationId}, ${o.epoch}, now(), now())
-          ON CONFLICT DO NOTHING`;
-      }
+      if (updated === 0 && d.kind === 'order') await insertFailedOrder(tx, d.order, reason);
     }
     // The row's stored status decides the Redis half: a row that was already final keeps it.
     const row = ids.orderId

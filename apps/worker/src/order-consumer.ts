@@ -1,6 +1,6 @@
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
-import { natsNames, type OrderMessage } from '@surge/contracts';
-import type { PrismaClient } from '@surge/db';
+import { type DeadLetterReason, natsNames, type OrderMessage } from '@surge/contracts';
+import { isDatabaseUnavailable, type PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import {
   type EventFeed,
@@ -9,14 +9,13 @@ import {
   type NatsHandle,
   retryDeclaration,
 } from '@surge/infra';
-import { isDatabaseUnavailable } from './db-errors.ts';
 import { storeDeadLetter } from './dead-letter.ts';
 import type { WorkerEnv } from './env.ts';
 import { MessageQueue } from './message-queue.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import { type Delivery, readDelivery } from './order-message.ts';
 import type { createPaymentSimulator } from './payment.ts';
-import { decidePayments, persistOrders } from './persist-orders.ts';
+import { decidePayments, insertFailedOrder, persistOrders } from './persist-orders.ts';
 
 export interface ConsumerDeps {
   env: WorkerEnv;
@@ -253,7 +252,7 @@ export class OrderConsumer {
   }
 
   /** SPEC §4 step 6: PostgreSQL (dead letter + FAILED row), then Redis (stock back once), then term. */
-  private async deadLetter(d: Delivery, reason: string): Promise<void> {
+  private async deadLetter(d: Delivery, reason: DeadLetterReason): Promise<void> {
     const stored = await storeDeadLetter(this.d.prisma, d, reason);
     if (stored.saleExists && stored.orderId && stored.saleId) {
       await this.d.scripts.finish(this.d.keysOf(stored.saleId), stored.orderId, stored.status);
@@ -375,13 +374,8 @@ export class OrderConsumer {
     // letter (a poison copy of this message); give the accepted order its final row (I3).
     const orphans = finished.filter((d) => !current.has(d.order.orderId));
     for (const d of orphans) {
-      const o = d.order;
-      await prisma.$executeRaw`
-        INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, status, failure_reason, correlation_id, epoch, created_at, updated_at)
-        VALUES (${o.orderId}, ${o.saleId}, ${o.userId}, ${o.quantity}, ${o.idempotencyKey}, 'FAILED',
-                'settled by a dead letter before this message arrived', ${o.correlationId}, ${o.epoch}, now(), now())
-        ON CONFLICT DO NOTHING`;
-      current.set(o.orderId, 'FAILED');
+      await insertFailedOrder(prisma, d.order, 'settled by a dead letter before this message arrived');
+      current.set(d.order.orderId, 'FAILED');
     }
     const unpaid = settle.filter((d) => current.get(d.order.orderId) === 'PENDING');
     if (unpaid.length > 0 && this.d.payment.latencyMs > 0) await this.holdFor(this.d.payment.latencyMs, msgs);

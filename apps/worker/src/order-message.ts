@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { MSG_HEADERS, type OrderMessage, orderMessageSchema } from '@surge/contracts';
+import { type DeadLetterReason, MSG_HEADERS, type OrderMessage, orderMessageSchema } from '@surge/contracts';
 
 /**
  * A delivery, read once: the validated order, or why it can never be processed (a poison
@@ -11,7 +11,7 @@ export type Delivery =
   | {
       kind: 'poison';
       msg: JsMsg;
-      reason: string;
+      reason: DeadLetterReason;
       raw: string;
       orderId?: string;
       saleId?: string;

@@ -82,6 +82,23 @@ export async function persistOrders(
   return result;
 }
 
+/**
+ * The one insert of a FAILED row (SPEC §4 step 6): an accepted order whose row was never
+ * written but whose reservation was settled as failed (a dead letter), so the shopper who was
+ * told "accepted" finds a final status. An existing row is left as it is.
+ */
+export async function insertFailedOrder(
+  db: Pick<PrismaClient, '$executeRaw'>,
+  o: OrderMessage,
+  reason: string,
+): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, status, failure_reason, correlation_id, epoch, created_at, updated_at)
+    VALUES (${o.orderId}, ${o.saleId}, ${o.userId}, ${o.quantity}, ${o.idempotencyKey}, 'FAILED', ${reason.slice(0, 500)},
+            ${o.correlationId}, ${o.epoch}, now(), now())
+    ON CONFLICT DO NOTHING`;
+}
+
 function validDate(iso: string): string {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? new Date().toISOString() : new Date(t).toISOString();

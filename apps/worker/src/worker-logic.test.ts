@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import { isDatabaseUnavailable } from '@surge/db/errors';
 import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from './db-errors.ts';
 import { MessageQueue } from './message-queue.ts';
 import { createPaymentSimulator } from './payment.ts';
 

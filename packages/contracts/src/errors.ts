@@ -2,6 +2,9 @@
  * The one error vocabulary of Surge (SPEC §5). Every answer that is not a success carries one
  * of these reasons in `error.data.reason`; the HTTP status beside each is the only place the
  * mapping lives. The tRPC code is derived from the status (see `TRPC_CODE_BY_STATUS`).
+ *
+ * This module imports nothing (no zod): the web app imports it as `@surge/contracts/errors`
+ * without pulling the input schemas into the page bundle.
  */
 export const ERROR_STATUS = {
   VALIDATION: 400,
@@ -37,6 +40,42 @@ export const ERROR_STATUS = {
 export type ErrorReason = keyof typeof ERROR_STATUS;
 
 export const ERROR_REASONS = Object.keys(ERROR_STATUS) as ErrorReason[];
+
+/**
+ * What a person reads for each reason — a shopper on the page, an admin on the HUD, a
+ * developer in `error.message`. The reason code itself is the contract; the server sends the
+ * message unless an answer has something more specific to say.
+ */
+export const ERROR_MESSAGES: Record<ErrorReason, string> = {
+  VALIDATION: 'Some input was not accepted.',
+  BATCH_TOO_LARGE: 'Too many calls in one request.',
+  NO_SESSION: 'Your session is missing or has expired; start a new one.',
+  NOT_ADMIN: 'Admin login required.',
+  BAD_CREDENTIALS: 'Wrong password.',
+  FORBIDDEN_ORIGIN: 'Calls from this origin are not allowed.',
+  SALE_NOT_FOUND: 'This sale does not exist.',
+  ORDER_NOT_FOUND: 'Order not found.',
+  PROCEDURE_NOT_FOUND: 'The server does not offer this action.',
+  METHOD_NOT_ALLOWED: 'The server refused this kind of request.',
+  IDEMPOTENCY_IN_FLIGHT: 'This purchase is still being settled; retry shortly.',
+  SALE_ENDED: 'This sale has ended.',
+  SALE_PAUSED: 'The sale is paused; try again when it resumes.',
+  SALE_NOT_STARTED: 'The sale has not started yet.',
+  USER_LIMIT: 'That would exceed your per-customer limit for this sale.',
+  SOLD_OUT: 'Sold out — every unit is taken.',
+  SALE_EXISTS: 'A sale with this id already exists.',
+  PAYLOAD_TOO_LARGE: 'The request was too large.',
+  UNSUPPORTED_MEDIA_TYPE: 'The request format was refused.',
+  IDEMPOTENCY_MISMATCH: 'This purchase was already placed with a different quantity.',
+  RATE_LIMITED: 'Too many requests; wait a moment before trying again.',
+  INTERNAL: 'Something went wrong on our side.',
+  QUEUE_UNAVAILABLE: 'Orders cannot be queued right now; nothing was reserved.',
+  OUTCOME_UNKNOWN: 'Not known yet whether the order went through; a retry with the same key will tell.',
+  SALE_REBUILDING: 'The sale is being restored; retry in a moment.',
+  REBUILD_BLOCKED: 'The cache rebuild is blocked.',
+  STORE_UNAVAILABLE: 'The stock store is unreachable right now; try again shortly.',
+  SERVICE_UNAVAILABLE: 'The service is unavailable right now.',
+};
 
 /** tRPC error codes whose HTTP status (tRPC's own table) matches ours. */
 export const TRPC_CODE_BY_STATUS = {
@@ -75,3 +114,16 @@ export interface ErrorData {
 export function isErrorReason(value: unknown): value is ErrorReason {
   return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
 }
+
+/**
+ * Why a message was dead-lettered (SPEC §4 step 6), exactly as `dead_letters.reason` stores
+ * it: the code first, then what a person needs to know. The worker writes the first five; a
+ * refused `admin.dlq.replay` rewrites the reason of the letter it kept.
+ */
+export type DeadLetterReason =
+  | 'UNPARSEABLE: not JSON'
+  | `INVALID: ${string}`
+  | 'SALE_NOT_FOUND: the message names no existing sale'
+  | 'RECORD_MISMATCH: the message disagrees with its reservation'
+  | `UNCLASSIFIED after ${number} failed attempts: ${string}`
+  | `replay refused: ${string}`;

@@ -34,6 +34,10 @@ export function saleState(s: {
 export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'FAILED_PAYMENT', 'FAILED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
+export function isOrderStatus(value: unknown): value is OrderStatus {
+  return (ORDER_STATUSES as readonly unknown[]).includes(value);
+}
+
 export interface PlaceOrderResult {
   orderId: string;
   status: OrderStatus;

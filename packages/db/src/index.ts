@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client.ts';
 
+export { isDatabaseUnavailable, isUniqueViolation } from './errors.ts';
 export type { Prisma } from './generated/client.ts';
 export { OrderStatus, PrismaClient } from './generated/client.ts';
 
@@ -11,9 +12,4 @@ export { OrderStatus, PrismaClient } from './generated/client.ts';
 export function createPrisma(databaseUrl: string, opts: { max?: number } = {}): PrismaClient {
   const adapter = new PrismaPg({ connectionString: databaseUrl, max: opts.max ?? 10 });
   return new PrismaClient({ adapter });
-}
-
-/** Prisma's unique-constraint violation. */
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
 }

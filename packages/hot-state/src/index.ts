@@ -1,2 +1,3 @@
 export * from './keys.ts';
+export * from './replies.ts';
 export * from './scripts.ts';

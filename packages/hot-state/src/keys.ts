@@ -20,6 +20,26 @@ export function saleKeys(namespace: string, saleId: string) {
 }
 export type SaleKeys = ReturnType<typeof saleKeys>;
 
+/**
+ * The one order in which every Lua step takes a sale's keys (KEYS[1..8]; named at the top of
+ * lua/prelude.lua). Every step gets all eight: they share the hash tag, so they stay on one
+ * Redis Cluster shard, and no caller can pass them in the wrong order.
+ */
+export const SALE_KEY_ORDER = [
+  'hot',
+  'rebuild',
+  'rebuildLease',
+  'users',
+  'idem',
+  'res',
+  'outbox',
+  'open',
+] as const satisfies readonly (keyof SaleKeys)[];
+
+export function saleKeyList(k: SaleKeys): string[] {
+  return SALE_KEY_ORDER.map((name) => k[name]);
+}
+
 export function globalKeys(namespace: string) {
   return {
     adminSession: (id: string) => `${namespace}:admin:session:${id}`,

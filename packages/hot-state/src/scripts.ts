@@ -1,70 +1,95 @@
 import type { Redis } from 'ioredis';
-import type { SaleKeys } from './keys.ts';
+import { type ReservationRecord, SALE_KEY_ORDER, type SaleKeys, saleKeyList } from './keys.ts';
 import adminUpdateLua from './lua/admin-update.lua';
 import claimRecordLua from './lua/claim-record.lua';
 import finishRecordLua from './lua/finish-record.lua';
 import markPublishedLua from './lua/mark-published.lua';
+import preludeLua from './lua/prelude.lua';
 import reReserveLua from './lua/re-reserve.lua';
 import releaseReservationLua from './lua/release-reservation.lua';
 import reserveStockLua from './lua/reserve-stock.lua';
 import takeLeaseLua from './lua/take-lease.lua';
 import writeHotStateLua from './lua/write-hot-state.lua';
+import {
+  type AdminUpdateReply,
+  asAdminUpdateReply,
+  asClaimReply,
+  asFinishReply,
+  asMarkPublishedReply,
+  asReleaseReply,
+  asReReserveReply,
+  asReserveReply,
+  asTakenRecord,
+  asWriteHotReply,
+  type ClaimReply,
+  type FinishReply,
+  type MarkPublishedReply,
+  type ReleaseReply,
+  type ReReserveReply,
+  type ReserveReply,
+  type WriteHotReply,
+} from './replies.ts';
 
 /**
- * The Lua steps of the order path, registered on an ioredis client with `defineCommand`
- * (EVALSHA, falling back to EVAL after a NOSCRIPT). Each wrapper names its keys so a caller
- * cannot pass them in the wrong order.
+ * The Lua steps of the order path. Each is lua/prelude.lua (the sale's keys by name, the
+ * record transitions and the sale checks, written once) joined with the step's own file, and
+ * registered on an ioredis client with `defineCommand`: EVALSHA, falling back to EVAL after a
+ * NOSCRIPT, so a Redis that restarted empty — or, on Redis Cluster, any primary that has not
+ * seen a script yet — gets it again with no loading step of ours. Scripts are addressed by
+ * the SHA of their text, so servers of two versions (a rolling deploy, test runs sharing one
+ * Redis) never replace each other's steps, as they would with one named Functions library.
+ * Every step takes the sale's eight keys in SALE_KEY_ORDER; the wrappers pass them, so a
+ * caller names a sale, never a key position.
  */
-const SCRIPTS = {
-  surgeReserve: { lua: reserveStockLua, keys: 7 },
-  surgeMarkPublished: { lua: markPublishedLua, keys: 3 },
-  surgeRelease: { lua: releaseReservationLua, keys: 6 },
-  surgeTakeLease: { lua: takeLeaseLua, keys: 2 },
-  surgeAdminUpdate: { lua: adminUpdateLua, keys: 2 },
-  surgeWriteHot: { lua: writeHotStateLua, keys: 8 },
-  surgeClaim: { lua: claimRecordLua, keys: 2 },
-  surgeFinish: { lua: finishRecordLua, keys: 5 },
-  surgeReReserve: { lua: reReserveLua, keys: 7 },
+const STEPS = {
+  surgeReserve: reserveStockLua,
+  surgeMarkPublished: markPublishedLua,
+  surgeRelease: releaseReservationLua,
+  surgeTakeLease: takeLeaseLua,
+  surgeAdminUpdate: adminUpdateLua,
+  surgeWriteHot: writeHotStateLua,
+  surgeClaim: claimRecordLua,
+  surgeFinish: finishRecordLua,
+  surgeReReserve: reReserveLua,
 } as const;
-type ScriptName = keyof typeof SCRIPTS;
+type ScriptName = keyof typeof STEPS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
-export type ReserveReply = [string, ...string[]];
+/** The text Redis runs for one step: the prelude, then the step. */
+export function stepSource(step: string): string {
+  return `${preludeLua}\n${step}`;
+}
+
+/** The arguments of `reserve` (SPEC §4 step 1). */
+export interface ReserveArgs {
+  userId: string;
+  idempotencyKey: string;
+  quantity: number;
+  orderId: string;
+  token: string;
+  leaseMs: number;
+  /** Breaker open or NATS down: answer existing keys only (SPEC §4 step 1). */
+  replayOnly: boolean;
+  correlationId: string;
+}
 
 export class OrderScripts {
   constructor(private readonly redis: Redis) {
-    for (const [name, def] of Object.entries(SCRIPTS)) {
-      redis.defineCommand(name, { numberOfKeys: def.keys, lua: def.lua });
+    for (const [name, lua] of Object.entries(STEPS)) {
+      redis.defineCommand(name, { numberOfKeys: SALE_KEY_ORDER.length, lua: stepSource(lua) });
     }
   }
 
-  private call(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+  /** Runs one step on a sale's keys (all eight, in SALE_KEY_ORDER) with its arguments. */
+  private call(name: ScriptName, k: SaleKeys, ...args: (string | number)[]): Promise<unknown> {
     const fn = (this.redis as unknown as Record<ScriptName, ScriptFn>)[name];
-    return fn.apply(this.redis, args);
+    return fn.apply(this.redis, [...saleKeyList(k), ...args]);
   }
 
-  reserve(
-    k: SaleKeys,
-    a: {
-      userId: string;
-      idempotencyKey: string;
-      quantity: number;
-      orderId: string;
-      token: string;
-      leaseMs: number;
-      replayOnly: boolean;
-      correlationId: string;
-    },
-  ): Promise<ReserveReply> {
-    return this.call(
+  async reserve(k: SaleKeys, a: ReserveArgs): Promise<ReserveReply> {
+    const reply = await this.call(
       'surgeReserve',
-      k.hot,
-      k.rebuild,
-      k.users,
-      k.idem,
-      k.res,
-      k.outbox,
-      k.open,
+      k,
       a.userId,
       a.idempotencyKey,
       a.quantity,
@@ -73,54 +98,42 @@ export class OrderScripts {
       a.leaseMs,
       a.replayOnly ? '1' : '0',
       a.correlationId,
-    ) as Promise<ReserveReply>;
+    );
+    return asReserveReply(reply);
   }
 
-  markPublished(k: SaleKeys, orderId: string): Promise<'published' | 'done' | 'released' | 'GONE'> {
-    return this.call('surgeMarkPublished', k.res, k.outbox, k.hot, orderId) as Promise<
-      'published' | 'done' | 'released' | 'GONE'
-    >;
+  /** SPEC §4 step 2, after a PubAck: `reserved -> published`. */
+  async markPublished(k: SaleKeys, orderId: string): Promise<MarkPublishedReply> {
+    return asMarkPublishedReply(await this.call('surgeMarkPublished', k, orderId));
   }
 
-  release(k: SaleKeys, orderId: string, token: string): Promise<string[]> {
-    return this.call(
-      'surgeRelease',
-      k.hot,
-      k.users,
-      k.idem,
-      k.res,
-      k.outbox,
-      k.open,
-      orderId,
-      token,
-    ) as Promise<string[]>;
+  /** SPEC §4 steps 2–3, a definite publish failure: `reserved -> released` with the lease token. */
+  async release(k: SaleKeys, orderId: string, token: string): Promise<ReleaseReply> {
+    return asReleaseReply(await this.call('surgeRelease', k, orderId, token));
   }
 
-  takeLease(k: SaleKeys, orderId: string, token: string, leaseMs: number): Promise<string | null> {
-    return this.call('surgeTakeLease', k.res, k.outbox, orderId, token, leaseMs) as Promise<string | null>;
+  /** SPEC §4 step 3: the sweeper takes an expired lease; the record with the new lease, or null. */
+  async takeLease(
+    k: SaleKeys,
+    orderId: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<ReservationRecord | null> {
+    return asTakenRecord(await this.call('surgeTakeLease', k, orderId, token, leaseMs));
   }
 
   /** Worker, SPEC §4 step 4: `reserved | published -> published` before persisting. */
-  claim(k: SaleKeys, orderId: string): Promise<string[]> {
-    return this.call('surgeClaim', k.res, k.outbox, orderId) as Promise<string[]>;
+  async claim(k: SaleKeys, orderId: string): Promise<ClaimReply> {
+    return asClaimReply(await this.call('surgeClaim', k, orderId));
   }
 
   /** Worker, SPEC §4 steps 5–6: `-> done` with the stored final status (stock back if failed). */
-  finish(k: SaleKeys, orderId: string, status: string): Promise<string> {
-    return this.call(
-      'surgeFinish',
-      k.hot,
-      k.users,
-      k.res,
-      k.outbox,
-      k.open,
-      orderId,
-      status,
-    ) as Promise<string>;
+  async finish(k: SaleKeys, orderId: string, status: string): Promise<FinishReply> {
+    return asFinishReply(await this.call('surgeFinish', k, orderId, status));
   }
 
   /** `admin.dlq.replay`: reserve a FAILED order again, by the rules of a new one. */
-  reReserve(
+  async reReserve(
     k: SaleKeys,
     a: {
       orderId: string;
@@ -132,16 +145,10 @@ export class OrderScripts {
       correlationId: string;
       replayGen: number;
     },
-  ): Promise<string[]> {
-    return this.call(
+  ): Promise<ReReserveReply> {
+    const reply = await this.call(
       'surgeReReserve',
-      k.hot,
-      k.rebuild,
-      k.users,
-      k.idem,
-      k.res,
-      k.outbox,
-      k.open,
+      k,
       a.orderId,
       a.userId,
       a.idempotencyKey,
@@ -150,21 +157,17 @@ export class OrderScripts {
       a.leaseMs,
       a.correlationId,
       a.replayGen,
-    ) as Promise<string[]>;
+    );
+    return asReReserveReply(reply);
   }
 
   /** Pause/resume; or restock to the new absolute `total` (see admin-update.lua). */
-  adminUpdate(
-    k: SaleKeys,
-    op: 'pause' | 'resume' | 'restock',
-    total = 0,
-  ): Promise<'OK' | 'MISSING' | 'REBUILDING'> {
-    return this.call('surgeAdminUpdate', k.hot, k.rebuild, op, total) as Promise<
-      'OK' | 'MISSING' | 'REBUILDING'
-    >;
+  async adminUpdate(k: SaleKeys, op: 'pause' | 'resume' | 'restock', total = 0): Promise<AdminUpdateReply> {
+    return asAdminUpdateReply(await this.call('surgeAdminUpdate', k, op, total));
   }
 
-  writeHot(
+  /** SPEC §4 step 7: replace the hot state with PostgreSQL's (a rebuild, or a new sale). */
+  async writeHot(
     k: SaleKeys,
     a: {
       token: string;
@@ -173,22 +176,16 @@ export class OrderScripts {
       orders: [string, string, string, number, string, string, number][];
       expireAtSec: number;
     },
-  ): Promise<number> {
-    return this.call(
+  ): Promise<WriteHotReply> {
+    const reply = await this.call(
       'surgeWriteHot',
-      k.hot,
-      k.rebuild,
-      k.rebuildLease,
-      k.users,
-      k.idem,
-      k.res,
-      k.outbox,
-      k.open,
+      k,
       a.token,
       JSON.stringify(a.hot),
       JSON.stringify(a.users),
       JSON.stringify(a.orders),
       a.expireAtSec,
-    ) as Promise<number>;
+    );
+    return asWriteHotReply(reply);
   }
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { DeadLetterView } from '@surge/contracts';
+import type { DeadLetterReason, DeadLetterView } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
-import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import type { OrderScripts, ReReserveReply, SaleKeys } from '@surge/hot-state';
+import { orderMessage } from '../orders/order-message.ts';
 import type { OrderPublisher } from '../orders/publisher.ts';
 
 export type DlqOutcome = {
@@ -70,7 +71,6 @@ export class DeadLetters {
   }
 
   private async replayOne(id: string): Promise<DlqOutcome> {
-    let refusal: string | null = null;
     const result = await this.d.prisma
       .$transaction(
         async (tx): Promise<DlqOutcome> => {
@@ -105,7 +105,7 @@ export class DeadLetters {
           const gen = row.gen + 1;
           const k = this.d.keysOf(row.saleId);
           const token = randomUUID();
-          const [decision, epoch] = await this.d.scripts.reReserve(k, {
+          const reserved = await this.d.scripts.reReserve(k, {
             orderId: row.id,
             userId: row.userId,
             idempotencyKey: row.key,
@@ -115,28 +115,22 @@ export class DeadLetters {
             correlationId: row.corr,
             replayGen: gen,
           });
-          if (decision !== 'RESERVED') {
-            refusal = decision ?? 'REFUSED';
-            throw new Refused();
-          }
+          if (reserved[0] !== 'RESERVED') throw new Refused(reserved[0]);
           await tx.$executeRaw`UPDATE orders SET replay_gen = ${gen}, updated_at = now() WHERE id = ${row.id}`;
-          const outcome = await this.d.publisher.publish(
-            {
-              orderId: row.id,
-              saleId: row.saleId,
-              userId: row.userId,
-              quantity: row.quantity,
-              idempotencyKey: row.key,
-              epoch: Number(epoch),
-              correlationId: row.corr,
-              reservedAt: new Date().toISOString(),
-            },
-            { msgId: `${row.id}:r${gen}`, replayGen: gen },
-          );
+          const out = orderMessage({
+            orderId: row.id,
+            saleId: row.saleId,
+            userId: row.userId,
+            quantity: row.quantity,
+            idempotencyKey: row.key,
+            epoch: Number(reserved[1]),
+            correlationId: row.corr,
+            replayGen: gen,
+          });
+          const outcome = await this.d.publisher.publish(out.msg, out.opts);
           if (outcome.kind === 'refused') {
             await this.d.scripts.release(k, row.id, token);
-            refusal = 'QUEUE_UNAVAILABLE';
-            throw new Refused();
+            throw new Refused('QUEUE_UNAVAILABLE');
           }
           if (outcome.kind === 'stored') await this.d.scripts.markPublished(k, row.id);
           // 'unknown': the reservation stays; the sweeper re-sends it with the same msgID.
@@ -147,17 +141,22 @@ export class DeadLetters {
       )
       .catch((err: unknown) => {
         if (!(err instanceof Refused)) throw err;
-        return null;
+        return err;
       });
-    if (result) return result;
+    if (!(result instanceof Refused)) return result;
     // A refused re-reservation keeps the dead letter, with the new reason.
-    const reason = `replay refused: ${refusal}`;
+    const reason: DeadLetterReason = `replay refused: ${result.refusal}`;
     await this.d.prisma.deadLetter.updateMany({ where: { id: uuidOrNothing(id) }, data: { reason } });
     return { id, outcome: 'kept', reason };
   }
 }
 
-class Refused extends Error {}
+/** A replay that could not reserve or publish: the transaction rolls back (replayGen too). */
+class Refused extends Error {
+  constructor(readonly refusal: Exclude<ReReserveReply[0], 'RESERVED'> | 'QUEUE_UNAVAILABLE') {
+    super(`replay refused: ${refusal}`);
+  }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Dead-letter ids are UUIDs; anything else matches nothing (instead of a database error). */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERROR_STATUS, type ErrorReason, trpcCodeOf } from '@surge/contracts';
+import { ERROR_STATUS, type ErrorReason, trpcCodeOf } from '@surge/contracts/errors';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_BATCH = 10;

@@ -1,11 +1,41 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { natsNames } from '@surge/contracts';
+import type { SaleKeys } from '@surge/hot-state';
+import type { Redis } from 'ioredis';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * What the gauges of the install read when /metrics is scraped: per sale its remaining stock
+ * (null while its hot state is missing) and outbox size, and the orders stream's depth.
+ */
+export interface GaugeReadings {
+  sales: { id: string; remaining: number | null; outbox: number }[];
+  queueDepth: number;
+}
 
 /** The server's Prometheus metrics (SPEC §5b); one registry per app instance. */
 export function createServerMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'surge_server_' });
+  // The gauges of the install are read from Redis and NATS at scrape time, once per scrape
+  // for all three (the registry collects them concurrently); a failed read keeps the values
+  // of the last one that succeeded.
+  let source: (() => Promise<GaugeReadings>) | null = null;
+  let inflight: Promise<GaugeReadings | null> | null = null;
+  const reading = (): Promise<GaugeReadings | null> => {
+    inflight ??= (source ? source() : Promise.resolve(null))
+      .catch(() => null)
+      .finally(() => {
+        inflight = null;
+      });
+    return inflight;
+  };
   const m = {
     registry,
+    /** Where the install-wide gauges come from (set once the connections exist). */
+    readGaugesFrom(read: () => Promise<GaugeReadings>): void {
+      source = read;
+    },
     ordersReceived: new Counter({
       name: 'surge_orders_received_total',
       help: 'order.place calls',
@@ -43,17 +73,33 @@ export function createServerMetrics() {
       help: 'reservations not yet published, per sale',
       labelNames: ['sale'],
       registers: [registry],
+      async collect() {
+        const r = await reading();
+        if (!r) return;
+        this.reset();
+        for (const s of r.sales) this.set({ sale: s.id }, s.outbox);
+      },
     }),
     remaining: new Gauge({
       name: 'surge_sale_remaining',
       help: 'remaining stock',
       labelNames: ['sale'],
       registers: [registry],
+      async collect() {
+        const r = await reading();
+        if (!r) return;
+        this.reset();
+        for (const s of r.sales) if (s.remaining !== null) this.set({ sale: s.id }, s.remaining);
+      },
     }),
     queueDepth: new Gauge({
       name: 'surge_queue_depth',
       help: 'order messages in the stream not yet acknowledged',
       registers: [registry],
+      async collect() {
+        const r = await reading();
+        if (r) this.set(r.queueDepth);
+      },
     }),
     sweeperSettled: new Counter({
       name: 'surge_sweeper_settled_total',
@@ -71,3 +117,40 @@ export function createServerMetrics() {
   return m;
 }
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
+
+/** One read of the gauges: a Redis pipeline over the known sales, and the stream's state. */
+export async function readGauges(d: {
+  redis: Redis;
+  jsm: JetStreamManager;
+  namespace: string;
+  saleIds: () => string[];
+  keysOf: (saleId: string) => SaleKeys;
+}): Promise<GaugeReadings> {
+  const ids = d.saleIds();
+  const pipe = d.redis.pipeline();
+  for (const id of ids) {
+    const k = d.keysOf(id);
+    pipe.hget(k.hot, 'remaining');
+    pipe.zcard(k.outbox);
+  }
+  const [replies, stream] = await Promise.all([
+    pipe.exec(),
+    d.jsm.streams.info(natsNames(d.namespace).stream),
+  ]);
+  const value = (i: number): unknown => {
+    const [err, v] = replies?.[i] ?? [null, null];
+    if (err) throw err;
+    return v;
+  };
+  return {
+    sales: ids.map((id, i) => {
+      const remaining = value(2 * i);
+      return {
+        id,
+        remaining: typeof remaining === 'string' ? Math.max(0, Number(remaining)) : null,
+        outbox: Number(value(2 * i + 1)),
+      };
+    }),
+    queueDepth: stream.state.messages,
+  };
+}

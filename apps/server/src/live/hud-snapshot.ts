@@ -1,9 +1,10 @@
 import type { HudFrame, HudInstance, HudSale } from '@surge/contracts';
-import { natsNames, saleState } from '@surge/contracts';
+import { natsNames } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { SaleKeys } from '@surge/hot-state';
 import { type InstanceBeat, instancesKey, type NatsHandle, readInstances } from '@surge/infra';
 import type { Redis } from 'ioredis';
+import { saleFromHot } from '../sales/hot-state.ts';
 
 const DOWN_AFTER_MS = 2500; // 2.5 missed heartbeats: a dead worker shows within 3 s
 const FORGET_AFTER_MS = 60_000;
@@ -65,20 +66,8 @@ export class HudSnapshots {
         sales.push({ ...emptySale(id, now), acceptedPerSec: 0, persistedPerSec: 0, outbox });
         continue;
       }
-      const startsMs = Number(hot.startsMs);
-      const endsMs = Number(hot.endsMs);
-      const remaining = Math.max(0, Number(hot.remaining));
       sales.push({
-        id,
-        name: hot.name ?? id,
-        priceCents: Number(hot.priceCents),
-        totalStock: Number(hot.total),
-        remaining,
-        perUserLimit: Number(hot.limit),
-        state: saleState({ nowMs: now, startsMs, endsMs, rebuilding, paused: hot.paused === '1', remaining }),
-        startsAt: new Date(startsMs).toISOString(),
-        endsAt: new Date(endsMs).toISOString(),
-        serverTime: new Date(now).toISOString(),
+        ...saleFromHot(id, hot, rebuilding, now),
         acceptedPerSec: round(rate(c.accepted, before?.accepted)),
         persistedPerSec: round(rate(c.finalized, before?.finalized)),
         outbox,

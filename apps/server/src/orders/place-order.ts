@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { OrderMessage, OrderStatus, PlaceOrderResult } from '@surge/contracts';
-import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import { isOrderStatus, type OrderMessage, type OrderStatus, type PlaceOrderResult } from '@surge/contracts';
+import {
+  asMarkPublishedReply,
+  asReleaseReply,
+  asReserveReply,
+  type ReserveArgs,
+  type ReserveReply,
+  type SaleKeys,
+} from '@surge/hot-state';
 import { redisCommandNeverSent } from '@surge/infra';
 import { AppError, appError } from '../errors.ts';
+import { type OutgoingOrder, orderMessage } from './order-message.ts';
 import type { PublishOutcome } from './publisher.ts';
 
 /**
@@ -16,10 +24,14 @@ export interface PlaceOrderDeps {
   keysOf(saleId: string): SaleKeys;
   saleExists(saleId: string): boolean | Promise<boolean>;
   acceptsNewOrders(): boolean;
-  reserve: OrderScripts['reserve'];
-  publish(msg: OrderMessage): Promise<PublishOutcome>;
+  /**
+   * The Lua steps (OrderScripts). Their replies are read here, with the hot-state readers
+   * (`as…Reply`), so any implementation — a unit test's fake too — may answer with the raw reply.
+   */
+  reserve(k: SaleKeys, a: ReserveArgs): Promise<readonly string[]>;
   markPublished(k: SaleKeys, orderId: string): Promise<string>;
-  release(k: SaleKeys, orderId: string, token: string): Promise<string[]>;
+  release(k: SaleKeys, orderId: string, token: string): Promise<readonly string[]>;
+  publish(msg: OrderMessage, opts?: OutgoingOrder['opts']): Promise<PublishOutcome>;
   requestRebuild(saleId: string): void;
   /** A sale past its end answers SALE_ENDED even when its hot state has expired. */
   saleEnded?: (saleId: string) => boolean;
@@ -35,14 +47,12 @@ export interface PlaceOrderInput {
   correlationId: string;
 }
 
-const DECLINES = new Set(['SALE_ENDED', 'SALE_PAUSED', 'SALE_NOT_STARTED', 'USER_LIMIT', 'SOLD_OUT']);
-
 export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   if (!(await deps.saleExists(input.saleId))) throw appError('SALE_NOT_FOUND');
   const k = deps.keysOf(input.saleId);
   const orderId = randomUUID();
   const token = randomUUID();
-  const reply = await store(() =>
+  const raw = await store(() =>
     deps.reserve(k, {
       userId: input.userId,
       idempotencyKey: input.idempotencyKey,
@@ -54,17 +64,24 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
       correlationId: input.correlationId,
     }),
   );
-  const [decision, a, b, c] = reply;
-  switch (decision) {
-    case 'RESERVED':
-      break;
+  const reply = asReserveReply(raw);
+  if (reply[0] !== 'RESERVED') return answerWithoutReserving(deps, input.saleId, reply);
+
+  await deps.afterReserve?.();
+  const out = orderMessage({ ...input, orderId, epoch: Number(reply[2]) });
+  const outcome = await deps.publish(out.msg, out.opts);
+  return settle(deps, k, { orderId, token, correlationId: input.correlationId }, outcome);
+}
+
+/** Every decision of the reserve step that took no units: a replay of the key's order, or a refusal. */
+function answerWithoutReserving(
+  deps: Pick<PlaceOrderDeps, 'retryAfterMs' | 'requestRebuild' | 'saleEnded'>,
+  saleId: string,
+  reply: Exclude<ReserveReply, [decision: 'RESERVED', ...string[]]>,
+): PlaceOrderResult {
+  switch (reply[0]) {
     case 'REPLAY':
-      return {
-        orderId: a ?? '',
-        status: (b ?? 'PENDING') as OrderStatus,
-        correlationId: c ?? '',
-        replayed: true,
-      };
+      return { orderId: reply[1], status: statusOr(reply[2]), correlationId: reply[3], replayed: true };
     case 'IN_FLIGHT':
       throw appError('IDEMPOTENCY_IN_FLIGHT', { retryAfterMs: 250 });
     case 'MISMATCH':
@@ -72,30 +89,22 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
     case 'INCONSISTENT':
     case 'REBUILDING':
       // A key without its record, or no hot state: Redis lost data (or an admin flushed it).
-      if (deps.saleEnded?.(input.saleId)) throw appError('SALE_ENDED');
-      deps.requestRebuild(input.saleId);
+      if (deps.saleEnded?.(saleId)) throw appError('SALE_ENDED');
+      deps.requestRebuild(saleId);
       throw appError('SALE_REBUILDING', { retryAfterMs: deps.retryAfterMs });
     case 'QUEUE_UNAVAILABLE':
       throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
-    default:
-      if (DECLINES.has(decision)) throw appError(decision as 'SOLD_OUT');
-      throw new Error(`unexpected reserve reply ${decision}`);
+    case 'SALE_ENDED':
+    case 'SALE_PAUSED':
+    case 'SALE_NOT_STARTED':
+    case 'USER_LIMIT':
+    case 'SOLD_OUT':
+      throw appError(reply[0]);
   }
-
-  await deps.afterReserve?.();
-  const epoch = Number(b);
-  const outcome = await deps.publish({
-    orderId,
-    saleId: input.saleId,
-    userId: input.userId,
-    quantity: input.quantity,
-    idempotencyKey: input.idempotencyKey,
-    epoch,
-    correlationId: input.correlationId,
-    reservedAt: new Date().toISOString(),
-  });
-  return settle(deps, k, { orderId, token, correlationId: input.correlationId }, outcome);
 }
+
+/** An order's status as a record stores it; a record without one is still PENDING. */
+const statusOr = (stored: string | undefined): OrderStatus => (isOrderStatus(stored) ? stored : 'PENDING');
 
 /** SPEC §4 step 2 after the publish: each outcome maps to one definite or indeterminate answer. */
 export async function settle(
@@ -108,7 +117,10 @@ export async function settle(
     return { orderId: o.orderId, status, correlationId: o.correlationId, replayed: false };
   };
   if (outcome.kind === 'stored') {
-    const state = await afterReserve(() => deps.markPublished(k, o.orderId), deps.retryAfterMs);
+    const state = await afterReserve(
+      async () => asMarkPublishedReply(await deps.markPublished(k, o.orderId)),
+      deps.retryAfterMs,
+    );
     if (state === 'published' || state === 'done') return accepted();
     // 'released': a sweeper gave the record up, so the worker drops the message (definite);
     // 'GONE': Redis lost the record, the order may or may not be persisted (indeterminate).
@@ -116,11 +128,15 @@ export async function settle(
     throw appError('OUTCOME_UNKNOWN', { retryAfterMs: deps.retryAfterMs });
   }
   if (outcome.kind === 'refused') {
-    const [state, status] = await afterReserve(() => deps.release(k, o.orderId, o.token), deps.retryAfterMs);
-    if (state === 'released') throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
+    const reply = await afterReserve(
+      async () => asReleaseReply(await deps.release(k, o.orderId, o.token)),
+      deps.retryAfterMs,
+    );
+    if (reply[0] === 'released') throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
     // A worker already claimed it: an earlier attempt was stored after all.
-    if (state === 'published') return accepted();
-    if (state === 'done') return accepted((status ?? 'PENDING') as OrderStatus);
+    if (reply[0] === 'published') return accepted();
+    if (reply[0] === 'done') return accepted(statusOr(reply[1]));
+    // LEASE_LOST (a sweeper took over) or GONE (Redis lost the record): indeterminate.
     throw appError('OUTCOME_UNKNOWN', { retryAfterMs: deps.retryAfterMs });
   }
   throw appError('OUTCOME_UNKNOWN', { retryAfterMs: deps.retryAfterMs });

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderMessage } from '@surge/contracts';
-import { type OrderScripts, parseRecord, type SaleKeys } from '@surge/hot-state';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import type { Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
+import { isAppError } from '../errors.ts';
+import { orderMessageOfRecord } from './order-message.ts';
 import { settle } from './place-order.ts';
 import type { PublishOutcome } from './publisher.ts';
 
@@ -33,22 +35,10 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
     // An open breaker does not stop the sweep: a reservation is settled whatever it says.
     if (!deps.natsConnected()) break;
     const token = randomUUID();
-    const raw = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
-    if (!raw) continue;
-    const r = parseRecord(raw);
-    const outcome = await deps.publish(
-      {
-        orderId,
-        saleId,
-        userId: r.u,
-        quantity: r.q,
-        idempotencyKey: r.k,
-        epoch: r.e,
-        correlationId: r.c,
-        reservedAt: new Date(r.ts ?? Date.now()).toISOString(),
-      },
-      r.g ? { msgId: `${orderId}:r${r.g}`, replayGen: r.g } : {},
-    );
+    const r = await deps.scripts.takeLease(k, orderId, token, deps.leaseMs);
+    if (!r) continue;
+    const out = orderMessageOfRecord(saleId, orderId, r);
+    const outcome = await deps.publish(out.msg, out.opts);
     const result = await settle(
       {
         markPublished: (kk, id) => deps.scripts.markPublished(kk, id),
@@ -60,7 +50,7 @@ export async function sweepSale(deps: SweepDeps, saleId: string, batch = 100): P
       outcome,
     ).then(
       () => 'published',
-      (err: { reason?: string }) => err.reason ?? 'error',
+      (err: unknown) => (isAppError(err) ? err.reason : 'error'),
     );
     deps.log.info(
       { orderId, saleId, correlationId: r.c, outcome: result },

@@ -34,6 +34,7 @@ export function expireAtSec(endsAt: Date, ttlS: number): number {
   return Math.ceil(endsAt.getTime() / 1000) + ttlS;
 }
 
+/** The one mapping from a sale's `hot` hash to a `Sale` (sale.get, live.sale and the HUD). */
 export function saleFromHot(id: string, h: Record<string, string>, rebuilding: boolean, nowMs: number): Sale {
   const startsMs = Number(h.startsMs);
   const endsMs = Number(h.endsMs);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '@surge/db';
+import { isDatabaseUnavailable, type PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
-import type { Logger } from '@surge/infra';
+import { isRedisUnavailable, type Logger } from '@surge/infra';
 import type { Redis } from 'ioredis';
 import { expireAtSec, hotFields, lockSaleRow } from './hot-state.ts';
 
@@ -179,10 +179,11 @@ async function releaseLease(redis: Redis, key: string, token: string): Promise<v
   );
 }
 
+/** What a rebuild that failed waits for: PostgreSQL when it is unreachable, else the error. */
 function describe(err: unknown): string {
-  const msg = String((err as Error)?.message ?? err);
-  if (/ECONNREFUSED.*5432|postgres|database|P1001|P2024/i.test(msg)) return 'PostgreSQL';
-  return msg.slice(0, 200);
+  // Socket errors read alike for both stores: one the Redis classifier claims is not PostgreSQL.
+  if (isDatabaseUnavailable(err) && !isRedisUnavailable(err)) return 'PostgreSQL';
+  return String((err as Error)?.message ?? err).slice(0, 200);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,4 @@
-import { ERROR_STATUS, type ErrorData, type ErrorReason } from '@surge/contracts';
+import { ERROR_STATUS, type ErrorData, type ErrorReason } from '@surge/contracts/errors';
 import type { TRPCError } from '@trpc/server';
 import type { DefaultErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import { z } from 'zod';

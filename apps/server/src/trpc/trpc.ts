@@ -1,6 +1,6 @@
-import { trpcCodeOf } from '@surge/contracts';
+import { trpcCodeOf } from '@surge/contracts/errors';
 import { initTRPC, TRPCError } from '@trpc/server';
-import { AppError } from '../errors.ts';
+import { AppError, appError } from '../errors.ts';
 import type { Context } from './context.ts';
 import { formatError } from './error-formatter.ts';
 
@@ -34,7 +34,7 @@ export const publicProcedure = t.procedure.use(mapAppErrors);
 /** Shoppers: a signed guest cookie from `session.start`, else 401 NO_SESSION. */
 export const requireSession = t.middleware(async function requireSession({ ctx, next }) {
   const userId = ctx.services.sessions.guestUserId(ctx.req);
-  if (!userId) throw new AppError('NO_SESSION', 'Call session.start first');
+  if (!userId) throw appError('NO_SESSION');
   return next({ ctx: { userId } });
 });
 
@@ -46,7 +46,7 @@ export const adminProcedure = publicProcedure.use(async function requireAdmin({
   getRawInput,
 }) {
   const adminSessionId = await ctx.services.sessions.adminSessionId(ctx.req).catch(() => null);
-  if (!adminSessionId) throw new AppError('NOT_ADMIN', 'Admin login required');
+  if (!adminSessionId) throw appError('NOT_ADMIN');
   const result = await next({ ctx: { adminSessionId } });
   if (path.startsWith('admin.') && !path.startsWith('admin.dlq.list')) {
     await ctx.services.audit.record({

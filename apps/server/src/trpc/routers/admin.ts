@@ -7,7 +7,7 @@ import {
   restockInput,
   saleRefInput,
 } from '@surge/contracts';
-import { AppError } from '../../errors.ts';
+import { appError } from '../../errors.ts';
 import { adminProcedure, publicProcedure, router } from '../trpc.ts';
 
 export const adminRouter = router({
@@ -23,7 +23,7 @@ export const adminRouter = router({
         sessionId: null,
         ip: ctx.ip,
       });
-      throw new AppError('BAD_CREDENTIALS', 'Wrong password');
+      throw appError('BAD_CREDENTIALS');
     }
     const sessionId = await sessions.startAdmin(ctx.res, { ip: ctx.ip });
     await audit.record({ action: 'admin.login', input, ok: true, result: null, sessionId, ip: ctx.ip });

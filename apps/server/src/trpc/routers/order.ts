@@ -1,5 +1,5 @@
 import { orderGetInput, orderMineInput, orderPlaceInput } from '@surge/contracts';
-import { AppError } from '../../errors.ts';
+import { appError, isAppError } from '../../errors.ts';
 import { publicProcedure, requireSession, router } from '../trpc.ts';
 
 /** Input is judged before the session (SPEC §5: VALIDATION 400 comes before NO_SESSION 401). */
@@ -18,7 +18,10 @@ export const orderRouter = router({
         ctx.log.debug({ orderId: r.orderId, saleId: input.saleId, replayed: r.replayed }, 'order accepted');
         return r;
       } catch (err) {
-        ctx.log.debug({ saleId: input.saleId, reason: (err as { reason?: string }).reason }, 'order refused');
+        ctx.log.debug(
+          { saleId: input.saleId, reason: isAppError(err) ? err.reason : undefined },
+          'order refused',
+        );
         throw err;
       }
     }),
@@ -27,7 +30,7 @@ export const orderRouter = router({
     const admin = await ctx.services.sessions.adminSessionId(ctx.req).catch(() => null);
     if (admin) return ctx.services.orders.get(input.orderId, null);
     const userId = ctx.services.sessions.guestUserId(ctx.req);
-    if (!userId) throw new AppError('NO_SESSION', 'Call session.start first');
+    if (!userId) throw appError('NO_SESSION');
     return ctx.services.orders.get(input.orderId, userId);
   }),
   mine: publicProcedure

@@ -1,6 +1,18 @@
 /**
- * Whether an error means "PostgreSQL is unreachable" (stop pulling, back off, resume — never
- * a reason to dead-letter, SPEC §4 step 6) rather than something wrong with a message.
+ * Classifying PostgreSQL errors, for the server and the worker alike. Imports nothing, so it
+ * can be used (and unit-tested) without a generated Prisma client: `@surge/db/errors`.
+ */
+
+/** Prisma's unique-constraint violation. */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}
+
+/**
+ * The one "is PostgreSQL down" classifier: whether an error means PostgreSQL is unreachable
+ * (the worker stops pulling, backs off and resumes — never a reason to dead-letter, SPEC §4
+ * step 6; a rebuild reports it waits for PostgreSQL) rather than something wrong with the
+ * data.
  */
 const UNAVAILABLE_CODES = new Set([
   'P1001',

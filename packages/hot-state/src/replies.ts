@@ -1,0 +1,153 @@
+import { parseRecord, type ReservationRecord } from './keys.ts';
+
+/**
+ * What each Lua step answers (see the header of each lua/*.lua), as discriminated unions: the
+ * first element of an array reply names the case, and TypeScript narrows the rest by it. The
+ * `as…Reply` readers check a raw reply against its union once, where it leaves Redis, so no
+ * caller casts; a reply outside the union (a script and its caller out of step) throws.
+ */
+
+/** The state of a reservation record (SPEC §4): reserved → published → done, or → released. */
+export type RecordState = ReservationRecord['s'];
+
+/** Why the sale checks (`judge_sale` in lua/prelude.lua) refuse a new reservation. */
+export type SaleRefusal =
+  | 'REBUILDING'
+  | 'SALE_ENDED'
+  | 'SALE_PAUSED'
+  | 'SALE_NOT_STARTED'
+  | 'USER_LIMIT'
+  | 'SOLD_OUT';
+
+/** reserve-stock.lua. Numbers travel as strings (epoch, lease expiry in ms). */
+export type ReserveReply =
+  | [decision: 'RESERVED', orderId: string, epoch: string, leaseExpiryMs: string]
+  | [decision: 'REPLAY', orderId: string, status: string, correlationId: string]
+  | [decision: 'IN_FLIGHT' | 'MISMATCH' | 'INCONSISTENT', orderId: string]
+  | [decision: 'QUEUE_UNAVAILABLE' | SaleRefusal];
+
+/** re-reserve.lua (`admin.dlq.replay`). */
+export type ReReserveReply = [decision: 'RESERVED', epoch: string] | [decision: 'NOT_FINISHED' | SaleRefusal];
+
+/** mark-published.lua: the record's state after the call, or GONE. */
+export type MarkPublishedReply = 'published' | 'done' | 'released' | 'GONE';
+
+/**
+ * release-reservation.lua: `['released']` when this call released the record; otherwise what
+ * stopped it — another lease, no record, or the state (and stored status) it is already in.
+ */
+export type ReleaseReply =
+  | [outcome: 'released' | 'LEASE_LOST' | 'GONE']
+  | [state: 'published' | 'done' | 'released', status: string];
+
+/** claim-record.lua (worker). Quantity and epoch travel as strings. */
+export type ClaimReply =
+  | [state: 'published', userId: string, quantity: string, epoch: string]
+  | [state: 'done', status: string]
+  | [state: 'released' | 'GONE'];
+
+/** finish-record.lua: 'done' when this call finished it, else the state found, or GONE. */
+export type FinishReply = 'done' | 'released' | 'GONE';
+
+/** admin-update.lua. */
+export type AdminUpdateReply = 'OK' | 'MISSING' | 'REBUILDING';
+
+/** write-hot-state.lua: 1 written, 0 the rebuild lease is not ours. */
+export type WriteHotReply = 0 | 1;
+
+export class UnexpectedReply extends Error {
+  override name = 'UnexpectedReply';
+  constructor(step: string, reply: unknown) {
+    super(`unexpected reply from ${step}: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  }
+}
+
+/** An array reply of strings whose first element is one of `shapes`, with a length it allows. */
+function tuple<T extends [string, ...string[]]>(
+  step: string,
+  shapes: { readonly [K in T[0]]: readonly number[] },
+  reply: unknown,
+): T {
+  if (Array.isArray(reply) && reply.every((x) => typeof x === 'string')) {
+    const tag: unknown = reply[0];
+    if (typeof tag === 'string' && Object.hasOwn(shapes, tag)) {
+      const lengths: readonly number[] = shapes[tag as T[0]];
+      if (lengths.includes(reply.length)) return reply as T;
+    }
+  }
+  throw new UnexpectedReply(step, reply);
+}
+
+function oneOf<T extends string>(step: string, values: readonly T[], reply: unknown): T {
+  if ((values as readonly unknown[]).includes(reply)) return reply as T;
+  throw new UnexpectedReply(step, reply);
+}
+
+const REFUSED = [1] as const;
+
+export const asReserveReply = (reply: unknown): ReserveReply =>
+  tuple<ReserveReply>(
+    'reserve-stock',
+    {
+      RESERVED: [4],
+      REPLAY: [4],
+      IN_FLIGHT: [2],
+      MISMATCH: [2],
+      INCONSISTENT: [2],
+      QUEUE_UNAVAILABLE: REFUSED,
+      REBUILDING: REFUSED,
+      SALE_ENDED: REFUSED,
+      SALE_PAUSED: REFUSED,
+      SALE_NOT_STARTED: REFUSED,
+      USER_LIMIT: REFUSED,
+      SOLD_OUT: REFUSED,
+    },
+    reply,
+  );
+
+export const asReReserveReply = (reply: unknown): ReReserveReply =>
+  tuple<ReReserveReply>(
+    're-reserve',
+    {
+      RESERVED: [2],
+      NOT_FINISHED: REFUSED,
+      REBUILDING: REFUSED,
+      SALE_ENDED: REFUSED,
+      SALE_PAUSED: REFUSED,
+      SALE_NOT_STARTED: REFUSED,
+      USER_LIMIT: REFUSED,
+      SOLD_OUT: REFUSED,
+    },
+    reply,
+  );
+
+export const asMarkPublishedReply = (reply: unknown): MarkPublishedReply =>
+  oneOf('mark-published', ['published', 'done', 'released', 'GONE'], reply);
+
+export const asReleaseReply = (reply: unknown): ReleaseReply =>
+  tuple<ReleaseReply>(
+    'release-reservation',
+    { released: [1, 2], LEASE_LOST: [1], GONE: [1], published: [2], done: [2] },
+    reply,
+  );
+
+export const asClaimReply = (reply: unknown): ClaimReply =>
+  tuple<ClaimReply>('claim-record', { published: [4], done: [2], released: [1], GONE: [1] }, reply);
+
+export const asFinishReply = (reply: unknown): FinishReply =>
+  oneOf('finish-record', ['done', 'released', 'GONE'], reply);
+
+export const asAdminUpdateReply = (reply: unknown): AdminUpdateReply =>
+  oneOf('admin-update', ['OK', 'MISSING', 'REBUILDING'], reply);
+
+export function asWriteHotReply(reply: unknown): WriteHotReply {
+  if (reply === 0 || reply === 1) return reply;
+  throw new UnexpectedReply('write-hot-state', reply);
+}
+
+/** take-lease.lua: the record with its new lease, or null when there was nothing to take. */
+export function asTakenRecord(reply: unknown): ReservationRecord | null {
+  if (reply === null) return null;
+  if (typeof reply === 'string') return parseRecord(reply);
+  throw new UnexpectedReply('take-lease', reply);
+}
