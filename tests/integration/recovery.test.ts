@@ -142,7 +142,8 @@ describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then cont
           return { client, key, a };
         }),
       );
-      for (const { a } of answers) expect(reasonOf(a)).toBe('OUTCOME_UNKNOWN');
+      for (const { a } of answers)
+        expect(reasonOf(a), `${a.status} ${JSON.stringify(a.body)}`).toBe('OUTCOME_UNKNOWN');
       unknown = answers.map(({ client, key }) => ({ client, key }));
       expect((await readyz(server.url)).body).toMatchObject({ breaker: 'open', nats: 'ok' });
       // The reservations are in flight: their retries are told so, not double-booked.

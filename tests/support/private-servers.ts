@@ -31,22 +31,50 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Whether `pid` is the process listening on `port`. Tests of several checkouts may run at once:
+ * a free port can be taken by another run's server between `freePort()` and our bind, and a
+ * mere "something listens" would then hand this test someone else's server (to SIGSTOP…).
+ */
+function listensOn(pid: number | undefined, port: number): boolean {
+  if (pid === undefined) return false;
+  try {
+    const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+    return out.includes(`pid=${pid},`);
+  } catch {
+    return false;
+  }
+}
+
 async function privateServer(
   name: string,
   command: (port: number, dir: string) => [string, string[]],
   urlOf: (port: number) => string,
 ): Promise<PrivateServer> {
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `surge-${name}-`));
   let child: ChildProcess | null = null;
+  let started = false;
   const srv: PrivateServer = {
-    url: urlOf(port),
-    port,
+    url: '',
+    port: 0,
     pid: () => child?.pid,
     async start() {
-      const [cmd, args] = command(port, dir);
-      child = spawn(cmd, args, { stdio: 'ignore' });
-      await eventually(() => listening(port), 15_000, 50);
+      // The first start may move to another free port if its port was taken meanwhile; a
+      // restart keeps its port (clients reconnect to it) and fails if it cannot have it.
+      for (let attempt = 0; ; attempt++) {
+        if (!started && attempt > 0) srv.port = await freePort();
+        srv.url = urlOf(srv.port);
+        const [cmd, args] = command(srv.port, dir);
+        const c = spawn(cmd, args, { stdio: 'ignore' });
+        child = c;
+        const exited = () => c.exitCode !== null || c.signalCode !== null;
+        await eventually(async () => exited() || listensOn(c.pid, srv.port), 15_000, 50);
+        if (!exited()) {
+          started = true;
+          return;
+        }
+        if (started || attempt >= 4) throw new Error(`${name}: could not listen on port ${srv.port}`);
+      }
     },
     async stop(graceful = false) {
       const c = child;
@@ -54,13 +82,14 @@ async function privateServer(
       const exited = new Promise((r) => c.once('exit', r));
       c.kill(graceful ? 'SIGTERM' : 'SIGKILL');
       await exited;
-      await eventually(async () => !(await listening(port)), 10_000, 50);
+      await eventually(async () => !(await listening(srv.port)), 10_000, 50);
     },
     async destroy() {
       await srv.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  srv.port = await freePort();
   await srv.start();
   return srv;
 }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPrisma } from '@surge/db';
-import { OrderScripts, saleKeys } from '@surge/hot-state';
+import { failureCountKey, OrderScripts, saleKeys } from '@surge/hot-state';
 import {
   connectNats,
   createLogger,
@@ -49,7 +49,7 @@ export async function startWorker(source: Record<string, string | undefined> = p
     }),
     keysOf: (saleId) => saleKeys(ns, saleId),
     countFailure: async (saleId, orderId) => {
-      const key = saleKeys(ns, saleId).failures;
+      const key = failureCountKey(ns, saleId);
       const [[, n]] = (await redis.multi().hincrby(key, orderId, 1).pexpire(key, 86_400_000).exec()) as [
         [unknown, number],
       ];

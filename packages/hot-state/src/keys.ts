@@ -14,11 +14,17 @@ export function saleKeys(namespace: string, saleId: string) {
     res: `${p}res`,
     outbox: `${p}outbox`,
     open: `${p}open`,
-    /** Unclassified processing errors per order (the worker's dead-letter count). */
-    failures: `${p}failures`,
   };
 }
 export type SaleKeys = ReturnType<typeof saleKeys>;
+
+/**
+ * Unclassified processing failures per order of a sale (a hash: orderId → count), the worker's
+ * dead-letter count. Not one of the Lua steps' keys; under the sale's hash tag all the same.
+ */
+export function failureCountKey(namespace: string, saleId: string): string {
+  return `${namespace}:{sale:${saleId}}:failures`;
+}
 
 /**
  * The one order in which every Lua step takes a sale's keys (KEYS[1..8]; named at the top of
