@@ -1,23 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
 
 type Placed = { orderId: string; status: string };
 
+const it = stackTest({ worker: { PAYMENT_FAILURE_RATE: '0.3' } });
+
 /** SPEC §3 I1, I2, I3, I5 end to end: intake under load, the worker, payment failures. */
 describe('order pipeline end to end', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-    await stack.worker({ PAYMENT_FAILURE_RATE: '0.3' });
-  });
-  afterAll(() => stack.teardown());
-
-  it('I1 I2 I3 I5: 2,000 concurrent calls, 320 users, stock 150, limit 3, quantities 1–3, 30 % payment failures', async () => {
+  it('I1 I2 I3 I5: 2,000 concurrent calls, 320 users, stock 150, limit 3, quantities 1–3, 30 % payment failures', async ({
+    stack,
+    server,
+  }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'e2e', totalStock: 150, perUserLimit: 3 });
     const users = await shoppers(server.url, 320);
