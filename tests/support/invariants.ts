@@ -1,6 +1,6 @@
 import type { PrismaClient } from '@surge/db';
 import { expect } from 'vitest';
-import { checkSale, waitForQuiet } from './checker/index.ts';
+import { checkSale, type HistoryEvent, waitForQuiet } from './checker/index.ts';
 import { SHARED } from './services.ts';
 
 /**
@@ -20,8 +20,8 @@ export async function waitForDrain(
 /**
  * SPEC §3 checked on a quiet system — I1 (no oversell), I2 (conservation), I3 (exactly once:
  * every definite success has exactly one final row under its id, no row without an accepted
- * or indeterminate call), I4 (one order per key) and I5 (per-user limit, Redis agreeing with
- * PostgreSQL) — asserting that the checker finds no violation.
+ * or indeterminate call), I4 (one order per key), I5 (per-user limit, Redis agreeing with
+ * PostgreSQL) and, given a history, I6 — asserting that the checker finds no violation.
  */
 export async function checkInvariants(o: {
   prisma: PrismaClient;
@@ -35,6 +35,8 @@ export async function checkInvariants(o: {
   unknownAnswers?: number;
   /** A private Redis, for tests that run their own. */
   redisUrl?: string;
+  /** Every call as invoke → ok / fail / info (checker/history.ts), judged along with the sets. */
+  history?: readonly HistoryEvent[];
 }): Promise<{ live: number; remaining: number; byStatus: Record<string, number> }> {
   const { violations, facts } = await checkSale({
     db: o.prisma,
@@ -45,6 +47,7 @@ export async function checkInvariants(o: {
     perUserLimit: o.perUserLimit,
     accepted: o.accepted,
     indeterminate: { orderIds: o.indeterminate ?? [], count: o.unknownAnswers ?? 0 },
+    history: o.history,
   });
   expect(violations, `SPEC §3 invariants of sale ${o.saleId}`).toEqual([]);
   return { live: facts.live, remaining: facts.remaining, byStatus: facts.byStatus };
