@@ -1,7 +1,6 @@
 // `npm start`: from a fresh clone to a running Surge on http://localhost:3000.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { ensureDeps, ensureLocalEnv, ensureServices, log, ROOT, run } from './lib.mjs';
+import { ensureDeps, ensureLocalEnv, ensureServices, log, run } from './lib.mjs';
+import { spawnApp } from './spawn-app.mjs';
 
 ensureDeps();
 ensureLocalEnv();
@@ -16,10 +15,9 @@ run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], {
 });
 
 const port = process.env.PORT ?? '3000';
-const children = [
-  spawn(process.execPath, [join(ROOT, 'apps/server/dist/main.js')], { stdio: 'inherit', env: process.env }),
-  spawn(process.execPath, [join(ROOT, 'apps/worker/dist/main.js')], { stdio: 'inherit', env: process.env }),
-];
+const children = (
+  await Promise.all(['server', 'worker'].map((app) => spawnApp({ app, stdio: 'inherit', waitReady: false })))
+).map((app) => app.child);
 log(`shop:  http://localhost:${port}/`);
 log(`HUD:   http://localhost:${port}/admin   (admin password: ${process.env.ADMIN_PASSWORD})`);
 log('Ctrl-C stops server and worker.');

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawnApp } from '../../scripts/spawn-app.mjs';
 import { TestClient } from '../support/client.ts';
-import { ROOT } from '../support/paths.ts';
-import { freePort } from '../support/services.ts';
 import { expect, loginHud, newSale, test } from './support/fixtures.ts';
 import { stackEnv } from './support/global-setup.ts';
 
@@ -140,15 +138,18 @@ test.describe('Cyber-HUD', () => {
 
   test('a worker stopped turns down on the HUD; a worker started shows up', async ({ page, stack }) => {
     await loginHud(page, stack);
-    const port = await freePort();
-    const child = spawn(process.execPath, [`${ROOT}/apps/worker/dist/main.js`], {
-      env: stackEnv(stack, { WORKER_PORT: String(port), WORKER_ID: 'e2e-worker-extra' }),
+    // Not waited for here: the HUD shows when it comes up.
+    const worker = await spawnApp({
+      app: 'worker',
+      port: 'free',
+      env: stackEnv(stack, { WORKER_ID: 'e2e-worker-extra' }),
       stdio: 'ignore',
+      waitReady: false,
     });
     const entry = page.getByTestId('instance-e2e-worker-extra');
     await expect(entry).toHaveAttribute('data-health', 'up', { timeout: 30_000 });
     const stopped = Date.now();
-    child.kill('SIGKILL');
+    worker.child.kill('SIGKILL');
     await expect(entry).toHaveAttribute('data-health', 'down', { timeout: 30_000 });
     console.log(`worker killed → down on the HUD: ${Date.now() - stopped} ms`);
   });

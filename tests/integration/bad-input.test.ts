@@ -1,26 +1,21 @@
 import { Readable } from 'node:stream';
 import {
-  adminLoginInput,
   createSaleInput,
   ERROR_STATUS,
   type ErrorReason,
-  emptyInput,
-  flushCacheInput,
   isErrorReason,
-  orderGetInput,
-  orderMineInput,
   orderPlaceInput,
-  restockInput,
-  saleGetInput,
-  saleRefInput,
 } from '@surge/contracts';
+import type { AnyTRPCProcedure } from '@trpc/server';
 import fc from 'fast-check';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { z } from 'zod';
+import { appRouter } from '../../apps/server/src/trpc/root.ts';
 import { agent, type TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState, streamMessages } from '../support/inspect.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
 
 /**
  * SPEC §5, property-based: no input, however malformed, gives a 5xx; every refusal is a named
@@ -115,135 +110,91 @@ interface Proc {
   kind: 'query' | 'mutation';
   schema: Schema;
   /** A valid input, the starting point of the malformed ones (undefined: takes none). */
-  base: Record<string, string | number> | undefined;
+  base: Record<string, unknown> | undefined;
   auth: 'none' | 'session' | 'admin';
   clients: ClientKind[];
   /** Valid inputs from these callers would change state (reserve, pause, revoke…): never sent. */
   guarded: ClientKind[];
 }
 
-const PROCS: Proc[] = [
-  {
-    path: 'session.start',
-    kind: 'mutation',
-    schema: emptyInput,
-    base: {},
-    auth: 'none',
-    clients: ['shopper', 'anon', 'forged'],
-    guarded: [],
-  },
-  {
-    path: 'sale.list',
-    kind: 'query',
-    schema: z.unknown(),
-    base: undefined,
-    auth: 'none',
-    clients: ['shopper', 'anon'],
-    guarded: [],
-  },
-  {
-    path: 'sale.get',
-    kind: 'query',
-    schema: saleGetInput,
-    base: { saleId: 'fuzz' },
-    auth: 'none',
-    clients: ['shopper', 'anon'],
-    guarded: [],
-  },
-  {
-    path: 'order.place',
-    kind: 'mutation',
-    schema: orderPlaceInput,
+/** How the properties call each query and mutation of the router (the router gives the rest). */
+const CALLS: Record<string, Omit<Proc, 'path' | 'kind' | 'schema'>> = {
+  'session.start': { base: {}, auth: 'none', clients: ['shopper', 'anon', 'forged'], guarded: [] },
+  'sale.list': { base: undefined, auth: 'none', clients: ['shopper', 'anon'], guarded: [] },
+  'sale.get': { base: { saleId: 'fuzz' }, auth: 'none', clients: ['shopper', 'anon'], guarded: [] },
+  'order.place': {
     base: { saleId: 'fuzz', quantity: 1, idempotencyKey: 'fuzz-key-0001' },
     auth: 'session',
     clients: ['shopper', 'anon', 'admin', 'forged'],
     guarded: ['shopper'],
   },
-  {
-    path: 'order.get',
-    kind: 'query',
-    schema: orderGetInput,
+  'order.get': {
     base: { orderId: 'ord-0001' },
     auth: 'session',
     clients: ['shopper', 'anon', 'forged'],
     guarded: [],
   },
-  {
-    path: 'order.mine',
-    kind: 'query',
-    schema: orderMineInput,
+  'order.mine': {
     base: { saleId: 'fuzz' },
     auth: 'session',
     clients: ['shopper', 'anon', 'forged'],
     guarded: [],
   },
-  {
-    path: 'admin.login',
-    kind: 'mutation',
-    schema: adminLoginInput,
-    base: { password: 'not-the-password' },
-    auth: 'none',
-    clients: ['anon'],
-    guarded: [],
-  },
-  {
-    path: 'admin.logout',
-    kind: 'mutation',
-    schema: emptyInput,
-    base: {},
-    auth: 'none',
-    clients: ['admin', 'anon', 'forged'],
-    guarded: ['admin'],
-  },
-  {
-    path: 'admin.createSale',
-    kind: 'mutation',
-    schema: createSaleInput,
+  'admin.login': { base: { password: 'not-the-password' }, auth: 'none', clients: ['anon'], guarded: [] },
+  'admin.logout': { base: {}, auth: 'none', clients: ['admin', 'anon', 'forged'], guarded: ['admin'] },
+  'admin.createSale': {
     base: { id: 'fuzz-new', name: 'new', priceCents: 100, totalStock: 10, perUserLimit: 1 },
     auth: 'admin',
     clients: ['admin', 'anon', 'forged'],
     guarded: [],
   },
-  ...(['admin.pauseSale', 'admin.resumeSale'] as const).map(
-    (path): Proc => ({
+  ...Object.fromEntries(
+    ['admin.pauseSale', 'admin.resumeSale', 'admin.flushCache'].map((path) => [
       path,
-      kind: 'mutation',
-      schema: saleRefInput,
-      base: { saleId: 'fuzz' },
-      auth: 'admin',
-      clients: ['admin', 'anon', 'forged'],
-      guarded: ['admin'],
-    }),
+      {
+        base: { saleId: 'fuzz' },
+        auth: 'admin',
+        clients: ['admin', 'anon', 'forged'],
+        guarded: ['admin'],
+      } satisfies Omit<Proc, 'path' | 'kind' | 'schema'>,
+    ]),
   ),
-  {
-    path: 'admin.restock',
-    kind: 'mutation',
-    schema: restockInput,
+  'admin.restock': {
     base: { saleId: 'fuzz', quantity: 1 },
     auth: 'admin',
     clients: ['admin', 'anon', 'forged'],
     guarded: ['admin'],
   },
-  {
-    path: 'admin.flushCache',
-    kind: 'mutation',
-    schema: flushCacheInput,
-    base: { saleId: 'fuzz' },
-    auth: 'admin',
-    clients: ['admin', 'anon', 'forged'],
-    guarded: ['admin'],
-  },
-];
+  'admin.dlq.list': { base: undefined, auth: 'admin', clients: ['admin', 'anon', 'forged'], guarded: [] },
+  ...Object.fromEntries(
+    ['admin.dlq.replay', 'admin.dlq.discard'].map((path) => [
+      path,
+      {
+        base: { ids: ['00000000-0000-4000-8000-000000000000'] },
+        auth: 'admin',
+        clients: ['admin', 'anon', 'forged'],
+        guarded: ['admin'],
+      } satisfies Omit<Proc, 'path' | 'kind' | 'schema'>,
+    ]),
+  ),
+};
 
-const KNOWN_PATHS = new Set([
-  ...PROCS.map((p) => p.path),
-  'admin.dlq.list',
-  'admin.dlq.replay',
-  'admin.dlq.discard',
-  'live.sale',
-  'live.order',
-  'live.hud',
-]);
+/**
+ * Every procedure of the router, from the router itself: its path, its kind and its input
+ * schema. Its `_def.procedures` is flat at run time (`admin.dlq.list`), whatever its type says.
+ */
+const ROUTER = Object.entries(appRouter._def.procedures as unknown as Record<string, AnyTRPCProcedure>).map(
+  ([path, p]) => ({ path, kind: p._def.type, schema: p._def.inputs[0] as Schema | undefined }),
+);
+/** The queries and mutations (subscriptions are SSE streams: tests/integration/live.test.ts). */
+const PROCS: Proc[] = ROUTER.flatMap(({ path, kind, schema }) => {
+  const calls = CALLS[path];
+  if (kind === 'subscription' || !calls) return [];
+  // A procedure without an input parser ignores whatever input it is sent.
+  return [{ path, kind, schema: schema ?? z.unknown(), ...calls }];
+});
+
+const KNOWN_PATHS = new Set(ROUTER.map((p) => p.path));
 const MUTATIONS = PROCS.filter((p) => p.kind === 'mutation');
 const QUERIES = PROCS.filter((p) => p.kind === 'query');
 
@@ -474,32 +425,36 @@ async function call(p: Proc, caller: Caller, text: string | undefined): Promise<
 
 // ---------------------------------------------------------------------------------------------
 
+/** The sale `fuzz` that bad requests must leave untouched: its hot state. */
+const fuzzState = async (ns: string) => {
+  const s = await hotState(ns, 'fuzz');
+  return { hot: s.hot, users: s.users, idem: s.idem, open: s.open, outbox: s.outbox };
+};
+
+/**
+ * The file's server with the sales `fuzz` and `fuzz-live`, the callers' cookies, and what the
+ * sale and the stream held before any bad request.
+ */
+const it = stackTest().extend('before', { scope: 'file', auto: true }, async ({ stack, server, admin }) => {
+  baseUrl = server.url;
+  await createSale(admin, { id: 'fuzz', totalStock: 50, perUserLimit: 2 });
+  await createSale(admin, { id: 'fuzz-live', totalStock: 20, perUserLimit: 3 });
+  const [shopper] = await shoppers(server.url, 1);
+  if (!shopper) throw new Error('no shopper');
+  cookieOf.shopper = headerOf(shopper);
+  cookieOf.admin = headerOf(admin);
+  return { state: await fuzzState(stack.ns), messages: (await streamMessages(stack.ns)).length };
+});
+
 describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
-  let stack: Stack;
-  let server: TestServer;
-  let before: { hot: Record<string, string>; users: unknown; idem: unknown; open: number; outbox: number };
-  let messagesBefore = 0;
-
-  const fuzzState = async () => {
-    const s = await hotState(stack.ns, 'fuzz');
-    return { hot: s.hot, users: s.users, idem: s.idem, open: s.open, outbox: s.outbox };
-  };
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-    baseUrl = server.url;
-    const admin = await stack.admin(server.url);
-    await createSale(admin, { id: 'fuzz', totalStock: 50, perUserLimit: 2 });
-    await createSale(admin, { id: 'fuzz-live', totalStock: 20, perUserLimit: 3 });
-    const [shopper] = await shoppers(server.url, 1);
-    if (!shopper) throw new Error('no shopper');
-    cookieOf.shopper = headerOf(shopper);
-    cookieOf.admin = headerOf(admin);
-    before = await fuzzState();
-    messagesBefore = (await streamMessages(stack.ns)).length;
+  it('SPEC §5: the properties call every query and mutation of the router', () => {
+    const fuzzed = ROUTER.filter((p) => p.kind !== 'subscription').map((p) => p.path);
+    expect(
+      PROCS.map((p) => p.path),
+      'a procedure without an entry in CALLS',
+    ).toEqual(fuzzed);
+    expect(Object.keys(CALLS).sort(), 'an entry in CALLS for no procedure').toEqual([...fuzzed].sort());
   });
-  afterAll(() => stack?.teardown());
 
   // 1 ------------------------------------------------------------------------------------------
   it.each(PROCS.map((p) => [p.path, p] as const))(
@@ -1132,11 +1087,14 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
   });
 
   // 7 ------------------------------------------------------------------------------------------
-  it('SPEC §5: after all the bad requests nothing was reserved or published, and /healthz and /readyz answer 200', async () => {
-    expect(await fuzzState()).toEqual(before);
+  it('SPEC §5: after all the bad requests nothing was reserved or published, and /healthz and /readyz answer 200', async ({
+    stack,
+    before,
+  }) => {
+    expect(await fuzzState(stack.ns)).toEqual(before.state);
     await expectAdminSession();
-    expect(before.hot.remaining).toBe('50');
-    expect(await streamMessages(stack.ns)).toHaveLength(messagesBefore);
+    expect(before.state.hot.remaining).toBe('50');
+    expect(await streamMessages(stack.ns)).toHaveLength(before.messages);
     expect((await send('GET', '/healthz')).status).toBe(200);
     const ready = await send('GET', '/readyz');
     expect(ready.status, show(ready)).toBe(200);
@@ -1145,7 +1103,11 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
   });
 
   // 6 (last: it reserves, on other sales) -----------------------------------------------------
-  it('SPEC §5: well-formed order.place calls with random sale ids, keys and quantities get one of the named answers with its status', async () => {
+  it('SPEC §5: well-formed order.place calls with random sale ids, keys and quantities get one of the named answers with its status', async ({
+    stack,
+    server,
+    before,
+  }) => {
     const users = await shoppers(server.url, 3);
     const list = await send('GET', '/trpc/sale.list');
     const existing = new Set(((list.json?.result?.data ?? []) as { id: string }[]).map((s) => s.id));
@@ -1204,7 +1166,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     }
     const live = await hotState(stack.ns, 'fuzz-live');
     expect(Number(live.hot.remaining)).toBe(20 - taken);
-    expect((await streamMessages(stack.ns)).length - messagesBefore).toBe(published);
+    expect((await streamMessages(stack.ns)).length - before.messages).toBe(published);
     expect((await send('GET', '/readyz')).status).toBe(200);
   });
 });

@@ -1,30 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState } from '../support/inspect.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
-import { type PrivateServer, privateNats } from '../support/private-servers.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+import { createSale, type TestServer } from '../support/stack.ts';
 
 type Outcome = { id: string; outcome: string; reason?: string };
 
+const it = stackTest({ worker: {} });
+/** A private NATS, stopped by the test. */
+const withPrivateNats = stackTest({ private: { nats: true }, server: { BREAKER_HALF_OPEN_MS: '500' } });
+
 /** SPEC §4 step 6: admin.dlq.list / replay / discard. A replay never resurrects an order without stock. */
 describe('dead letters from the control center', () => {
-  let stack: Stack;
-  let server: TestServer;
-  let admin: TestClient;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-    await stack.worker();
-    admin = await stack.admin(server.url);
-  });
-  afterAll(() => stack.teardown());
-
   /** A FAILED order with its dead letter, as the worker leaves them (units already returned). */
-  async function deadLetteredOrder(saleId: string, userId: string, quantity: number) {
+  async function deadLetteredOrder(server: TestServer, saleId: string, userId: string, quantity: number) {
     const orderId = randomUUID();
     await server.services.prisma.order.create({
       data: {
@@ -51,9 +43,12 @@ describe('dead letters from the control center', () => {
     return { orderId, letterId: letter.id };
   }
 
-  it('list shows dead letters with whether they can be replayed; guests get NOT_ADMIN', async () => {
+  it('list shows dead letters with whether they can be replayed; guests get NOT_ADMIN', async ({
+    server,
+    admin,
+  }) => {
     await createSale(admin, { id: 'dlq-list', totalStock: 10, perUserLimit: 5 });
-    const { letterId } = await deadLetteredOrder('dlq-list', 'u_list_user', 1);
+    const { letterId } = await deadLetteredOrder(server, 'dlq-list', 'u_list_user', 1);
     const garbage = await server.services.prisma.deadLetter.create({
       data: { reason: 'UNPARSEABLE: not JSON', payload: '{x', firstSeenAt: new Date() },
     });
@@ -64,11 +59,15 @@ describe('dead letters from the control center', () => {
     expect(reasonOf(await new TestClient(server.url).query('admin.dlq.list'))).toBe('NOT_ADMIN');
   });
 
-  it('replay re-reserves, publishes the replay generation, and the worker moves the FAILED row on', async () => {
+  it('replay re-reserves, publishes the replay generation, and the worker moves the FAILED row on', async ({
+    stack,
+    server,
+    admin,
+  }) => {
     await createSale(admin, { id: 'dlq-replay', totalStock: 10, perUserLimit: 5 });
     const shopper = new TestClient(server.url);
     const userId = await shopper.startSession();
-    const { orderId, letterId } = await deadLetteredOrder('dlq-replay', userId, 3);
+    const { orderId, letterId } = await deadLetteredOrder(server, 'dlq-replay', userId, 3);
     const r = await admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letterId] });
     expect(r.body.result?.data).toEqual([{ id: letterId, outcome: 'replayed' }]);
     await waitForDrain(stack.ns, 'dlq-replay');
@@ -89,9 +88,13 @@ describe('dead letters from the control center', () => {
     );
   });
 
-  it('a refused re-reservation (sold out) keeps the dead letter with the new reason and changes nothing', async () => {
+  it('a refused re-reservation (sold out) keeps the dead letter with the new reason and changes nothing', async ({
+    stack,
+    server,
+    admin,
+  }) => {
     await createSale(admin, { id: 'dlq-soldout', totalStock: 0, perUserLimit: 5 });
-    const { orderId, letterId } = await deadLetteredOrder('dlq-soldout', 'u_soldout_user', 1);
+    const { orderId, letterId } = await deadLetteredOrder(server, 'dlq-soldout', 'u_soldout_user', 1);
     const r = await admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letterId] });
     expect(r.body.result?.data).toEqual([
       { id: letterId, outcome: 'kept', reason: 'replay refused: SOLD_OUT' },
@@ -104,9 +107,9 @@ describe('dead letters from the control center', () => {
     expect((await hotState(stack.ns, 'dlq-soldout')).hot.remaining).toBe('0');
   });
 
-  it('two admins replaying the same letter at once replay it once', async () => {
+  it('two admins replaying the same letter at once replay it once', async ({ stack, server, admin }) => {
     await createSale(admin, { id: 'dlq-race', totalStock: 10, perUserLimit: 5 });
-    const { orderId, letterId } = await deadLetteredOrder('dlq-race', 'u_race_user', 2);
+    const { orderId, letterId } = await deadLetteredOrder(server, 'dlq-race', 'u_race_user', 2);
     const other = await stack.admin(server.url);
     const [a, b] = await Promise.all([
       admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letterId] }),
@@ -128,9 +131,9 @@ describe('dead letters from the control center', () => {
     });
   });
 
-  it('discard removes dead letters; unknown ids are reported, not errors', async () => {
+  it('discard removes dead letters; unknown ids are reported, not errors', async ({ server, admin }) => {
     await createSale(admin, { id: 'dlq-discard', totalStock: 1, perUserLimit: 1 });
-    const { letterId } = await deadLetteredOrder('dlq-discard', 'u_discard', 1);
+    const { letterId } = await deadLetteredOrder(server, 'dlq-discard', 'u_discard', 1);
     const r = await admin.mutate<Outcome[]>('admin.dlq.discard', { ids: [letterId, 'not-a-uuid'] });
     expect(r.body.result?.data).toEqual([
       { id: letterId, outcome: 'removed' },
@@ -146,72 +149,61 @@ describe('dead letters from the control center', () => {
 });
 
 describe('a dead-letter replay that cannot be published', () => {
-  let nats: PrivateServer;
-  let stack: Stack;
-  let server: TestServer;
+  withPrivateNats(
+    'I4: the order stays FAILED with its key, the letter is kept with the reason, stock is unchanged',
+    async ({ stack, server, nats }) => {
+      const admin = await stack.admin(server.url);
+      await createSale(admin, { id: 'dlq-nats', totalStock: 10, perUserLimit: 5 });
+      const shopper = new TestClient(server.url);
+      const userId = await shopper.startSession();
+      const orderId = randomUUID();
+      await server.services.prisma.order.create({
+        data: {
+          id: orderId,
+          saleId: 'dlq-nats',
+          userId,
+          quantity: 2,
+          idempotencyKey: 'failed-order-key',
+          status: 'FAILED',
+          correlationId: 'c-dlq-nats',
+          epoch: 1,
+        },
+      });
+      const letter = await server.services.prisma.deadLetter.create({
+        data: {
+          orderId,
+          saleId: 'dlq-nats',
+          reason: 'UNCLASSIFIED: test',
+          payload: '{}',
+          firstSeenAt: new Date(),
+        },
+      });
+      // Redis learns the FAILED order and its key from PostgreSQL.
+      expect((await admin.mutate('admin.flushCache', { saleId: 'dlq-nats' })).status).toBe(200);
 
-  beforeAll(async () => {
-    nats = await privateNats();
-    stack = await createStack({ nats: nats.url });
-    server = await stack.server({ BREAKER_HALF_OPEN_MS: '500' });
-  });
-  afterAll(async () => {
-    await stack.teardown();
-    await nats.destroy();
-  });
-
-  it('I4: the order stays FAILED with its key, the letter is kept with the reason, stock is unchanged', async () => {
-    const admin = await stack.admin(server.url);
-    await createSale(admin, { id: 'dlq-nats', totalStock: 10, perUserLimit: 5 });
-    const shopper = new TestClient(server.url);
-    const userId = await shopper.startSession();
-    const orderId = randomUUID();
-    await server.services.prisma.order.create({
-      data: {
-        id: orderId,
-        saleId: 'dlq-nats',
-        userId,
-        quantity: 2,
-        idempotencyKey: 'failed-order-key',
+      await nats.stop();
+      await eventually(async () => (await (await fetch(`${server.url}/readyz`)).json()).nats === 'down');
+      const r = await admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letter.id] });
+      expect(r.body.result?.data).toEqual([
+        { id: letter.id, outcome: 'kept', reason: 'replay refused: QUEUE_UNAVAILABLE' },
+      ]);
+      expect(await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({
         status: 'FAILED',
-        correlationId: 'c-dlq-nats',
-        epoch: 1,
-      },
-    });
-    const letter = await server.services.prisma.deadLetter.create({
-      data: {
-        orderId,
-        saleId: 'dlq-nats',
-        reason: 'UNCLASSIFIED: test',
-        payload: '{}',
-        firstSeenAt: new Date(),
-      },
-    });
-    // Redis learns the FAILED order and its key from PostgreSQL.
-    expect((await admin.mutate('admin.flushCache', { saleId: 'dlq-nats' })).status).toBe(200);
-
-    await nats.stop();
-    await eventually(async () => (await (await fetch(`${server.url}/readyz`)).json()).nats === 'down');
-    const r = await admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letter.id] });
-    expect(r.body.result?.data).toEqual([
-      { id: letter.id, outcome: 'kept', reason: 'replay refused: QUEUE_UNAVAILABLE' },
-    ]);
-    expect(await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({
-      status: 'FAILED',
-      replayGen: 0,
-    });
-    const state = await hotState(stack.ns, 'dlq-nats');
-    expect(state.hot.remaining).toBe('10');
-    expect(state.idem[`${userId} failed-order-key`]).toBe(orderId);
-    // The shopper's retry with the old key replays the failed order: it never buys twice.
-    const again = await shopper.mutate<{ orderId: string; status: string; replayed: boolean }>(
-      'order.place',
-      {
-        saleId: 'dlq-nats',
-        quantity: 2,
-        idempotencyKey: 'failed-order-key',
-      },
-    );
-    expect(again.body.result?.data).toMatchObject({ orderId, status: 'FAILED', replayed: true });
-  });
+        replayGen: 0,
+      });
+      const state = await hotState(stack.ns, 'dlq-nats');
+      expect(state.hot.remaining).toBe('10');
+      expect(state.idem[`${userId} failed-order-key`]).toBe(orderId);
+      // The shopper's retry with the old key replays the failed order: it never buys twice.
+      const again = await shopper.mutate<{ orderId: string; status: string; replayed: boolean }>(
+        'order.place',
+        {
+          saleId: 'dlq-nats',
+          quantity: 2,
+          idempotencyKey: 'failed-order-key',
+        },
+      );
+      expect(again.body.result?.data).toMatchObject({ orderId, status: 'FAILED', replayed: true });
+    },
+  );
 });

@@ -1,8 +1,9 @@
 import { natsNames } from '@surge/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+import { createSale } from '../support/stack.ts';
 
 /**
  * A redelivery is not an error: a message delivered several times because its workers were
@@ -10,17 +11,13 @@ import { createSale, createStack, type Stack, type TestServer } from '../support
  * on its delivery count. The error is real: a PostgreSQL trigger in this test's own database
  * refuses the first payment update (a sequence, which no rollback resets, counts the calls).
  */
+const test = stackTest();
+
 describe('dead letters count failures, not deliveries', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-  });
-  afterAll(() => stack.teardown());
-
-  it('an order delivered three times that fails once is retried and confirmed, with WORKER_MAX_ATTEMPTS=2', async () => {
+  test('an order delivered three times that fails once is retried and confirmed, with WORKER_MAX_ATTEMPTS=2', async ({
+    stack,
+    server,
+  }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'redelivered', totalStock: 10, perUserLimit: 2 });
     const shopper = new TestClient(server.url);

@@ -1,9 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState, withRedis } from '../support/inspect.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+import { createSale } from '../support/stack.ts';
+
+const it = stackTest({ server: { SWEEP_INTERVAL_MS: '100' }, worker: {} })
+  // A second server holds every publish back 2 s (fault hook), well within its lease.
+  .extend('slow', { scope: 'file', auto: true }, async ({ stack }) =>
+    stack.server({ SURGE_FAULT_PUBLISH_DELAY_MS: '2000', LEASE_MS: '15000' }),
+  );
 
 /**
  * SPEC §4 step 4 / 7: a message reserved before a rebuild that could not see it (Redis lost
@@ -11,20 +18,11 @@ import { createSale, createStack, type Stack, type TestServer } from '../support
  * OUTCOME_UNKNOWN — never success — because its record is gone.
  */
 describe('a publish that lands after its sale was rebuilt', () => {
-  let stack: Stack;
-  let slow: TestServer;
-  let fast: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    // This server holds every publish back 2 s (fault hook), well within its lease.
-    slow = await stack.server({ SURGE_FAULT_PUBLISH_DELAY_MS: '2000', LEASE_MS: '15000' });
-    fast = await stack.server({ SWEEP_INTERVAL_MS: '100' });
-    await stack.worker();
-  });
-  afterAll(() => stack.teardown());
-
-  it('I1 I3: the old-epoch message is dropped and its caller was answered OUTCOME_UNKNOWN', async () => {
+  it('I1 I3: the old-epoch message is dropped and its caller was answered OUTCOME_UNKNOWN', async ({
+    stack,
+    slow,
+    server: fast,
+  }) => {
     const admin = await stack.admin(fast.url);
     await createSale(admin, { id: 'epoch', totalStock: 5, perUserLimit: 5 });
     const u = new TestClient(slow.url);

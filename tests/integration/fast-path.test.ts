@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { FOLLOWED_TRPC_VERSION, installedTrpcVersion } from '../../apps/server/src/http/fast-mutation.ts';
 import { agent, TestClient } from '../support/client.ts';
-import { createSale, createStack, type Stack } from '../support/stack.ts';
+import { stackTest } from '../support/fixtures.ts';
+import { createSale, type Stack } from '../support/stack.ts';
 
 /**
  * The fast path for single JSON mutations (apps/server/src/http/fast-mutation.ts) must answer
@@ -376,78 +377,80 @@ const MODES = [
   { mode: 'built servers, NODE_ENV=production', production: true },
 ];
 
-describe.each(MODES)('tRPC fast path vs the official adapter: $mode', ({ production }) => {
-  let stack: Stack;
-  let fast: World;
-  let official: World;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    const adminPassword = production ? 'a-long-production-password' : 'test-admin-password';
-    const env = {
-      ADMIN_LOGIN_LIMIT: '1000', // both servers log in from 127.0.0.1 into one namespace
-      ...(production
-        ? {
-            NODE_ENV: 'production',
-            ADMIN_PASSWORD: adminPassword,
-            SESSION_SECRET: 'production-session-secret-0123456789',
-          }
-        : {}),
-    };
-    const start = async (flag: string) =>
-      production
-        ? (await stack.spawnServer({ ...env, TRPC_FAST_PATH: flag })).url
-        : (await stack.server({ ...env, TRPC_FAST_PATH: flag })).url;
-    const world = async (url: string, p: string): Promise<World> => {
-      const admin = new TestClient(url);
-      await admin.loginAdmin(adminPassword);
-      await createSale(admin, { id: `${p}open`, totalStock: 100, perUserLimit: 10 });
-      await createSale(admin, { id: `${p}one`, totalStock: 1, perUserLimit: 1 });
-      const buyer = new TestClient(url);
-      await buyer.startSession();
-      const sold = await buyer.mutate('order.place', {
-        saleId: `${p}one`,
-        quantity: 1,
-        idempotencyKey: `${p}sell-out-1`,
-      });
-      if (sold.status !== 200) throw new Error(`selling out ${p}one: ${JSON.stringify(sold.body)}`);
-      return {
-        url,
-        p,
-        adminPassword,
-        shopper: new TestClient(url),
-        admin,
-        second: new TestClient(url),
-      };
-    };
-    fast = await world(await start('true'), production ? 'fpc-' : 'fpa-');
-    official = await world(await start('false'), production ? 'fpd-' : 'fpb-');
-    expect(await fastCount(official.url)).toBeNull();
+/** One server of a mode, TRPC_FAST_PATH as `flag`, and its world: sales, clients. */
+async function startWorld(stack: Stack, production: boolean, flag: string, p: string): Promise<World> {
+  const adminPassword = production ? 'a-long-production-password' : 'test-admin-password';
+  const env = {
+    ADMIN_LOGIN_LIMIT: '1000', // both servers log in from 127.0.0.1 into one namespace
+    ...(production
+      ? {
+          NODE_ENV: 'production',
+          ADMIN_PASSWORD: adminPassword,
+          SESSION_SECRET: 'production-session-secret-0123456789',
+        }
+      : {}),
+  };
+  const url = production
+    ? (await stack.spawnServer({ ...env, TRPC_FAST_PATH: flag })).url
+    : (await stack.server({ ...env, TRPC_FAST_PATH: flag })).url;
+  const admin = new TestClient(url);
+  await admin.loginAdmin(adminPassword);
+  await createSale(admin, { id: `${p}open`, totalStock: 100, perUserLimit: 10 });
+  await createSale(admin, { id: `${p}one`, totalStock: 1, perUserLimit: 1 });
+  const buyer = new TestClient(url);
+  await buyer.startSession();
+  const sold = await buyer.mutate('order.place', {
+    saleId: `${p}one`,
+    quantity: 1,
+    idempotencyKey: `${p}sell-out-1`,
   });
-  afterAll(() => stack.teardown());
+  if (sold.status !== 200) throw new Error(`selling out ${p}one: ${JSON.stringify(sold.body)}`);
+  return {
+    url,
+    p,
+    adminPassword,
+    shopper: new TestClient(url),
+    admin,
+    second: new TestClient(url),
+  };
+}
 
-  it('has enough cases, over the @trpc/server version the fast path follows', () => {
-    expect(CASES.length).toBeGreaterThanOrEqual(20);
-    // After a tRPC upgrade the server keeps the fast path off until it is re-checked against
-    // the new version's resolveResponse and FOLLOWED_TRPC_VERSION is moved (these cases pass).
-    expect(installedTrpcVersion()).toBe(FOLLOWED_TRPC_VERSION);
-  });
-
-  for (const c of CASES) {
-    it(`${c.fast ? 'fast' : 'adapter'}: ${c.name}`, async () => {
-      const before = await fastCount(fast.url);
-      const a = await c.run(fast);
-      const after = await fastCount(fast.url);
-      const b = await c.run(official);
-      if (c.expect) expect(reasonOf(b), b.text).toBe(c.expect);
-      expect(normalise(a, fast)).toEqual(normalise(b, official));
-      expect((after ?? 0) - (before ?? 0), 'requests the fast path took').toBe(c.fast ? 1 : 0);
-      if (production) expect(a.text).not.toMatch(/"stack"/);
-      if (c.fast) {
-        // The one known difference, HTTP framing: a length here, chunks from the adapter.
-        expect(a.headers['content-length']).toBe(String(Buffer.byteLength(a.text)));
-        expect(b.headers['transfer-encoding']).toBe('chunked');
-      }
+for (const { mode, production } of MODES) {
+  // A stack per mode; its two servers (fast, official) are the file's, started before the first test.
+  const it = stackTest({ server: false })
+    .extend('fast', { scope: 'file', auto: true }, async ({ stack }) =>
+      startWorld(stack, production, 'true', production ? 'fpc-' : 'fpa-'),
+    )
+    .extend('official', { scope: 'file', auto: true }, async ({ stack }) => {
+      const official = await startWorld(stack, production, 'false', production ? 'fpd-' : 'fpb-');
+      expect(await fastCount(official.url)).toBeNull();
+      return official;
     });
-  }
-});
+
+  describe(`tRPC fast path vs the official adapter: ${mode}`, () => {
+    it('has enough cases, over the @trpc/server version the fast path follows', () => {
+      expect(CASES.length).toBeGreaterThanOrEqual(20);
+      // After a tRPC upgrade the server keeps the fast path off until it is re-checked against
+      // the new version's resolveResponse and FOLLOWED_TRPC_VERSION is moved (these cases pass).
+      expect(installedTrpcVersion()).toBe(FOLLOWED_TRPC_VERSION);
+    });
+
+    for (const c of CASES) {
+      it(`${c.fast ? 'fast' : 'adapter'}: ${c.name}`, async ({ fast, official }) => {
+        const before = await fastCount(fast.url);
+        const a = await c.run(fast);
+        const after = await fastCount(fast.url);
+        const b = await c.run(official);
+        if (c.expect) expect(reasonOf(b), b.text).toBe(c.expect);
+        expect(normalise(a, fast)).toEqual(normalise(b, official));
+        expect((after ?? 0) - (before ?? 0), 'requests the fast path took').toBe(c.fast ? 1 : 0);
+        if (production) expect(a.text).not.toMatch(/"stack"/);
+        if (c.fast) {
+          // The one known difference, HTTP framing: a length here, chunks from the adapter.
+          expect(a.headers['content-length']).toBe(String(Buffer.byteLength(a.text)));
+          expect(b.headers['transfer-encoding']).toBe('chunked');
+        }
+      });
+    }
+  });
+}

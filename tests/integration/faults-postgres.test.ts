@@ -1,17 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { stackTest } from '../support/fixtures.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
-import { type PrivateServer, privatePostgres } from '../support/private-servers.ts';
 import { eventually } from '../support/services.ts';
-import {
-  createSale,
-  createStack,
-  type Stack,
-  shoppers,
-  type TestServer,
-  type TestWorker,
-} from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
 
 type Placed = { orderId: string };
+
+const it = stackTest({
+  private: { postgres: true },
+  worker: { WORKER_ACK_WAIT_MS: '2000', PAYMENT_FAILURE_RATE: '0.2' },
+});
 
 /**
  * SPEC §4 step 6 / I7: a PostgreSQL outage is no reason to dead-letter. Orders keep being
@@ -19,23 +17,12 @@ type Placed = { orderId: string };
  * and everything is persisted once PostgreSQL is back.
  */
 describe('PostgreSQL unavailable for a while', () => {
-  let pg: PrivateServer;
-  let stack: Stack;
-  let server: TestServer;
-  let worker: TestWorker;
-
-  beforeAll(async () => {
-    pg = await privatePostgres();
-    stack = await createStack({ postgres: pg.url });
-    server = await stack.server();
-    worker = await stack.worker({ WORKER_ACK_WAIT_MS: '2000', PAYMENT_FAILURE_RATE: '0.2' });
-  });
-  afterAll(async () => {
-    await stack.teardown();
-    await pg.destroy();
-  });
-
-  it('I7: orders keep being accepted, the worker waits, nothing is dead-lettered, all persisted once it is back', async () => {
+  it('I7: orders keep being accepted, the worker waits, nothing is dead-lettered, all persisted once it is back', async ({
+    stack,
+    server,
+    worker,
+    postgres: pg,
+  }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'pg-outage', totalStock: 500, perUserLimit: 10 });
     const users = await shoppers(server.url, 50);

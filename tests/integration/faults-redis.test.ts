@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, type TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
-import { type PrivateServer, privateRedis } from '../support/private-servers.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
 
 type Placed = { orderId: string };
 type SaleView = { state: string; remaining: number };
@@ -13,74 +13,67 @@ type SaleView = { state: string; remaining: number };
  * `run_id` makes every server rebuild every sale from PostgreSQL; a restart without
  * persistence loses everything and the sales rebuild too. Orders survive both.
  */
-describe.each([
+for (const { persistence, aof } of [
   { persistence: 'AOF', aof: true },
   { persistence: 'none', aof: false },
-])('Redis restart ($persistence)', ({ aof }) => {
-  let redis: PrivateServer;
-  let stack: Stack;
-  let server: TestServer;
+]) {
+  const it = stackTest({ private: { redis: { aof } }, server: { SWEEP_INTERVAL_MS: '200' }, worker: {} });
 
-  beforeAll(async () => {
-    redis = await privateRedis({ aof });
-    stack = await createStack({ redis: redis.url });
-    server = await stack.server({ SWEEP_INTERVAL_MS: '200' });
-    await stack.worker();
-  });
-  afterAll(async () => {
-    await stack.teardown();
-    await redis.destroy();
-  });
-
-  it('I7: after the restart every sale is rebuilt (new epoch) and I1 I2 I5 hold', async () => {
-    const admin = await stack.admin(server.url);
-    await createSale(admin, { id: 'restart', totalStock: 200, perUserLimit: 4 });
-    const users = await shoppers(server.url, 40);
-    const place = (n: number, prefix: string) =>
-      Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          (users[i % users.length] as TestClient).mutate<Placed>('order.place', {
-            saleId: 'restart',
-            quantity: 1,
-            idempotencyKey: `${prefix}-${i}-key`,
-          }),
-        ),
+  describe(`Redis restart (${persistence})`, () => {
+    it('I7: after the restart every sale is rebuilt (new epoch) and I1 I2 I5 hold', async ({
+      stack,
+      server,
+      redis,
+    }) => {
+      const admin = await stack.admin(server.url);
+      await createSale(admin, { id: 'restart', totalStock: 200, perUserLimit: 4 });
+      const users = await shoppers(server.url, 40);
+      const place = (n: number, prefix: string) =>
+        Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            (users[i % users.length] as TestClient).mutate<Placed>('order.place', {
+              saleId: 'restart',
+              quantity: 1,
+              idempotencyKey: `${prefix}-${i}-key`,
+            }),
+          ),
+        );
+      const before = await place(80, 'before');
+      const accepted = new Set(
+        before.filter((a) => a.status === 200).map((a) => a.body.result?.data.orderId ?? ''),
       );
-    const before = await place(80, 'before');
-    const accepted = new Set(
-      before.filter((a) => a.status === 200).map((a) => a.body.result?.data.orderId ?? ''),
-    );
-    await waitForDrain(stack.ns, 'restart', 60_000, redis.url);
+      await waitForDrain(stack.ns, 'restart', 60_000, redis.url);
 
-    await redis.stop(true);
-    await redis.start();
-    const sale = await eventually(async () => {
-      const s = (await users[0]?.query<SaleView>('sale.get', { saleId: 'restart' }))?.body.result?.data;
-      const row = await server.services.prisma.sale.findUniqueOrThrow({ where: { id: 'restart' } });
-      return s?.state === 'live' && row.epoch >= 2 ? s : null;
-    }, 30_000);
-    expect(sale.remaining).toBe(200 - 80);
+      await redis.stop(true);
+      await redis.start();
+      const sale = await eventually(async () => {
+        const s = (await users[0]?.query<SaleView>('sale.get', { saleId: 'restart' }))?.body.result?.data;
+        const row = await server.services.prisma.sale.findUniqueOrThrow({ where: { id: 'restart' } });
+        return s?.state === 'live' && row.epoch >= 2 ? s : null;
+      }, 30_000);
+      expect(sale.remaining).toBe(200 - 80);
 
-    // Keys and quotas came back from PostgreSQL: a replay still replays, the limit still holds.
-    const first = users[0] as TestClient;
-    const replay = await first.mutate<{ replayed: boolean }>('order.place', {
-      saleId: 'restart',
-      quantity: 1,
-      idempotencyKey: 'before-0-key',
-    });
-    expect(replay.body.result?.data.replayed).toBe(true);
-    const after = await place(80, 'after');
-    for (const a of after) if (a.status === 200) accepted.add(a.body.result?.data.orderId ?? '');
-    expect(after.filter((a) => a.status !== 200).every((a) => reasonOf(a) === 'USER_LIMIT')).toBe(true);
-    await waitForDrain(stack.ns, 'restart', 60_000, redis.url);
-    await checkInvariants({
-      prisma: server.services.prisma,
-      ns: stack.ns,
-      saleId: 'restart',
-      total: 200,
-      perUserLimit: 4,
-      accepted,
-      redisUrl: redis.url,
+      // Keys and quotas came back from PostgreSQL: a replay still replays, the limit still holds.
+      const first = users[0] as TestClient;
+      const replay = await first.mutate<{ replayed: boolean }>('order.place', {
+        saleId: 'restart',
+        quantity: 1,
+        idempotencyKey: 'before-0-key',
+      });
+      expect(replay.body.result?.data.replayed).toBe(true);
+      const after = await place(80, 'after');
+      for (const a of after) if (a.status === 200) accepted.add(a.body.result?.data.orderId ?? '');
+      expect(after.filter((a) => a.status !== 200).every((a) => reasonOf(a) === 'USER_LIMIT')).toBe(true);
+      await waitForDrain(stack.ns, 'restart', 60_000, redis.url);
+      await checkInvariants({
+        prisma: server.services.prisma,
+        ns: stack.ns,
+        saleId: 'restart',
+        total: 200,
+        perUserLimit: 4,
+        accepted,
+        redisUrl: redis.url,
+      });
     });
   });
-});
+}

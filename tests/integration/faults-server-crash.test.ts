@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState, streamMessages } from '../support/inspect.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+import { createSale } from '../support/stack.ts';
+
+const it = stackTest({ server: { LEASE_MS: '3000', SWEEP_INTERVAL_MS: '200' } });
 
 /**
  * SPEC §4 step 3 / I7: a server killed between the reservation and the publish leaves an
@@ -10,16 +13,10 @@ import { createSale, createStack, type Stack, type TestServer } from '../support
  * the client's retry with the same key learns the outcome (409 while in flight, then replay).
  */
 describe('server kill -9 between reserve and publish', () => {
-  let stack: Stack;
-  let survivor: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    survivor = await stack.server({ LEASE_MS: '3000', SWEEP_INTERVAL_MS: '200' });
-  });
-  afterAll(() => stack.teardown());
-
-  it('I7: the orphan is published once by the other server; the retry gets 409 then the replay', async () => {
+  it('I7: the orphan is published once by the other server; the retry gets 409 then the replay', async ({
+    stack,
+    server: survivor,
+  }) => {
     const admin = await stack.admin(survivor.url);
     await createSale(admin, { id: 'crash', totalStock: 10, perUserLimit: 3 });
     const doomed = await stack.spawnServer({ LEASE_MS: '3000', SURGE_FAULT_EXIT_AFTER_RESERVE: 'true' });

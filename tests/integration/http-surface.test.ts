@@ -1,23 +1,22 @@
 import type { AppRouter } from '@surge/server/router';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { eventually } from '../support/services.ts';
-import { ADMIN_PASSWORD, createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+import { ADMIN_PASSWORD, createSale } from '../support/stack.ts';
+
+const it = stackTest().extend('sale', { scope: 'file', auto: true }, async ({ stack, server }) =>
+  createSale(await stack.admin(server.url), { id: 'surface', totalStock: 100, perUserLimit: 5 }),
+);
+/** Built servers only, started by the tests. */
+const withoutServer = stackTest({ server: false });
 
 /** SPEC §5 / §5b: the plain HTTP routes, sessions and cookies, production answers, shutdown. */
 describe('HTTP surface', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-    await createSale(await stack.admin(server.url), { id: 'surface', totalStock: 100, perUserLimit: 5 });
-  });
-  afterAll(() => stack.teardown());
-
-  it('GET /healthz 200; /readyz 200 with each check and the breaker; /metrics in Prometheus text', async () => {
+  it('GET /healthz 200; /readyz 200 with each check and the breaker; /metrics in Prometheus text', async ({
+    server,
+  }) => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -39,7 +38,9 @@ describe('HTTP surface', () => {
     expect(text).toMatch(/surge_publish_breaker_open/);
   });
 
-  it('session cookie is signed, HttpOnly, SameSite=Lax, 30 days; the same cookie keeps the same user; a forged one is refused', async () => {
+  it('session cookie is signed, HttpOnly, SameSite=Lax, 30 days; the same cookie keeps the same user; a forged one is refused', async ({
+    server,
+  }) => {
     const u = new TestClient(server.url);
     const r = await u.mutate<{ userId: string }>('session.start');
     const cookie = String(r.headers['set-cookie']);
@@ -63,7 +64,10 @@ describe('HTTP surface', () => {
     ).toBe('NO_SESSION');
   });
 
-  it('admin cookie is HttpOnly, SameSite=Strict, 12 h; logout revokes it even if the cookie is replayed', async () => {
+  it('admin cookie is HttpOnly, SameSite=Strict, 12 h; logout revokes it even if the cookie is replayed', async ({
+    stack,
+    server,
+  }) => {
     const admin = new TestClient(server.url);
     const login = await admin.mutate('admin.login', { password: ADMIN_PASSWORD });
     const cookie = String(login.headers['set-cookie']);
@@ -82,7 +86,7 @@ describe('HTTP surface', () => {
     await (await stack.admin(server.url)).mutate('admin.resumeSale', { saleId: 'surface' });
   });
 
-  it('the official @trpc/client speaks to the API unchanged (no transformer)', async () => {
+  it('the official @trpc/client speaks to the API unchanged (no transformer)', async ({ server }) => {
     const jar = new TestClient(server.url);
     await jar.startSession();
     const client = createTRPCClient<AppRouter>({
@@ -111,7 +115,9 @@ describe('HTTP surface', () => {
     expect((err as TRPCClientError<AppRouter>).data).toMatchObject({ reason: 'USER_LIMIT', httpStatus: 409 });
   });
 
-  it('a malformed or escaping path to the web app is refused, and the server stays up', async () => {
+  it('a malformed or escaping path to the web app is refused, and the server stays up', async ({
+    server,
+  }) => {
     const bad = await fetch(`${server.url}/%ff`);
     expect(bad.status).toBe(400);
     const escaping = await fetch(`${server.url}/..%2f..%2fpackage.json`);
@@ -119,7 +125,7 @@ describe('HTTP surface', () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
-  it('an admin may read any order; a shopper only their own', async () => {
+  it('an admin may read any order; a shopper only their own', async ({ stack, server }) => {
     const shopper = new TestClient(server.url);
     await shopper.startSession();
     const placed = await shopper.mutate<{ orderId: string }>('order.place', {
@@ -135,7 +141,7 @@ describe('HTTP surface', () => {
     expect(reasonOf(await new TestClient(server.url).query('order.get', { orderId }))).toBe('NO_SESSION');
   });
 
-  it('another user’s order is ORDER_NOT_FOUND, never forbidden', async () => {
+  it('another user’s order is ORDER_NOT_FOUND, never forbidden', async ({ server }) => {
     const [a, b] = [new TestClient(server.url), new TestClient(server.url)];
     await Promise.all([a.startSession(), b.startSession()]);
     const placed = await a.mutate<{ orderId: string }>('order.place', {
@@ -152,13 +158,7 @@ describe('HTTP surface', () => {
 });
 
 describe('production process', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await createStack();
-  });
-  afterAll(() => stack.teardown());
-
-  it('refuses to start with a default secret, naming the variable', async () => {
+  withoutServer('refuses to start with a default secret, naming the variable', async ({ stack }) => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync(process.execPath, ['apps/server/dist/main.js'], {
       env: {
@@ -172,44 +172,47 @@ describe('production process', () => {
     expect(r.stdout + r.stderr).toMatch(/ADMIN_PASSWORD/);
   });
 
-  it('answers errors without stack traces, and SIGTERM answers every request in flight before exiting', async () => {
-    const prod = await stack.spawnServer({
-      NODE_ENV: 'production',
-      ADMIN_PASSWORD: 'a-long-production-password',
-      SESSION_SECRET: 'production-session-secret-0123456789',
-    });
-    const admin = new TestClient(prod.url);
-    await admin.loginAdmin('a-long-production-password');
-    await createSale(admin, { id: 'prod', totalStock: 100_000, perUserLimit: 100 });
-    const u = new TestClient(prod.url);
-    await u.startSession();
-    const bad = await u.raw('POST', '/trpc/order.place', {
-      body: '{"saleId":',
-      headers: { 'content-type': 'application/json' },
-    });
-    expect(bad.status).toBe(400);
-    expect(bad.text).not.toMatch(/stack|at \w+ \(/);
-    const limit = await u.mutate('order.place', {
-      saleId: 'prod',
-      quantity: 101,
-      idempotencyKey: 'prod-key-001',
-    });
-    expect(JSON.stringify(limit.body)).not.toMatch(/"stack"/);
+  withoutServer(
+    'answers errors without stack traces, and SIGTERM answers every request in flight before exiting',
+    async ({ stack }) => {
+      const prod = await stack.spawnServer({
+        NODE_ENV: 'production',
+        ADMIN_PASSWORD: 'a-long-production-password',
+        SESSION_SECRET: 'production-session-secret-0123456789',
+      });
+      const admin = new TestClient(prod.url);
+      await admin.loginAdmin('a-long-production-password');
+      await createSale(admin, { id: 'prod', totalStock: 100_000, perUserLimit: 100 });
+      const u = new TestClient(prod.url);
+      await u.startSession();
+      const bad = await u.raw('POST', '/trpc/order.place', {
+        body: '{"saleId":',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.text).not.toMatch(/stack|at \w+ \(/);
+      const limit = await u.mutate('order.place', {
+        saleId: 'prod',
+        quantity: 101,
+        idempotencyKey: 'prod-key-001',
+      });
+      expect(JSON.stringify(limit.body)).not.toMatch(/"stack"/);
 
-    const inFlight = Array.from({ length: 100 }, (_, i) =>
-      u.mutate('order.place', { saleId: 'prod', quantity: 1, idempotencyKey: `shutdown-key-${i}` }).then(
-        (a) => a.status,
-        () => 'dropped',
-      ),
-    );
-    await new Promise((r) => setTimeout(r, 20));
-    prod.child.kill('SIGTERM');
-    const statuses = await Promise.all(inFlight);
-    await eventually(async () => prod.child.exitCode !== null, 20_000);
-    expect(prod.child.exitCode).toBe(0);
-    // Requests that reached the server were answered; a refused connection after close is fine.
-    const answered = statuses.filter((s) => typeof s === 'number');
-    expect(answered.length).toBeGreaterThan(0);
-    expect(answered.filter((s) => s !== 200)).toEqual([]);
-  });
+      const inFlight = Array.from({ length: 100 }, (_, i) =>
+        u.mutate('order.place', { saleId: 'prod', quantity: 1, idempotencyKey: `shutdown-key-${i}` }).then(
+          (a) => a.status,
+          () => 'dropped',
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+      prod.child.kill('SIGTERM');
+      const statuses = await Promise.all(inFlight);
+      await eventually(async () => prod.child.exitCode !== null, 20_000);
+      expect(prod.child.exitCode).toBe(0);
+      // Requests that reached the server were answered; a refused connection after close is fine.
+      const answered = statuses.filter((s) => typeof s === 'number');
+      expect(answered.length).toBeGreaterThan(0);
+      expect(answered.filter((s) => s !== 200)).toEqual([]);
+    },
+  );
 });

@@ -1,30 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState, streamMessages } from '../support/inspect.ts';
-import { createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+import { createSale } from '../support/stack.ts';
 
 type Placed = { orderId: string; status: string; replayed: boolean };
 const placed = (a: { body: { result?: { data: unknown } } }) => a.body.result?.data as Placed;
 
+const it = stackTest().extend('sales', { scope: 'file', auto: true }, async ({ admin }) => {
+  await createSale(admin, { id: 'idem-a', totalStock: 1000, perUserLimit: 100 });
+  await createSale(admin, { id: 'idem-b', totalStock: 1000, perUserLimit: 100 });
+  return ['idem-a', 'idem-b'];
+});
+
 /** SPEC §3 I4: an idempotency key is scoped by (sale, user); one order per key and input. */
 describe('I4 idempotency', () => {
-  let stack: Stack;
-  let server: TestServer;
-  let admin: TestClient;
+  const messagesFor = async (ns: string, orderId: string) =>
+    (await streamMessages(ns)).filter((m) => m.msg.orderId === orderId);
 
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-    admin = await stack.admin(server.url);
-    await createSale(admin, { id: 'idem-a', totalStock: 1000, perUserLimit: 100 });
-    await createSale(admin, { id: 'idem-b', totalStock: 1000, perUserLimit: 100 });
-  });
-  afterAll(() => stack.teardown());
-
-  const messagesFor = async (orderId: string) =>
-    (await streamMessages(stack.ns)).filter((m) => m.msg.orderId === orderId);
-
-  it('I4: the same key repeated sequentially gives one order and one message, replayed: true on every repeat', async () => {
+  it('I4: the same key repeated sequentially gives one order and one message, replayed: true on every repeat', async ({
+    stack,
+    server,
+  }) => {
     const u = new TestClient(server.url);
     await u.startSession();
     const input = { saleId: 'idem-a', quantity: 2, idempotencyKey: 'seq-key-0001' };
@@ -40,12 +37,15 @@ describe('I4 idempotency', () => {
         status: 'PENDING',
       });
     }
-    expect(await messagesFor(placed(first).orderId)).toHaveLength(1);
+    expect(await messagesFor(stack.ns, placed(first).orderId)).toHaveLength(1);
     const state = await hotState(stack.ns, 'idem-a');
     expect(Number(state.users[(await u.startSession()) as string])).toBe(2);
   });
 
-  it('I4: the same key sent 50 times concurrently gives one order and one message; the others replay or are in flight', async () => {
+  it('I4: the same key sent 50 times concurrently gives one order and one message; the others replay or are in flight', async ({
+    stack,
+    server,
+  }) => {
     const u = new TestClient(server.url);
     await u.startSession();
     const input = { saleId: 'idem-a', quantity: 1, idempotencyKey: 'concurrent-key-01' };
@@ -57,12 +57,15 @@ describe('I4 idempotency', () => {
     expect(ok.every((a) => placed(a).orderId === orderId)).toBe(true);
     // Repeats either replay the order or are told it is still being settled (409): nothing else.
     for (const a of answers) if (a.status !== 200) expect(reasonOf(a)).toBe('IDEMPOTENCY_IN_FLIGHT');
-    expect(await messagesFor(orderId)).toHaveLength(1);
+    expect(await messagesFor(stack.ns, orderId)).toHaveLength(1);
     const after = await u.mutate('order.place', input);
     expect(placed(after)).toMatchObject({ orderId, replayed: true });
   });
 
-  it('I4: the same key with a different input is refused with 422 and changes nothing', async () => {
+  it('I4: the same key with a different input is refused with 422 and changes nothing', async ({
+    stack,
+    server,
+  }) => {
     const u = new TestClient(server.url);
     const userId = await u.startSession();
     const first = await u.mutate('order.place', {
@@ -84,7 +87,11 @@ describe('I4 idempotency', () => {
     expect(after.users[userId]).toBe('1');
   });
 
-  it('I4: after a definite rejection (sold out) the key leaves no record and a retry is judged afresh', async () => {
+  it('I4: after a definite rejection (sold out) the key leaves no record and a retry is judged afresh', async ({
+    stack,
+    server,
+    admin,
+  }) => {
     await createSale(admin, { id: 'idem-small', totalStock: 1, perUserLimit: 5 });
     const [a, b] = [new TestClient(server.url), new TestClient(server.url)];
     await Promise.all([a.startSession(), b.startSession()]);
@@ -104,7 +111,7 @@ describe('I4 idempotency', () => {
     expect(placed(retried).replayed).toBe(false);
   });
 
-  it('I4: the same key on two sales makes two orders', async () => {
+  it('I4: the same key on two sales makes two orders', async ({ server }) => {
     const u = new TestClient(server.url);
     await u.startSession();
     const a = await u.mutate('order.place', {
@@ -123,7 +130,7 @@ describe('I4 idempotency', () => {
     expect(placed(b).replayed).toBe(false);
   });
 
-  it('I4: the same key used by two users makes two orders (keys are scoped by user)', async () => {
+  it('I4: the same key used by two users makes two orders (keys are scoped by user)', async ({ server }) => {
     const [x, y] = [new TestClient(server.url), new TestClient(server.url)];
     await Promise.all([x.startSession(), y.startSession()]);
     const input = { saleId: 'idem-b', quantity: 1, idempotencyKey: 'two-users-key-1' };

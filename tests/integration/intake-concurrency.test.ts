@@ -1,23 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState, streamMessages } from '../support/inspect.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
+
+const it = stackTest();
 
 /**
  * SPEC §3 I1 (no oversell) and I5 (per-user limit) at the intake: thousands of concurrent
  * `order.place` calls over HTTP against little stock.
  */
 describe('order intake under concurrency', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-  });
-  afterAll(() => stack.teardown());
-
-  it('I1 + I5: 2,000 concurrent calls from 320 users on stock 100 accept exactly 100, ≤ 2 per user, 100 distinct messages', async () => {
+  it('I1 + I5: 2,000 concurrent calls from 320 users on stock 100 accept exactly 100, ≤ 2 per user, 100 distinct messages', async ({
+    stack,
+    server,
+  }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'load', totalStock: 100, perUserLimit: 2 });
     const users = await shoppers(server.url, 320);

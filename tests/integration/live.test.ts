@@ -1,31 +1,29 @@
 import type { HudEvent, HudFrame, LiveOrder, LiveSale } from '@surge/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, type TestServer, type TestWorker } from '../support/stack.ts';
+import { createSale } from '../support/stack.ts';
 import { collect, trpcClient } from '../support/trpc-client.ts';
 
 const data = <T>(x: unknown) => (x as { data: T }).data;
+
+/** Two servers (`a` is the file's server) and a worker, one sale. */
+const it = stackTest()
+  .extend('b', { scope: 'file', auto: true }, async ({ stack }) => stack.server())
+  .extend('liveWorker', { scope: 'file', auto: true }, async ({ stack }) =>
+    stack.worker({ WORKER_ID: 'live-worker', HEARTBEAT_MS: '200' }),
+  )
+  .extend('sale', { scope: 'file', auto: true }, async ({ admin }) =>
+    createSale(admin, { id: 'live', totalStock: 100, perUserLimit: 5 }),
+  );
 
 /**
  * SPEC §5 live.* over SSE with the official client: data comes from Redis/NATS, so a
  * subscriber on one server sees orders placed through another; frames are tracked.
  */
 describe('live subscriptions', () => {
-  let stack: Stack;
-  let a: TestServer;
-  let b: TestServer;
-  let worker: TestWorker;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    [a, b] = [await stack.server(), await stack.server()];
-    worker = await stack.worker({ WORKER_ID: 'live-worker', HEARTBEAT_MS: '200' });
-    await createSale(await stack.admin(a.url), { id: 'live', totalStock: 100, perUserLimit: 5 });
-  });
-  afterAll(() => stack.teardown());
-
-  it('live.sale on server A follows orders placed through server B', async () => {
+  it('live.sale on server A follows orders placed through server B', async ({ server: a, b }) => {
     const watcher = new TestClient(a.url);
     const sub = collect<unknown>((h) => trpcClient(watcher).live.sale.subscribe({ saleId: 'live' }, h));
     await eventually(async () => sub.frames.length > 0);
@@ -39,7 +37,10 @@ describe('live subscriptions', () => {
     expect(sub.errors).toEqual([]);
   });
 
-  it('live.order follows the caller’s order PENDING → final, and refuses another user’s order', async () => {
+  it('live.order follows the caller’s order PENDING → final, and refuses another user’s order', async ({
+    server: a,
+    b,
+  }) => {
     const buyer = new TestClient(b.url);
     await buyer.startSession();
     const placed = await buyer.mutate<{ orderId: string }>('order.place', {
@@ -62,7 +63,12 @@ describe('live subscriptions', () => {
     denied.stop();
   });
 
-  it('live.hud needs an admin; it shows sales, throughput, queue, health of every instance and the event feed with history', async () => {
+  it('live.hud needs an admin; it shows sales, throughput, queue, health of every instance and the event feed with history', async ({
+    stack,
+    server: a,
+    b,
+    liveWorker: worker,
+  }) => {
     const guest = new TestClient(a.url);
     const refused = collect<unknown>((h) => trpcClient(guest).live.hud.subscribe(undefined, h));
     await eventually(async () => refused.errors.length > 0);
@@ -112,7 +118,10 @@ describe('live subscriptions', () => {
     hud.stop();
   });
 
-  it('a reconnecting HUD client resumes after its last event id without repeats', async () => {
+  it('a reconnecting HUD client resumes after its last event id without repeats', async ({
+    stack,
+    server: a,
+  }) => {
     const admin = await stack.admin(a.url);
     const ids = (await a.services.events.recent(100)).map((e) => e.id);
     const middle = ids[Math.floor(ids.length / 2)] ?? '0-0';

@@ -1,34 +1,36 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { History, placeCompletion } from '../support/checker/index.ts';
 import type { TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
 
 type Placed = { orderId: string; status: string };
 
+const it = stackTest({ worker: { PAYMENT_FAILURE_RATE: '0.3' } });
+
 /** SPEC §3 I1, I2, I3, I5 end to end: intake under load, the worker, payment failures. */
 describe('order pipeline end to end', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-    await stack.worker({ PAYMENT_FAILURE_RATE: '0.3' });
-  });
-  afterAll(() => stack.teardown());
-
-  it('I1 I2 I3 I5: 2,000 concurrent calls, 320 users, stock 150, limit 3, quantities 1–3, 30 % payment failures', async () => {
+  it('I1 I2 I3 I5: 2,000 concurrent calls, 320 users, stock 150, limit 3, quantities 1–3, 30 % payment failures', async ({
+    stack,
+    server,
+  }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'e2e', totalStock: 150, perUserLimit: 3 });
     const users = await shoppers(server.url, 320);
+    // Every call into a history too: the checker then holds each answer to its own row.
+    const history = new History();
     const answers = await Promise.all(
-      Array.from({ length: 2000 }, (_, i) =>
-        (users[i % users.length] as TestClient).mutate<Placed>('order.place', {
-          saleId: 'e2e',
-          quantity: 1 + (i % 3),
-          idempotencyKey: `e2e-key-${i}`,
-        }),
-      ),
+      Array.from({ length: 2000 }, (_, i) => {
+        const u = users[i % users.length] as TestClient;
+        const input = { saleId: 'e2e', quantity: 1 + (i % 3), idempotencyKey: `e2e-key-${i}` };
+        return history.record(
+          `shopper-${i % users.length}`,
+          { f: 'place', value: { ...input, userId: u.userId } },
+          () => u.mutate<Placed>('order.place', input),
+          placeCompletion,
+        );
+      }),
     );
     const accepted = new Set(
       answers.filter((a) => a.status === 200).map((a) => a.body.result?.data.orderId ?? ''),
@@ -44,6 +46,7 @@ describe('order pipeline end to end', () => {
       total: 150,
       perUserLimit: 3,
       accepted,
+      history: history.events,
     });
     expect(r.byStatus.FAILED_PAYMENT ?? 0).toBeGreaterThan(0);
     expect(r.byStatus.CONFIRMED ?? 0).toBeGreaterThan(0);

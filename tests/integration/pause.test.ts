@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState } from '../support/inspect.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
+
+const it = stackTest();
 
 /** SPEC §3 I6: pause is a barrier, checked inside the same atomic step as the reservation. */
 describe('I6 pause is a barrier', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-  });
-  afterAll(() => stack.teardown());
-
-  it('I6: under load, no order.place that starts after admin.pauseSale returned is accepted; resume reopens', async () => {
+  it('I6: under load, no order.place that starts after admin.pauseSale returned is accepted; resume reopens', async ({
+    stack,
+    server,
+  }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'pausable', totalStock: 100_000, perUserLimit: 100 });
     const users = await shoppers(server.url, 60);
@@ -67,7 +64,7 @@ describe('I6 pause is a barrier', () => {
     );
   });
 
-  it('pause and resume are written to PostgreSQL and to the audit table', async () => {
+  it('pause and resume are written to PostgreSQL and to the audit table', async ({ stack, server }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'audited', totalStock: 5, perUserLimit: 1 });
     await admin.mutate('admin.pauseSale', { saleId: 'audited' });

@@ -1,28 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { type Answer, reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState } from '../support/inspect.ts';
-import { ADMIN_PASSWORD, createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+import { ADMIN_PASSWORD, createSale } from '../support/stack.ts';
 
-/**
- * SPEC §5b rate limits, counted in Redis: per user and per IP on order.place, per IP on
- * session.start, and the admin-login throttle that stays on when every other limit is off.
- * X-Forwarded-For (TRUST_PROXY=true) gives each case its own client IP.
- */
-describe('rate limits', () => {
-  let stack: Stack;
-  let limited: TestServer;
-  let open: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    limited = await stack.server({
+/** Two servers on one stack: `limited` with the limits on, `open` with them off. */
+const it = stackTest({ server: false })
+  .extend('limited', { scope: 'file', auto: true }, async ({ stack }) =>
+    stack.server({
       RATE_LIMIT_PER_USER: '3',
       RATE_LIMIT_PER_IP: '5',
       RATE_LIMIT_WINDOW_MS: '10000',
       TRUST_PROXY: 'true',
       ADMIN_LOGIN_LIMIT: '3',
-    });
-    open = await stack.server({
+    }),
+  )
+  .extend('open', { scope: 'file', auto: true }, async ({ stack }) => {
+    const open = await stack.server({
       RATE_LIMIT_PER_USER: '0',
       RATE_LIMIT_PER_IP: '0',
       TRUST_PROXY: 'true',
@@ -31,9 +25,15 @@ describe('rate limits', () => {
     const admin = new TestClient(open.url, { 'x-forwarded-for': '10.9.9.9' });
     await admin.loginAdmin(ADMIN_PASSWORD);
     await createSale(admin, { id: 'limited', totalStock: 10_000, perUserLimit: 100 });
+    return open;
   });
-  afterAll(() => stack.teardown());
 
+/**
+ * SPEC §5b rate limits, counted in Redis: per user and per IP on order.place, per IP on
+ * session.start, and the admin-login throttle that stays on when every other limit is off.
+ * X-Forwarded-For (TRUST_PROXY=true) gives each case its own client IP.
+ */
+describe('rate limits', () => {
   const expectLimited = (a: Answer, windowMs = 10_000) => {
     expect(a.status).toBe(429);
     expect(reasonOf(a)).toBe('RATE_LIMITED');
@@ -48,7 +48,10 @@ describe('rate limits', () => {
       idempotencyKey: `rl-key-${i}-${c.baseUrl.length}-${Math.random()}`,
     });
 
-  it('per user: the 4th order.place in a window gets 429 RATE_LIMITED with retryAfterMs, and reserves nothing', async () => {
+  it('per user: the 4th order.place in a window gets 429 RATE_LIMITED with retryAfterMs, and reserves nothing', async ({
+    stack,
+    limited,
+  }) => {
     // Each user from its own IP so only the per-user limit can trip.
     const u = new TestClient(limited.url, { 'x-forwarded-for': '10.0.1.1' });
     await u.startSession();
@@ -65,7 +68,9 @@ describe('rate limits', () => {
     expect((await order(other, 0)).status).toBe(200);
   });
 
-  it('per IP: the 6th order.place from one IP (different users) is limited; another IP is not', async () => {
+  it('per IP: the 6th order.place from one IP (different users) is limited; another IP is not', async ({
+    limited,
+  }) => {
     const users = Array.from(
       { length: 6 },
       () => new TestClient(limited.url, { 'x-forwarded-for': '10.0.2.1' }),
@@ -84,7 +89,10 @@ describe('rate limits', () => {
     expect((await order(elsewhere, 9)).status).toBe(200);
   });
 
-  it('session.start is limited per IP, and not at all when RATE_LIMIT_PER_IP=0', async () => {
+  it('session.start is limited per IP, and not at all when RATE_LIMIT_PER_IP=0', async ({
+    limited,
+    open,
+  }) => {
     const c = new TestClient(limited.url, { 'x-forwarded-for': '10.0.3.1' });
     for (let i = 0; i < 5; i++) expect((await c.mutate('session.start')).status).toBe(200);
     expectLimited(await c.mutate('session.start'));
@@ -92,7 +100,9 @@ describe('rate limits', () => {
     for (let i = 0; i < 12; i++) expect((await free.mutate('session.start')).status).toBe(200);
   });
 
-  it('admin.login is throttled per IP even with every other limit off, right password or not', async () => {
+  it('admin.login is throttled per IP even with every other limit off, right password or not', async ({
+    open,
+  }) => {
     const c = new TestClient(open.url, { 'x-forwarded-for': '10.0.4.1' });
     for (let i = 0; i < 3; i++)
       expect(reasonOf(await c.mutate('admin.login', { password: `wrong-${i}` }))).toBe('BAD_CREDENTIALS');
@@ -101,7 +111,9 @@ describe('rate limits', () => {
     expect((await elsewhere.mutate('admin.login', { password: ADMIN_PASSWORD })).status).toBe(200);
   });
 
-  it('behind a trusted proxy the client IP is the entry the proxy appended, not one the client wrote', async () => {
+  it('behind a trusted proxy the client IP is the entry the proxy appended, not one the client wrote', async ({
+    open,
+  }) => {
     // The client writes a fresh fake IP each time; the proxy appends the real one (10.0.6.1).
     for (let i = 0; i < 3; i++) {
       const c = new TestClient(open.url, { 'x-forwarded-for': `203.0.113.${i}, 10.0.6.1` });
@@ -111,7 +123,7 @@ describe('rate limits', () => {
     expectLimited(await c.mutate('admin.login', { password: ADMIN_PASSWORD }), 60_000);
   });
 
-  it('X-Forwarded-For is ignored unless TRUST_PROXY is true', async () => {
+  it('X-Forwarded-For is ignored unless TRUST_PROXY is true', async ({ stack }) => {
     const untrusting = await stack.server({
       RATE_LIMIT_PER_USER: '0',
       RATE_LIMIT_PER_IP: '0',

@@ -1,12 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { type Answer, reasonOf, type TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { withRedis } from '../support/inspect.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
 
 type Placed = { orderId: string };
 type SaleView = { state: string; remaining: number };
+
+const it = stackTest({ server: { SWEEP_INTERVAL_MS: '200', REBUILD_TIMEOUT_MS: '30000' } });
 
 function tally(answers: Answer<Placed>[]) {
   const accepted = new Set(
@@ -18,16 +21,10 @@ function tally(answers: Answer<Placed>[]) {
 
 /** SPEC §4 step 7 with a backlog: the rebuild waits for the sale's messages to be persisted. */
 describe('rebuild with a backlog', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server({ SWEEP_INTERVAL_MS: '200', REBUILD_TIMEOUT_MS: '30000' });
-  });
-  afterAll(() => stack.teardown());
-
-  it('I1 I2: keys deleted mid-run while orders are in the stream → SALE_REBUILDING, it waits for them, then the invariants hold', async () => {
+  it('I1 I2: keys deleted mid-run while orders are in the stream → SALE_REBUILDING, it waits for them, then the invariants hold', async ({
+    stack,
+    server,
+  }) => {
     const worker = await stack.worker({
       PAYMENT_LATENCY_MS: '200',
       WORKER_BATCH_SIZE: '10',
@@ -76,7 +73,10 @@ describe('rebuild with a backlog', () => {
     await worker.close();
   });
 
-  it('with the worker stopped → REBUILD_BLOCKED naming the backlog; the sale reopens by itself after the worker returns', async () => {
+  it('with the worker stopped → REBUILD_BLOCKED naming the backlog; the sale reopens by itself after the worker returns', async ({
+    stack,
+    server,
+  }) => {
     // A server that gives up waiting after 1 s (the wait itself is shown by the test above).
     const impatient = await stack.server({ SWEEP_INTERVAL_MS: '200', REBUILD_TIMEOUT_MS: '1000' });
     const admin = await stack.admin(impatient.url);

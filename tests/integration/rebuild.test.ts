@@ -1,36 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { hotState, withRedis } from '../support/inspect.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, type TestServer } from '../support/stack.ts';
+import { createSale } from '../support/stack.ts';
 
 type SaleView = { remaining: number; state: string; totalStock: number };
+
+const it = stackTest({ server: { SWEEP_INTERVAL_MS: '200', REBUILD_TIMEOUT_MS: '600' } });
 
 /**
  * SPEC §4 step 7 / I7: Redis holds the hot state, PostgreSQL the truth. A sale whose keys are
  * lost answers SALE_REBUILDING and is rebuilt from the rows before it takes orders again.
  */
 describe('rebuild of a sale hot state', () => {
-  let stack: Stack;
-  let server: TestServer;
-  let admin: TestClient;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server({ SWEEP_INTERVAL_MS: '200', REBUILD_TIMEOUT_MS: '600' });
-    admin = await stack.admin(server.url);
-  });
-  afterAll(() => stack.teardown());
-
-  const deleteSaleKeys = (saleId: string) =>
+  const deleteSaleKeys = (ns: string, saleId: string) =>
     withRedis(async (r) => {
-      const keys = await r.keys(`${stack.ns}:{sale:${saleId}}:*`);
+      const keys = await r.keys(`${ns}:{sale:${saleId}}:*`);
       if (keys.length > 0) await r.del(...keys);
       return keys.length;
     });
 
-  it('I7: keys deleted with no backlog → SALE_REBUILDING, then remaining == total − Σ live rows, user counts and keys restored', async () => {
+  it('I7: keys deleted with no backlog → SALE_REBUILDING, then remaining == total − Σ live rows, user counts and keys restored', async ({
+    stack,
+    server,
+    admin,
+  }) => {
     await createSale(admin, { id: 'lost', totalStock: 50, perUserLimit: 5 });
     const buyer = new TestClient(server.url);
     const buyerId = await buyer.startSession();
@@ -58,7 +54,7 @@ describe('rebuild of a sale hot state', () => {
         row('u_failed_user', 'failed-key-001', 3, 'FAILED_PAYMENT'),
       ],
     });
-    expect(await deleteSaleKeys('lost')).toBeGreaterThan(0);
+    expect(await deleteSaleKeys(stack.ns, 'lost')).toBeGreaterThan(0);
 
     const during = await buyer.mutate('order.place', {
       saleId: 'lost',
@@ -102,7 +98,11 @@ describe('rebuild of a sale hot state', () => {
     ).toBe(200);
   });
 
-  it('a rebuild with a backlog in the stream reports REBUILD_BLOCKED, keeps the sale rebuilding, and reopens it by itself once the backlog is gone', async () => {
+  it('a rebuild with a backlog in the stream reports REBUILD_BLOCKED, keeps the sale rebuilding, and reopens it by itself once the backlog is gone', async ({
+    stack,
+    server,
+    admin,
+  }) => {
     await createSale(admin, { id: 'backlog', totalStock: 20, perUserLimit: 5 });
     const u = new TestClient(server.url);
     await u.startSession();
@@ -164,7 +164,11 @@ describe('rebuild of a sale hot state', () => {
     expect(reopened.remaining).toBe(19);
   });
 
-  it('an ended sale whose keys are gone answers SALE_ENDED and is not rebuilt again and again', async () => {
+  it('an ended sale whose keys are gone answers SALE_ENDED and is not rebuilt again and again', async ({
+    stack,
+    server,
+    admin,
+  }) => {
     const now = Date.now();
     await createSale(admin, {
       id: 'over',
@@ -174,7 +178,7 @@ describe('rebuild of a sale hot state', () => {
       endsAt: new Date(now + 1500).toISOString(),
     });
     await new Promise((r) => setTimeout(r, 1800));
-    await deleteSaleKeys('over');
+    await deleteSaleKeys(stack.ns, 'over');
     const u = new TestClient(server.url);
     await u.startSession();
     expect(
@@ -187,7 +191,7 @@ describe('rebuild of a sale hot state', () => {
     expect((await server.services.prisma.sale.findUniqueOrThrow({ where: { id: 'over' } })).epoch).toBe(1);
   });
 
-  it('admin.flushCache with no backlog rebuilds every sale and returns what remains', async () => {
+  it('admin.flushCache with no backlog rebuilds every sale and returns what remains', async ({ admin }) => {
     await createSale(admin, { id: 'flush-a', totalStock: 7, perUserLimit: 1 });
     const r = await admin.mutate<{ sales: { saleId: string; remaining: number }[] }>('admin.flushCache', {
       saleId: 'flush-a',

@@ -1,8 +1,9 @@
 import { natsNames } from '@surge/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { stackTest } from '../support/fixtures.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers, type TestServer } from '../support/stack.ts';
 
 /**
  * Redelivery timing: a killed worker's messages come back after the (short) ack wait, a
@@ -32,17 +33,13 @@ async function finalRows(server: TestServer, saleId: string): Promise<number> {
   return server.services.prisma.order.count({ where: { saleId, status: { not: 'PENDING' } } });
 }
 
+const test = stackTest();
+
 describe('worker redelivery', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-  });
-  afterAll(() => stack.teardown());
-
-  it('kill -9 of a worker holding a batch → its orders are persisted by another worker within seconds, exactly once', async () => {
+  test('kill -9 of a worker holding a batch → its orders are persisted by another worker within seconds, exactly once', async ({
+    stack,
+    server,
+  }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'killed', totalStock: 100, perUserLimit: 5 });
     // The doomed worker holds its batch in a long payment (in-progress acks keep it its own).
@@ -80,7 +77,10 @@ describe('worker redelivery', () => {
     });
   });
 
-  it('a stopped worker hands its buffered messages back at once (nak), not after the ack wait', async () => {
+  test('a stopped worker hands its buffered messages back at once (nak), not after the ack wait', async ({
+    stack,
+    server,
+  }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'stopped', totalStock: 100, perUserLimit: 5 });
     // A long ack wait on both workers: only a nak can bring the messages back quickly.

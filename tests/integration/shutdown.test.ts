@@ -1,23 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { type Answer, reasonOf, type TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
 
 type Placed = { orderId: string };
 
+const it = stackTest();
+
 /** SPEC §5b graceful shutdown: SIGTERM under load loses nothing acknowledged and answers what it took. */
 describe('SIGTERM under load', () => {
-  let stack: Stack;
-  let control: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    control = await stack.server();
-  });
-  afterAll(() => stack.teardown());
-
-  it('I3 I7: server and worker SIGTERM mid-load → every definitely accepted order persisted, every request that reached a server answered', async () => {
+  it('I3 I7: server and worker SIGTERM mid-load → every definitely accepted order persisted, every request that reached a server answered', async ({
+    stack,
+    server: control,
+  }) => {
     const admin = await stack.admin(control.url);
     await createSale(admin, { id: 'sigterm', totalStock: 5000, perUserLimit: 50 });
     const server = await stack.spawnServer();

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { TestClient } from '../support/client.ts';
+import { stackTest } from '../support/fixtures.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
 import { eventually } from '../support/services.ts';
-import { createSale, createStack, type Stack, shoppers, type TestServer } from '../support/stack.ts';
+import { createSale, shoppers } from '../support/stack.ts';
 
 type Placed = { orderId: string };
 
@@ -21,17 +22,12 @@ async function placeMany(users: TestClient[], saleId: string, n: number, prefix:
 
 /** SPEC §3 I3 / I7 through worker crashes: a redelivery repeats only what is missing. */
 for (const when of ['before-commit', 'after-commit'] as const) {
+  const it = stackTest();
   describe(`worker kill -9 ${when}`, () => {
-    let stack: Stack;
-    let server: TestServer;
-
-    beforeAll(async () => {
-      stack = await createStack();
-      server = await stack.server();
-    });
-    afterAll(() => stack.teardown());
-
-    it(`I3 I7: a worker killed ${when} and restarted → every accepted order exactly once, statuses final, no unit returned twice`, async () => {
+    it(`I3 I7: a worker killed ${when} and restarted → every accepted order exactly once, statuses final, no unit returned twice`, async ({
+      stack,
+      server,
+    }) => {
       const saleId = `crash-${when}`;
       const admin = await stack.admin(server.url);
       await createSale(admin, { id: saleId, totalStock: 120, perUserLimit: 4 });
@@ -64,17 +60,10 @@ for (const when of ['before-commit', 'after-commit'] as const) {
   });
 }
 
+const severalWorkers = stackTest();
+
 describe('several workers', () => {
-  let stack: Stack;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    stack = await createStack();
-    server = await stack.server();
-  });
-  afterAll(() => stack.teardown());
-
-  it('I3: two workers on the same stream persist each order once', async () => {
+  severalWorkers('I3: two workers on the same stream persist each order once', async ({ stack, server }) => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'two-workers', totalStock: 300, perUserLimit: 4 });
     const [a, b] = [
@@ -98,45 +87,48 @@ describe('several workers', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
-  it('one message delivered twice at the same time → payment decided once, stock returned at most once', async () => {
-    const admin = await stack.admin(server.url);
-    await createSale(admin, { id: 'twice', totalStock: 10, perUserLimit: 10 });
-    // Ack wait 300 ms, payment 1.5 s, no deadline extension: the message is redelivered to the
-    // other worker while the first is still paying. Every payment fails: each decision would
-    // return stock if it were applied twice.
-    const slow = {
-      WORKER_ACK_WAIT_MS: '300',
-      PAYMENT_LATENCY_MS: '1500',
-      SURGE_FAULT_NO_WORKING: 'true',
-      PAYMENT_FAILURE_RATE: '1',
-    };
-    const workers = [
-      await stack.worker({ ...slow, WORKER_ID: 'slow-a' }),
-      await stack.worker({ ...slow, WORKER_ID: 'slow-b' }),
-    ];
-    const u = new TestClient(server.url);
-    await u.startSession();
-    const placed = await u.mutate<Placed>('order.place', {
-      saleId: 'twice',
-      quantity: 3,
-      idempotencyKey: 'delivered-twice',
-    });
-    const orderId = placed.body.result?.data.orderId ?? '';
-    await waitForDrain(stack.ns, 'twice');
-    const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
-    expect(row.status).toBe('FAILED_PAYMENT');
-    await checkInvariants({
-      prisma: server.services.prisma,
-      ns: stack.ns,
-      saleId: 'twice',
-      total: 10,
-      perUserLimit: 10,
-      accepted: new Set([orderId]),
-    });
-    const sale = await u.query<{ remaining: number }>('sale.get', { saleId: 'twice' });
-    expect(sale.body.result?.data.remaining).toBe(10);
-    // Both workers really saw it: the redelivery happened.
-    expect(workers.reduce((s, w) => s + w.consumer.processed, 0)).toBeGreaterThanOrEqual(2);
-    await Promise.all(workers.map((w) => w.close()));
-  });
+  severalWorkers(
+    'one message delivered twice at the same time → payment decided once, stock returned at most once',
+    async ({ stack, server }) => {
+      const admin = await stack.admin(server.url);
+      await createSale(admin, { id: 'twice', totalStock: 10, perUserLimit: 10 });
+      // Ack wait 300 ms, payment 1.5 s, no deadline extension: the message is redelivered to the
+      // other worker while the first is still paying. Every payment fails: each decision would
+      // return stock if it were applied twice.
+      const slow = {
+        WORKER_ACK_WAIT_MS: '300',
+        PAYMENT_LATENCY_MS: '1500',
+        SURGE_FAULT_NO_WORKING: 'true',
+        PAYMENT_FAILURE_RATE: '1',
+      };
+      const workers = [
+        await stack.worker({ ...slow, WORKER_ID: 'slow-a' }),
+        await stack.worker({ ...slow, WORKER_ID: 'slow-b' }),
+      ];
+      const u = new TestClient(server.url);
+      await u.startSession();
+      const placed = await u.mutate<Placed>('order.place', {
+        saleId: 'twice',
+        quantity: 3,
+        idempotencyKey: 'delivered-twice',
+      });
+      const orderId = placed.body.result?.data.orderId ?? '';
+      await waitForDrain(stack.ns, 'twice');
+      const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+      expect(row.status).toBe('FAILED_PAYMENT');
+      await checkInvariants({
+        prisma: server.services.prisma,
+        ns: stack.ns,
+        saleId: 'twice',
+        total: 10,
+        perUserLimit: 10,
+        accepted: new Set([orderId]),
+      });
+      const sale = await u.query<{ remaining: number }>('sale.get', { saleId: 'twice' });
+      expect(sale.body.result?.data.remaining).toBe(10);
+      // Both workers really saw it: the redelivery happened.
+      expect(workers.reduce((s, w) => s + w.consumer.processed, 0)).toBeGreaterThanOrEqual(2);
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  );
 });

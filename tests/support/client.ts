@@ -27,6 +27,8 @@ export interface Answer<T = unknown> {
 
 export class TestClient {
   cookies = new Map<string, string>();
+  /** The guest user of the session `startSession()` started. */
+  userId: string | undefined;
 
   constructor(
     readonly baseUrl: string,
@@ -90,7 +92,8 @@ export class TestClient {
     const r = await this.mutate<{ userId: string }>('session.start');
     if (r.status !== 200 || !r.body.result)
       throw new Error(`session.start: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body.result.data.userId;
+    this.userId = r.body.result.data.userId;
+    return this.userId;
   }
 
   async loginAdmin(password: string): Promise<void> {

@@ -1,31 +1,27 @@
 import type { PrismaClient } from '@surge/db';
 import { expect } from 'vitest';
-import { hotState, streamMessages } from './inspect.ts';
-import { eventually } from './services.ts';
+import { checkSale, type HistoryEvent, waitForQuiet } from './checker/index.ts';
+import { SHARED } from './services.ts';
 
-/** Waits until the sale is quiet: nothing in the stream for it, no open record, no outbox entry. */
+/**
+ * The checker (tests/support/checker) as vitest assertions. Waits until the sale is quiet:
+ * nothing in the stream for it, no open record, no outbox entry.
+ */
 export async function waitForDrain(
   ns: string,
   saleId: string,
   timeoutMs = 60_000,
-  redisUrl?: string,
+  redisUrl = SHARED.redis,
+  natsUrl = SHARED.nats,
 ): Promise<void> {
-  await eventually(
-    async () => {
-      const [msgs, state] = await Promise.all([streamMessages(ns), hotState(ns, saleId, redisUrl)]);
-      return (
-        msgs.filter((m) => m.msg.saleId === saleId).length === 0 && state.open === 0 && state.outbox === 0
-      );
-    },
-    timeoutMs,
-    200,
-  );
+  await waitForQuiet({ ns, saleId, timeoutMs, redisUrl, natsUrl, stepMs: 200 });
 }
 
 /**
- * SPEC §3 checked on a quiet system: I1 (no oversell), I2 (conservation), I3 (exactly once:
+ * SPEC §3 checked on a quiet system — I1 (no oversell), I2 (conservation), I3 (exactly once:
  * every definite success has exactly one final row under its id, no row without an accepted
- * or indeterminate call) and I5 (per-user limit).
+ * or indeterminate call), I4 (one order per key), I5 (per-user limit, Redis agreeing with
+ * PostgreSQL) and, given a history, I6 — asserting that the checker finds no violation.
  */
 export async function checkInvariants(o: {
   prisma: PrismaClient;
@@ -39,41 +35,20 @@ export async function checkInvariants(o: {
   unknownAnswers?: number;
   /** A private Redis, for tests that run their own. */
   redisUrl?: string;
+  /** Every call as invoke → ok / fail / info (checker/history.ts), judged along with the sets. */
+  history?: readonly HistoryEvent[];
 }): Promise<{ live: number; remaining: number; byStatus: Record<string, number> }> {
-  const rows = await o.prisma.order.findMany({ where: { saleId: o.saleId } });
-  const state = await hotState(o.ns, o.saleId, o.redisUrl);
-  const remaining = Number(state.hot.remaining);
-  const liveRows = rows.filter((r) => r.status === 'PENDING' || r.status === 'CONFIRMED');
-  const live = liveRows.reduce((s, r) => s + r.quantity, 0);
-  const byStatus: Record<string, number> = {};
-  for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-
-  expect(remaining, 'I1: remaining never below 0').toBeGreaterThanOrEqual(0);
-  expect(live, 'I1: live units within total stock').toBeLessThanOrEqual(o.total);
-  expect(remaining + live, 'I2: remaining + Σ live == total').toBe(o.total);
-
-  const ids = new Set(rows.map((r) => r.id));
-  expect(rows.length, 'I3: one row per id').toBe(ids.size);
-  const missing = [...o.accepted].filter((id) => !ids.has(id));
-  expect(missing, 'I3: every definite success has its row').toEqual([]);
-  const unexplained = rows
-    .filter((r) => !o.accepted.has(r.id) && !o.indeterminate?.has(r.id))
-    .map((r) => r.id);
-  expect(
-    unexplained.length,
-    'I3: no row without an accepted call (an indeterminate one may have one)',
-  ).toBeLessThanOrEqual(o.unknownAnswers ?? 0);
-  expect(
-    rows.filter((r) => r.status === 'PENDING').map((r) => r.id),
-    'every row final once quiet',
-  ).toEqual([]);
-
-  const perUser = new Map<string, number>();
-  for (const r of liveRows) perUser.set(r.userId, (perUser.get(r.userId) ?? 0) + r.quantity);
-  const over = [...perUser].filter(([, q]) => q > o.perUserLimit);
-  expect(over, 'I5: no user above perUserLimit').toEqual([]);
-  // Redis agrees with PostgreSQL on every user's held units.
-  const redisHeld = Object.fromEntries(Object.entries(state.users).map(([u, q]) => [u, Number(q)]));
-  expect(redisHeld, 'per-user counts in Redis == Σ live rows').toEqual(Object.fromEntries(perUser));
-  return { live, remaining, byStatus };
+  const { violations, facts } = await checkSale({
+    db: o.prisma,
+    redis: o.redisUrl ?? SHARED.redis,
+    ns: o.ns,
+    saleId: o.saleId,
+    total: o.total,
+    perUserLimit: o.perUserLimit,
+    accepted: o.accepted,
+    indeterminate: { orderIds: o.indeterminate ?? [], count: o.unknownAnswers ?? 0 },
+    history: o.history,
+  });
+  expect(violations, `SPEC §3 invariants of sale ${o.saleId}`).toEqual([]);
+  return { live: facts.live, remaining: facts.remaining, byStatus: facts.byStatus };
 }

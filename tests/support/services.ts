@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { natsNames } from '@surge/contracts';
 import { applyMigrations, dropDatabase } from '@surge/db/migrate';
 import { Redis } from 'ioredis';
+import { freePort } from '../../scripts/spawn-app.mjs';
 import { ROOT } from './paths.ts';
+
+export { freePort };
 
 /**
  * The machine's shared services. Every test file isolates itself: its own database, its own
@@ -72,18 +74,6 @@ export async function cleanupNamespace(
 
 export function newNamespace(): string {
   return `t_${uid()}`;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { startServer } from '../../apps/server/src/app.ts';
 import { startWorker } from '../../apps/worker/src/worker.ts';
+import { type SpawnedApp, spawnApp } from '../../scripts/spawn-app.mjs';
 import { TestClient } from './client.ts';
 import { ADMIN_PASSWORD, baseEnv } from './env.ts';
-import { ROOT } from './paths.ts';
-import { cleanupNamespace, createTestDatabase, eventually, freePort, newNamespace } from './services.ts';
+import { cleanupNamespace, createTestDatabase, newNamespace } from './services.ts';
 
 export { ADMIN_PASSWORD, baseEnv, SESSION_SECRET } from './env.ts';
 
@@ -24,7 +23,12 @@ export async function createStack(opts: { postgres?: string; redis?: string; nat
   const ns = newNamespace();
   const servers: TestServer[] = [];
   const workers: TestWorker[] = [];
-  const children: ChildProcess[] = [];
+  const children: SpawnedApp[] = [];
+  const spawned = async (starting: Promise<SpawnedApp>) => {
+    const app = await starting;
+    children.push(app);
+    return app;
+  };
 
   return {
     db,
@@ -44,38 +48,21 @@ export async function createStack(opts: { postgres?: string; redis?: string; nat
     async spawnWorker(
       overrides: Record<string, string> = {},
       opts: { waitReady?: boolean } = {},
-    ): Promise<{ child: ChildProcess; port: number }> {
-      const port = await freePort();
-      const child = spawn(process.execPath, [`${ROOT}/apps/worker/dist/main.js`], {
-        env: { ...process.env, ...baseEnv(db, ns, { ...urls, WORKER_PORT: String(port), ...overrides }) },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      children.push(child);
-      if (opts.waitReady === false) return { child, port };
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}`);
-        const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
-        return r?.status === 200;
-      }, 30_000);
-      return { child, port };
+    ): Promise<SpawnedApp> {
+      return spawned(
+        spawnApp({
+          app: 'worker',
+          port: 'free',
+          env: baseEnv(db, ns, { ...urls, ...overrides }),
+          waitReady: opts.waitReady,
+        }),
+      );
     },
     /** A built server in its own process (`npm run build` first; the test runner does it). */
-    async spawnServer(
-      overrides: Record<string, string> = {},
-    ): Promise<{ url: string; child: ChildProcess; port: number }> {
-      const port = await freePort();
-      const child = spawn(process.execPath, [`${ROOT}/apps/server/dist/main.js`], {
-        env: { ...process.env, ...baseEnv(db, ns, { ...urls, PORT: String(port), ...overrides }) },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      children.push(child);
-      const url = `http://127.0.0.1:${port}`;
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}`);
-        const r = await fetch(`${url}/readyz`).catch(() => null);
-        return r?.status === 200;
-      }, 30_000);
-      return { url, child, port };
+    async spawnServer(overrides: Record<string, string> = {}): Promise<SpawnedApp> {
+      return spawned(
+        spawnApp({ app: 'server', port: 'free', env: baseEnv(db, ns, { ...urls, ...overrides }) }),
+      );
     },
     async admin(url: string): Promise<TestClient> {
       const c = new TestClient(url);
@@ -83,7 +70,7 @@ export async function createStack(opts: { postgres?: string; redis?: string; nat
       return c;
     },
     async teardown(): Promise<void> {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await Promise.all(children.map((c) => c.kill()));
       await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
       await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
       await cleanupNamespace(ns, opts.redis, opts.nats);

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { spawnApp } from '../../../scripts/spawn-app.mjs';
 import { baseEnv } from '../../support/env.ts';
-import { ROOT } from '../../support/paths.ts';
-import { createTestDatabase, eventually, freePort, newNamespace } from '../../support/services.ts';
+import { createTestDatabase, newNamespace } from '../../support/services.ts';
 import { STATE_FILE, type StackState } from './stack-state.ts';
 
 export const E2E_ADMIN_PASSWORD = 'e2e-admin-password-0001';
@@ -32,34 +31,28 @@ export async function startWorkerProcess(
   state: Pick<StackState, 'databaseUrl' | 'ns'>,
   workerId: string,
 ): Promise<number> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [`${ROOT}/apps/worker/dist/main.js`], {
-    env: stackEnv(state, { WORKER_PORT: String(port), WORKER_ID: workerId }),
-    stdio: 'ignore',
+  // Detached: it outlives this set-up; the global teardown stops it by PID.
+  const worker = await spawnApp({
+    app: 'worker',
+    port: 'free',
+    env: stackEnv(state, { WORKER_ID: workerId }),
     detached: true,
   });
-  child.unref();
-  await eventually(
-    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200,
-    30_000,
-  );
-  return child.pid ?? 0;
+  return worker.pid ?? 0;
 }
 
 export default async function globalSetup(): Promise<void> {
   const db = await createTestDatabase();
   const ns = newNamespace();
-  const port = await freePort();
   const base = { databaseUrl: db.url, ns };
   // The built server serves the built web app, as `npm start` does.
-  const server = spawn(process.execPath, [`${ROOT}/apps/server/dist/main.js`], {
-    env: stackEnv(base, { PORT: String(port), HOST: '127.0.0.1', SWEEP_INTERVAL_MS: '250' }),
-    stdio: 'ignore',
+  const server = await spawnApp({
+    app: 'server',
+    port: 'free',
+    env: stackEnv(base, { HOST: '127.0.0.1', SWEEP_INTERVAL_MS: '250' }),
     detached: true,
   });
-  server.unref();
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 30_000);
+  const url = server.url;
   const worker = await startWorkerProcess(base, 'e2e-worker-1');
   const state: StackState = {
     url,

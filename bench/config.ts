@@ -1,0 +1,78 @@
+/**
+ * What `npm run bench` runs: durations, connections, users and sizes (each overridable by an
+ * environment variable), and the environment of the processes it starts.
+ */
+import { randomBytes } from 'node:crypto';
+import { baseEnv } from '../tests/support/env.ts';
+import { ROOT } from '../tests/support/paths.ts';
+import type { TestDatabase } from '../tests/support/services.ts';
+
+const num = (name: string, def: number, max = Number.POSITIVE_INFINITY): number => {
+  const raw = process.env[name];
+  const v = raw === undefined || raw === '' ? def : Number(raw);
+  if (!Number.isFinite(v) || v < 0 || v > max)
+    throw new Error(`${name} must be a number in [0, ${max}], got ${raw}`);
+  return v;
+};
+
+export const CFG = {
+  durationS: num('BENCH_DURATION_S', 10),
+  warmupS: num('BENCH_WARMUP_S', 2),
+  /** Measured load of the tRPC run with two workers alongside. */
+  scaleDurationS: num('BENCH_SCALE_DURATION_S', 5),
+  /** Load with no worker running, for the backlog the workers then drain. 0: no backlog step. */
+  backlogS: num('BENCH_BACKLOG_S', 6),
+  connections: num('BENCH_CONNECTIONS', 100),
+  // perUserLimit × users must stay well above the orders a run accepts, or USER_LIMIT takes over.
+  users: num('BENCH_USERS', 2000),
+  paymentFailureRate: num('BENCH_PAYMENT_FAILURE_RATE', 0.1, 1),
+  workerBatchSize: num('BENCH_WORKER_BATCH_SIZE', 100),
+  drainTimeoutS: num('BENCH_DRAIN_TIMEOUT_S', 300),
+  rawRows: num('BENCH_RAW_ROWS', 50_000),
+  rawBatch: 100,
+  stock: 10_000_000,
+  perUserLimit: 100,
+  saleId: 'bench-sale',
+};
+
+export const ADMIN_PASSWORD = `bench-admin-${randomBytes(8).toString('hex')}`;
+/** The tests' process environment (tests/support/env.ts), for production and heavy load. */
+function commonEnv(db: TestDatabase, ns: string): Record<string, string> {
+  return baseEnv(db, ns, {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    // Server and worker both declare the stream: room for every accepted order while no worker
+    // drains it (the baseline run, the backlog step).
+    STREAM_MAX_BYTES: '2GiB',
+  });
+}
+
+/** A server's (its port is picked when it starts). */
+export function serverEnv(db: TestDatabase, ns: string): Record<string, string> {
+  return {
+    ...commonEnv(db, ns),
+    ADMIN_PASSWORD,
+    // The tests' default secret is refused in production.
+    SESSION_SECRET: `bench-${randomBytes(24).toString('hex')}`,
+  };
+}
+
+/** A worker's (its health and metrics port is picked when it starts). */
+export function workerEnv(db: TestDatabase, ns: string, id: string): Record<string, string> {
+  return {
+    ...commonEnv(db, ns),
+    WORKER_ID: id,
+    PAYMENT_FAILURE_RATE: String(CFG.paymentFailureRate),
+    PAYMENT_LATENCY_MS: '0',
+    WORKER_BATCH_SIZE: String(CFG.workerBatchSize),
+    // The worker logs nothing per order at info: its start and stop, shown if it dies.
+    LOG_LEVEL: 'info',
+    // Fault injection off, whatever the caller's environment says.
+    SURGE_FAULT_WORKER_CRASH: '',
+    SURGE_FAULT_NO_WORKING: '',
+  };
+}
+
+/** The bare node:http baseline (bench/baseline-server.ts), bundled like the server. */
+export const BASELINE_TS = `${ROOT}/bench/baseline-server.ts`;
+export const BASELINE_JS = `${ROOT}/bench/dist/baseline-server.js`;

@@ -1,0 +1,167 @@
+/**
+ * One isolated run of the bench: a fresh database and namespace, a server (tRPC or the bare
+ * baseline) with a sale of huge stock, workers on demand, the measured load, and everything
+ * removed at the end — also when the bench is interrupted (`cleanupAll`).
+ */
+import { type SpawnedApp, spawnApp } from '../scripts/spawn-app.mjs';
+import { TestClient } from '../tests/support/client.ts';
+import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
+import { ADMIN_PASSWORD, BASELINE_JS, CFG, serverEnv, workerEnv } from './config.ts';
+import { guestCookies, load, type Outcomes, percentiles } from './load.ts';
+import { cpuSeconds, peakRss, streamCount } from './probes.ts';
+
+export type SideName = 'baseline' | 'trpc';
+
+export interface IntakeResult {
+  label: string;
+  durationS: number;
+  accepted: number;
+  responses: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  rejections: Map<string, number>;
+  peakRssBytes: number;
+  serverCpuUsPerReq: number;
+  generatorCpuPct: number;
+  streamMessages: number | null;
+}
+
+/** Everything to undo if the run is interrupted: children, databases, namespaces. */
+const cleanups = new Set<() => Promise<void>>();
+
+/** Stops every run still going (on SIGINT / SIGTERM). */
+export async function cleanupAll(): Promise<void> {
+  await Promise.allSettled([...cleanups].map((c) => c()));
+}
+
+export type IsolatedRun = Awaited<ReturnType<typeof startRun>>;
+
+/** One isolated run: a fresh database and namespace, the server, children to stop at the end. */
+export async function startRun(side: SideName, label: string) {
+  const db = await createTestDatabase();
+  const ns = newNamespace();
+  const procs: SpawnedApp[] = [];
+  const stopAll = () => Promise.all(procs.map((p) => p.stop()));
+  const cleanup = async () => {
+    await stopAll();
+    await cleanupNamespace(ns);
+    await db.drop().catch((err: unknown) => console.error(`could not drop ${db.name}: ${String(err)}`));
+  };
+  cleanups.add(cleanup);
+  const done = async () => {
+    cleanups.delete(cleanup);
+    await cleanup();
+  };
+  /** Spawned and kept for the clean-up first, then waited for. */
+  const spawn = async (o: Parameters<typeof spawnApp>[0]) => {
+    const app = await spawnApp({ ...o, port: 'free', waitReady: false });
+    procs.push(app);
+    return app;
+  };
+  try {
+    const server = await spawn({
+      label,
+      ...(side === 'baseline'
+        ? { script: BASELINE_JS, args: [CFG.saleId, String(CFG.stock), String(CFG.perUserLimit)] }
+        : { app: 'server' as const }),
+      env: serverEnv(db, ns),
+    });
+    await server.ready();
+    const url = server.url;
+
+    let path: string;
+    let userHeaders: Record<string, string>[];
+    if (side === 'trpc') {
+      const admin = new TestClient(url);
+      await admin.loginAdmin(ADMIN_PASSWORD);
+      const sale = await admin.mutate('admin.createSale', {
+        id: CFG.saleId,
+        name: `bench ${CFG.saleId}`,
+        priceCents: 1000,
+        totalStock: CFG.stock,
+        perUserLimit: CFG.perUserLimit,
+      });
+      if (sale.status !== 200) throw new Error(`createSale: ${sale.status} ${JSON.stringify(sale.body)}`);
+      userHeaders = await guestCookies(url, CFG.users);
+      path = '/trpc/order.place';
+    } else {
+      userHeaders = Array.from({ length: CFG.users }, (_, i) => ({ 'x-user-id': `u_bench_${i}` }));
+      path = '/order';
+    }
+    const outcomes: Outcomes = { accepted: new Set(), unanswered: new Set() };
+    const run = { db, ns, url, path, userHeaders, label, server, procs, outcomes, stopAll, done };
+
+    /** Starts `n` workers in parallel and waits until each answers /readyz (at its `url`). */
+    const startWorkers = async (
+      n: number,
+      tag: string,
+      extraEnv: Record<string, string> = {},
+    ): Promise<SpawnedApp[]> => {
+      const started = await Promise.all(
+        Array.from({ length: n }, (_, i) => {
+          const id = `bench-${tag}${i + 1}`;
+          return spawn({
+            app: 'worker',
+            label: `worker ${id}`,
+            env: { ...workerEnv(db, ns, id), ...extraEnv },
+          });
+        }),
+      );
+      await Promise.all(started.map((w) => w.ready()));
+      return started;
+    };
+
+    /** Warm-up (not counted) if asked, then the measured load, with the server's CPU and peak RSS. */
+    const measureIntake = async (
+      durationS: number,
+      o: { label: string; warmup: boolean; keyPrefix: string; progress: string },
+    ): Promise<IntakeResult> => {
+      const common = { url, path, userHeaders, outcomes };
+      if (o.warmup && CFG.warmupS > 0) {
+        process.stdout.write('warming up… ');
+        await load({ ...common, durationS: CFG.warmupS, keyPrefix: `${o.keyPrefix}w` });
+      }
+      process.stdout.write(`${o.progress}… `);
+      const pid = server.pid ?? 0;
+      const cpuBefore = cpuSeconds(pid);
+      const genBefore = process.cpuUsage();
+      const out = await load({ ...common, durationS, keyPrefix: o.keyPrefix });
+      const genCpu = process.cpuUsage(genBefore);
+      const serverCpuS = cpuSeconds(pid) - cpuBefore;
+      const peakRssBytes = peakRss(pid);
+      const streamMessages = await streamCount(ns);
+      assertAlive(procs);
+      return {
+        label: o.label,
+        durationS: out.result.duration,
+        accepted: out.result['2xx'],
+        responses: out.latencies.length,
+        ...percentiles(out.latencies),
+        rejections: out.rejections,
+        peakRssBytes,
+        serverCpuUsPerReq: out.latencies.length > 0 ? (serverCpuS * 1e6) / out.latencies.length : 0,
+        generatorCpuPct: ((genCpu.user + genCpu.system) / 1e6 / out.result.duration) * 100,
+        streamMessages,
+      };
+    };
+    return { ...run, startWorkers, measureIntake };
+  } catch (err) {
+    await done();
+    throw err;
+  }
+}
+
+/** A process of the run that died while it should have been running fails the run. */
+export function assertAlive(procs: SpawnedApp[]): void {
+  for (const p of procs)
+    if (!p.stopping && !p.running()) throw new Error(`died during the run: ${p.report()}`);
+}
+
+/** What each process logged at warn or above (or outside its logger). */
+export function printWarnings(procs: SpawnedApp[]): void {
+  for (const p of procs) {
+    const w = p.warnings();
+    if (w.length > 0) console.log(`${p.label} logged:\n${w.join('\n')}`);
+  }
+}

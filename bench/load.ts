@@ -1,0 +1,129 @@
+/**
+ * The load: autocannon (keep-alive) posting `order.place`, one unique idempotency key per
+ * request, the users taken in turn; and what the client saw of each request.
+ */
+import { randomBytes } from 'node:crypto';
+import autocannon, { type Result } from 'autocannon';
+import { TestClient } from '../tests/support/client.ts';
+import { CFG } from './config.ts';
+
+/** One signed guest cookie per user, from `session.start` (as a browser would get it). */
+export async function guestCookies(url: string, n: number): Promise<Record<string, string>[]> {
+  const out: Record<string, string>[] = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = Array.from({ length: Math.min(100, n - i) }, () => new TestClient(url));
+    await Promise.all(batch.map((c) => c.startSession()));
+    for (const c of batch) {
+      const cookie = [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      if (!cookie) throw new Error('session.start set no cookie');
+      out.push({ cookie });
+    }
+  }
+  return out;
+}
+
+/** What the client saw: order ids of 2xx answers, idempotency keys sent but never answered. */
+export interface Outcomes {
+  accepted: Set<string>;
+  unanswered: Set<string>;
+}
+
+export interface LoadOutput {
+  result: Result;
+  latencies: number[];
+  rejections: Map<string, number>;
+}
+
+/**
+ * Runs autocannon for `durationS`: every request a unique idempotency key, the users taken in
+ * turn. Latencies are those of every answered request; rejections are counted by the reason in
+ * the error body (`error.data.reason`), or by HTTP status when there is none. The order id of
+ * every 2xx answer (`result.data.orderId`) goes into `outcomes.accepted`; the idempotency key of
+ * every request without an answer (in flight when autocannon stops, timed out, connection lost)
+ * stays in `outcomes.unanswered`.
+ */
+export function load(o: {
+  url: string;
+  path: string;
+  userHeaders: Record<string, string>[];
+  durationS: number;
+  keyPrefix: string;
+  outcomes: Outcomes;
+}): Promise<LoadOutput> {
+  const run = randomBytes(4).toString('hex');
+  const latencies: number[] = [];
+  const rejections = new Map<string, number>();
+  const count = (reason: string) => rejections.set(reason, (rejections.get(reason) ?? 0) + 1);
+  let n = 0;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: o.url,
+        connections: CFG.connections,
+        duration: o.durationS,
+        pipelining: 1,
+        timeout: 10,
+        requests: [
+          {
+            method: 'POST',
+            path: o.path,
+            setupRequest: (req, context) => {
+              const i = n++;
+              const key = `${o.keyPrefix}-${run}-${i}`;
+              // One request at a time per connection (pipelining 1): the context names it.
+              context.key = key;
+              o.outcomes.unanswered.add(key);
+              return {
+                ...req,
+                headers: {
+                  'content-type': 'application/json',
+                  ...o.userHeaders[i % o.userHeaders.length],
+                },
+                body: JSON.stringify({
+                  saleId: CFG.saleId,
+                  quantity: 1,
+                  idempotencyKey: key,
+                }),
+              };
+            },
+            onResponse: (status, body, context) => {
+              o.outcomes.unanswered.delete(String(context.key));
+              let parsed: {
+                result?: { data?: { orderId?: string } };
+                error?: { data?: { reason?: string } };
+              };
+              try {
+                parsed = JSON.parse(body);
+              } catch {
+                parsed = {};
+              }
+              if (status >= 200 && status < 300) {
+                const id = parsed.result?.data?.orderId;
+                if (id) o.outcomes.accepted.add(id);
+                else count('(2xx without orderId)');
+                return;
+              }
+              count(parsed.error?.data?.reason ?? `HTTP ${status}`);
+            },
+          },
+        ],
+      },
+      (err, result) => {
+        if (err) return reject(err);
+        if (result.errors > 0) rejections.set('(connection errors)', result.errors);
+        if (result.timeouts > 0) rejections.set('(timeouts)', result.timeouts);
+        resolve({ result, latencies, rejections });
+      },
+    );
+    instance.on('response', (_client, _status, _bytes, ms) => {
+      latencies.push(ms);
+    });
+  });
+}
+
+export function percentiles(values: number[]): { p50: number; p95: number; p99: number } {
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) =>
+    sorted.length === 0 ? Number.NaN : (sorted[Math.ceil(q * sorted.length) - 1] ?? 0);
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
