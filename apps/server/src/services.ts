@@ -1,15 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
-import { createPrisma } from '@surge/db';
 import { globalKeys, OrderScripts, saleKeys } from '@surge/hot-state';
 import type { Logger } from '@surge/infra';
 import {
-  checkNoEviction,
-  connectNats,
-  createRedis,
+  connectStores,
   EventFeed,
-  ensureOrdersStream,
   pendingForSale,
   readEvents,
   recentEvents,
@@ -39,16 +35,15 @@ import { SalesService } from './sales/sales-service.ts';
 export async function createServices(env: ServerEnv, log: Logger) {
   const ns = env.SURGE_NAMESPACE;
   const keysOf = (saleId: string) => saleKeys(ns, saleId);
-  const redis = createRedis(env.REDIS_URL, `surge-server-${process.pid}`);
-  await redis.connect();
-  const prisma = createPrisma(env.DATABASE_URL);
-  const nats = await connectNats(env.NATS_URL, `surge-server-${process.pid}`, log);
-  await ensureOrdersStream(nats.jsm, {
-    namespace: ns,
-    maxBytes: env.STREAM_MAX_BYTES,
-    replicas: env.STREAM_REPLICAS,
+  const stores = await connectStores({
+    redisUrl: env.REDIS_URL,
+    natsUrl: env.NATS_URL,
+    databaseUrl: env.DATABASE_URL,
+    name: `surge-server-${process.pid}`,
     log,
+    ordersStream: { namespace: ns, maxBytes: env.STREAM_MAX_BYTES, replicas: env.STREAM_REPLICAS },
   });
+  const { redis, prisma, nats } = stores;
   const metrics = createServerMetrics();
   const instanceId = `server-${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const events = new EventFeed(redis, ns, instanceId);
@@ -60,7 +55,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     // All retries end well before the lease does, so the sweeper never races a live publish.
     deadlineMs: Math.max(100, Math.floor(env.LEASE_MS * 0.6)),
   });
-  watchConnection(nats.nc, publisher);
+  nats.onConnectionChange((up) => publisher.onConnectionChange(up));
   publisher.startProbing();
   publisher.breaker.onStateChange(() => {
     const state = publisher.breakerState();
@@ -305,16 +300,9 @@ export async function createServices(env: ServerEnv, log: Logger) {
     },
     async readiness() {
       const checks: Record<string, unknown> = {};
-      checks.redis = await redis.ping().then(
-        async () =>
-          (await checkNoEviction(redis).catch(() => false)) ? 'ok' : 'maxmemory-policy is not noeviction',
-        () => 'down',
-      );
-      checks.nats = nats.isConnected() ? 'ok' : 'down';
-      checks.postgres = await prisma.$queryRaw`SELECT 1`.then(
-        () => 'ok',
-        () => 'down',
-      );
+      checks.redis = await stores.health.redis();
+      checks.nats = stores.health.nats();
+      checks.postgres = await stores.health.postgres();
       checks.breaker = publisher.breakerState();
       const ready = !shuttingDown && checks.redis === 'ok' && checks.nats === 'ok';
       return { ready, checks: { ...checks, shuttingDown } };
@@ -332,9 +320,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
       await sweeper.stop();
       await heartbeat.stop();
       await events.close();
-      await nats.close().catch(() => undefined);
-      redis.disconnect();
-      await prisma.$disconnect().catch(() => undefined);
+      await stores.close();
     },
   };
 }
@@ -351,18 +337,6 @@ function faultAfterReserve(env: ServerEnv): (() => void | Promise<void>) | undef
   const delay = env.SURGE_FAULT_PUBLISH_DELAY_MS;
   if (delay > 0) return () => new Promise((r) => setTimeout(r, delay));
   return undefined;
-}
-
-function watchConnection(
-  nc: import('@nats-io/transport-node').NatsConnection,
-  publisher: OrderPublisher,
-): void {
-  void (async () => {
-    for await (const s of nc.status()) {
-      if (s.type === 'disconnect') publisher.onConnectionChange(false);
-      if (s.type === 'reconnect') publisher.onConnectionChange(true);
-    }
-  })().catch(() => undefined);
 }
 
 /** A loop that never overlaps itself and stops cleanly. */
