@@ -48,14 +48,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
   const ns = env.SURGE_NAMESPACE;
   const keysOf = (saleId: string) => saleKeys(ns, saleId);
   const gk = globalKeys(ns);
-  const stores = await connectStores({
-    redisUrl: env.REDIS_URL,
-    natsUrl: env.NATS_URL,
-    databaseUrl: env.DATABASE_URL,
-    name: `surge-server-${process.pid}`,
-    log,
-    ordersStream: { namespace: ns, maxBytes: env.STREAM_MAX_BYTES, replicas: env.STREAM_REPLICAS },
-  });
+  const stores = await connectStores(env, { name: `surge-server-${process.pid}`, log });
   const { redis, prisma, nats } = stores;
   const metrics = createServerMetrics();
   const instanceId = `server-${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;

@@ -15,14 +15,7 @@ export async function startWorker(source: Record<string, string | undefined> = p
   const env = loadWorkerEnv(source);
   const log = (logger ?? createLogger(env.LOG_LEVEL, 'surge-worker')).child({ workerId: env.workerId });
   const ns = env.SURGE_NAMESPACE;
-  const stores = await connectStores({
-    redisUrl: env.REDIS_URL,
-    natsUrl: env.NATS_URL,
-    databaseUrl: env.DATABASE_URL,
-    name: `surge-worker-${env.workerId}`,
-    log,
-    ordersStream: { namespace: ns, maxBytes: env.STREAM_MAX_BYTES, replicas: env.STREAM_REPLICAS },
-  });
+  const stores = await connectStores(env, { name: `surge-worker-${env.workerId}`, log });
   const { redis, prisma, nats } = stores;
   const metrics = createWorkerMetrics();
   const events = new EventFeed(redis, ns, `worker ${env.workerId}`);

@@ -25,23 +25,31 @@ export interface StoreHealth {
   postgres(): Promise<'ok' | 'down'>;
 }
 
-export interface StoreOptions {
-  redisUrl: string;
-  natsUrl: string;
-  databaseUrl: string;
-  /** The connection name Redis and NATS show for this process. */
-  name: string;
-  log: Logger;
-  /** The orders stream, declared (create-or-verify) once NATS is connected. */
-  ordersStream: { namespace: string; maxBytes: number; replicas: number };
+/** The variables a process connects with (`commonEnvSchema` in @surge/contracts/config). */
+export interface StoresEnv {
+  REDIS_URL: string;
+  NATS_URL: string;
+  DATABASE_URL: string;
+  SURGE_NAMESPACE: string;
+  STREAM_MAX_BYTES: number;
+  STREAM_REPLICAS: number;
 }
 
-export async function connectStores(o: StoreOptions): Promise<Stores> {
-  const redis = createRedis(o.redisUrl, o.name);
+/**
+ * Connects Redis, PostgreSQL and NATS, then declares the namespace's orders stream
+ * (create-or-verify: ensureOrdersStream). `name` is the connection name Redis and NATS show.
+ */
+export async function connectStores(env: StoresEnv, o: { name: string; log: Logger }): Promise<Stores> {
+  const redis = createRedis(env.REDIS_URL, o.name);
   await redis.connect();
-  const prisma = createPrisma(o.databaseUrl);
-  const nats = await connectNats(o.natsUrl, o.name, o.log);
-  await ensureOrdersStream(nats.jsm, { ...o.ordersStream, log: o.log });
+  const prisma = createPrisma(env.DATABASE_URL);
+  const nats = await connectNats(env.NATS_URL, o.name, o.log);
+  await ensureOrdersStream(nats.jsm, {
+    namespace: env.SURGE_NAMESPACE,
+    maxBytes: env.STREAM_MAX_BYTES,
+    replicas: env.STREAM_REPLICAS,
+    log: o.log,
+  });
   return {
     redis,
     prisma,
