@@ -1,6 +1,6 @@
 /**
  * The baseline of `npm run bench`: a bare node:http route that calls the very same place-order
- * service function (`services.placeOrder`: rate limits, metrics, reserve, publish) as the tRPC
+ * service function (`services.domain.intake.place`: rate limits, metrics, reserve, publish) as the tRPC
  * procedure `order.place`, without tRPC. Bundled like the server (scripts/bundle.mjs) and run
  * with NODE_ENV=production by bench/run.ts, so both sides of the comparison are built JS.
  *
@@ -26,7 +26,7 @@ const services = await createServices(env, log);
 // `node baseline-server.js <saleId> <totalStock> <perUserLimit>` creates that sale first.
 const [saleId, totalStock, perUserLimit] = process.argv.slice(2);
 if (saleId) {
-  await services.sales.create({
+  await services.domain.sales.create({
     id: saleId,
     name: `bench ${saleId}`,
     priceCents: 1000,
@@ -73,7 +73,7 @@ async function placeOrder(req: IncomingMessage, res: ServerResponse): Promise<vo
   if (!input.success) return sendError(res, 400, 'VALIDATION', input.error.message);
   if (!userId) return sendError(res, 401, 'NO_SESSION', 'X-User-Id is required');
   try {
-    const result = await services.placeOrder({
+    const result = await services.domain.intake.place({
       ...input.data,
       userId,
       correlationId: randomUUID(),

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: order intake over HTTP, tRPC (`order.place` on the built server) against a
- * bare node:http baseline that calls the same `services.placeOrder` (bench/baseline-server.ts),
+ * bare node:http baseline that calls the same `services.domain.intake.place` (bench/baseline-server.ts),
  * then the persistence pipeline behind the tRPC server (built worker → PostgreSQL).
  *
  * Every process runs built JavaScript with NODE_ENV=production, each run with its own database

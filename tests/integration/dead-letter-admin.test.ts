@@ -18,7 +18,7 @@ describe('dead letters from the control center', () => {
   /** A FAILED order with its dead letter, as the worker leaves them (units already returned). */
   async function deadLetteredOrder(server: TestServer, saleId: string, userId: string, quantity: number) {
     const orderId = randomUUID();
-    await server.services.prisma.order.create({
+    await server.services.stores.prisma.order.create({
       data: {
         id: orderId,
         saleId,
@@ -31,7 +31,7 @@ describe('dead letters from the control center', () => {
         epoch: 1,
       },
     });
-    const letter = await server.services.prisma.deadLetter.create({
+    const letter = await server.services.stores.prisma.deadLetter.create({
       data: {
         orderId,
         saleId,
@@ -49,7 +49,7 @@ describe('dead letters from the control center', () => {
   }) => {
     await createSale(admin, { id: 'dlq-list', totalStock: 10, perUserLimit: 5 });
     const { letterId } = await deadLetteredOrder(server, 'dlq-list', 'u_list_user', 1);
-    const garbage = await server.services.prisma.deadLetter.create({
+    const garbage = await server.services.stores.prisma.deadLetter.create({
       data: { reason: 'UNPARSEABLE: not JSON', payload: '{x', firstSeenAt: new Date() },
     });
     const list = await admin.query<{ id: string; replayable: boolean }[]>('admin.dlq.list');
@@ -71,11 +71,11 @@ describe('dead letters from the control center', () => {
     const r = await admin.mutate<Outcome[]>('admin.dlq.replay', { ids: [letterId] });
     expect(r.body.result?.data).toEqual([{ id: letterId, outcome: 'replayed' }]);
     await waitForDrain(stack.ns, 'dlq-replay');
-    const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+    const row = await server.services.stores.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
     expect(row).toMatchObject({ status: 'CONFIRMED', replayGen: 1 });
-    expect(await server.services.prisma.deadLetter.count({ where: { id: letterId } })).toBe(0);
+    expect(await server.services.stores.prisma.deadLetter.count({ where: { id: letterId } })).toBe(0);
     await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'dlq-replay',
       total: 10,
@@ -99,10 +99,10 @@ describe('dead letters from the control center', () => {
     expect(r.body.result?.data).toEqual([
       { id: letterId, outcome: 'kept', reason: 'replay refused: SOLD_OUT' },
     ]);
-    const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+    const row = await server.services.stores.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
     expect(row).toMatchObject({ status: 'FAILED', replayGen: 0 });
     expect(
-      (await server.services.prisma.deadLetter.findUniqueOrThrow({ where: { id: letterId } })).reason,
+      (await server.services.stores.prisma.deadLetter.findUniqueOrThrow({ where: { id: letterId } })).reason,
     ).toBe('replay refused: SOLD_OUT');
     expect((await hotState(stack.ns, 'dlq-soldout')).hot.remaining).toBe('0');
   });
@@ -122,7 +122,7 @@ describe('dead letters from the control center', () => {
     expect(outcomes.filter((o) => o === 'replayed')).toHaveLength(1);
     await waitForDrain(stack.ns, 'dlq-race');
     await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'dlq-race',
       total: 10,
@@ -139,7 +139,7 @@ describe('dead letters from the control center', () => {
       { id: letterId, outcome: 'removed' },
       { id: 'not-a-uuid', outcome: 'not-found' },
     ]);
-    const audit = await server.services.prisma.adminAudit.findMany({
+    const audit = await server.services.stores.prisma.adminAudit.findMany({
       where: { action: { startsWith: 'admin.dlq' } },
     });
     expect(audit.map((x) => x.action)).toEqual(
@@ -157,7 +157,7 @@ describe('a dead-letter replay that cannot be published', () => {
       const shopper = new TestClient(server.url);
       const userId = await shopper.startSession();
       const orderId = randomUUID();
-      await server.services.prisma.order.create({
+      await server.services.stores.prisma.order.create({
         data: {
           id: orderId,
           saleId: 'dlq-nats',
@@ -169,7 +169,7 @@ describe('a dead-letter replay that cannot be published', () => {
           epoch: 1,
         },
       });
-      const letter = await server.services.prisma.deadLetter.create({
+      const letter = await server.services.stores.prisma.deadLetter.create({
         data: {
           orderId,
           saleId: 'dlq-nats',
@@ -187,7 +187,9 @@ describe('a dead-letter replay that cannot be published', () => {
       expect(r.body.result?.data).toEqual([
         { id: letter.id, outcome: 'kept', reason: 'replay refused: QUEUE_UNAVAILABLE' },
       ]);
-      expect(await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({
+      expect(
+        await server.services.stores.prisma.order.findUniqueOrThrow({ where: { id: orderId } }),
+      ).toMatchObject({
         status: 'FAILED',
         replayGen: 0,
       });

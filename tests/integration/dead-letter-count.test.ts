@@ -31,7 +31,7 @@ describe('dead letters count failures, not deliveries', () => {
     if (!orderId) throw new Error(`order.place: ${placed.status}`);
     const { stream, consumer } = natsNames(stack.ns);
     const delivered = async () =>
-      (await server.services.nats.jsm.consumers.info(stream, consumer)).delivered.consumer_seq;
+      (await server.services.stores.nats.jsm.consumers.info(stream, consumer)).delivered.consumer_seq;
 
     // Two workers take the message and die holding it (in a long payment): two deliveries.
     for (let round = 1; round <= 2; round++) {
@@ -40,7 +40,7 @@ describe('dead letters count failures, not deliveries', () => {
       doomed.child.kill('SIGKILL');
       await eventually(async () => doomed.child.signalCode === 'SIGKILL');
     }
-    const prisma = server.services.prisma;
+    const prisma = server.services.stores.prisma;
     expect((await prisma.order.findUniqueOrThrow({ where: { id: orderId } })).status).toBe('PENDING');
 
     await prisma.$executeRawUnsafe('CREATE SEQUENCE surge_test_payment_calls');

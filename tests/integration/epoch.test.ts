@@ -49,9 +49,9 @@ describe('a publish that lands after its sale was rebuilt', () => {
     expect(reasonOf(answer)).toBe('OUTCOME_UNKNOWN');
 
     await waitForDrain(stack.ns, 'epoch');
-    expect(await fast.services.prisma.order.count({ where: { saleId: 'epoch' } })).toBe(0);
+    expect(await fast.services.stores.prisma.order.count({ where: { saleId: 'epoch' } })).toBe(0);
     await checkInvariants({
-      prisma: fast.services.prisma,
+      prisma: fast.services.stores.prisma,
       ns: stack.ns,
       saleId: 'epoch',
       total: 5,

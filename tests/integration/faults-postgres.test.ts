@@ -57,13 +57,13 @@ describe('PostgreSQL unavailable for a while', () => {
     await waitForDrain(stack.ns, 'pg-outage', 90_000);
     expect(worker.consumer.state).toBe('running');
     await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'pg-outage',
       total: 500,
       perUserLimit: 10,
       accepted,
     });
-    expect(await server.services.prisma.deadLetter.count()).toBe(0);
+    expect(await server.services.stores.prisma.deadLetter.count()).toBe(0);
   });
 });

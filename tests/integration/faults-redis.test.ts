@@ -48,7 +48,7 @@ for (const { persistence, aof } of [
       await redis.start();
       const sale = await eventually(async () => {
         const s = (await users[0]?.query<SaleView>('sale.get', { saleId: 'restart' }))?.body.result?.data;
-        const row = await server.services.prisma.sale.findUniqueOrThrow({ where: { id: 'restart' } });
+        const row = await server.services.stores.prisma.sale.findUniqueOrThrow({ where: { id: 'restart' } });
         return s?.state === 'live' && row.epoch >= 2 ? s : null;
       }, 30_000);
       expect(sale.remaining).toBe(200 - 80);
@@ -66,7 +66,7 @@ for (const { persistence, aof } of [
       expect(after.filter((a) => a.status !== 200).every((a) => reasonOf(a) === 'USER_LIMIT')).toBe(true);
       await waitForDrain(stack.ns, 'restart', 60_000, redis.url);
       await checkInvariants({
-        prisma: server.services.prisma,
+        prisma: server.services.stores.prisma,
         ns: stack.ns,
         saleId: 'restart',
         total: 200,

@@ -123,7 +123,7 @@ describe('live subscriptions', () => {
     server: a,
   }) => {
     const admin = await stack.admin(a.url);
-    const ids = (await a.services.events.recent(100)).map((e) => e.id);
+    const ids = (await a.services.domain.events.recent(100)).map((e) => e.id);
     const middle = ids[Math.floor(ids.length / 2)] ?? '0-0';
     const resumed = collect<unknown>((h) => trpcClient(admin).live.hud.subscribe({ lastEventId: middle }, h));
     await eventually(async () => resumed.frames.length > 0);

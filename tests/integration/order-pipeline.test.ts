@@ -40,7 +40,7 @@ describe('order pipeline end to end', () => {
 
     await waitForDrain(stack.ns, 'e2e');
     const r = await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'e2e',
       total: 150,

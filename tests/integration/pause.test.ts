@@ -68,10 +68,10 @@ describe('I6 pause is a barrier', () => {
     const admin = await stack.admin(server.url);
     await createSale(admin, { id: 'audited', totalStock: 5, perUserLimit: 1 });
     await admin.mutate('admin.pauseSale', { saleId: 'audited' });
-    const row = await server.services.prisma.sale.findUniqueOrThrow({ where: { id: 'audited' } });
+    const row = await server.services.stores.prisma.sale.findUniqueOrThrow({ where: { id: 'audited' } });
     expect(row.paused).toBe(true);
     await admin.mutate('admin.resumeSale', { saleId: 'audited' });
-    const audit = await server.services.prisma.adminAudit.findMany({ orderBy: { id: 'asc' } });
+    const audit = await server.services.stores.prisma.adminAudit.findMany({ orderBy: { id: 'asc' } });
     const actions = audit.map((a) => a.action);
     expect(actions).toEqual(
       expect.arrayContaining(['admin.login', 'admin.createSale', 'admin.pauseSale', 'admin.resumeSale']),

@@ -23,7 +23,7 @@ describe('poison messages', () => {
       const admin = await stack.admin(server.url);
       await createSale(admin, { id: 'poison', totalStock: 20, perUserLimit: 5 });
       const subjects = natsNames(stack.ns);
-      const js = server.services.nats.js;
+      const js = server.services.stores.nats.js;
       const u = new TestClient(server.url);
       const userId = await u.startSession();
 
@@ -35,7 +35,9 @@ describe('poison messages', () => {
         idempotencyKey: 'tampered-order',
       });
       const orderId = real.body.result?.data.orderId ?? '';
-      await server.services.nats.jsm.streams.purge(subjects.stream, { filter: subjects.subjectOf('poison') });
+      await server.services.stores.nats.jsm.streams.purge(subjects.stream, {
+        filter: subjects.subjectOf('poison'),
+      });
       expect(Number((await hotState(stack.ns, 'poison')).hot.remaining)).toBe(18);
 
       const h = (epoch: number) => {
@@ -79,7 +81,9 @@ describe('poison messages', () => {
       await eventually(async () => (await streamMessages(stack.ns)).length === 0);
       await waitForDrain(stack.ns, 'poison');
 
-      const letters = await server.services.prisma.deadLetter.findMany({ orderBy: { firstSeenAt: 'asc' } });
+      const letters = await server.services.stores.prisma.deadLetter.findMany({
+        orderBy: { firstSeenAt: 'asc' },
+      });
       expect(letters.map((l) => l.reason.split(':')[0]).sort()).toEqual([
         'RECORD_MISMATCH',
         'SALE_NOT_FOUND',
@@ -93,13 +97,13 @@ describe('poison messages', () => {
       expect(letters.find((l) => l.reason.startsWith('UNPARSEABLE'))?.payload).toBe('{not json');
 
       // The tampered order's row is FAILED and its 2 units came back; the ghost sale returned nothing.
-      const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+      const row = await server.services.stores.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
       expect(row.status).toBe('FAILED');
-      expect((await server.services.prisma.order.findUniqueOrThrow({ where: { id: goodId } })).status).toBe(
-        'CONFIRMED',
-      );
+      expect(
+        (await server.services.stores.prisma.order.findUniqueOrThrow({ where: { id: goodId } })).status,
+      ).toBe('CONFIRMED');
       await checkInvariants({
-        prisma: server.services.prisma,
+        prisma: server.services.stores.prisma,
         ns: stack.ns,
         saleId: 'poison',
         total: 20,
@@ -126,29 +130,29 @@ describe('a poison copy of a real order', () => {
         idempotencyKey: 'real-order-01',
       });
       const orderId = placed.body.result?.data.orderId ?? '';
-      const real = await server.services.nats.jsm.streams.getMessage(names.stream, {
+      const real = await server.services.stores.nats.jsm.streams.getMessage(names.stream, {
         last_by_subj: names.subjectOf('copy'),
       });
       if (!real) throw new Error('the real message is not in the stream');
-      await server.services.nats.jsm.streams.purge(names.stream, { filter: names.subjectOf('copy') });
+      await server.services.stores.nats.jsm.streams.purge(names.stream, { filter: names.subjectOf('copy') });
       // The broken copy (invalid quantity, ids intact) first, the real message after it.
       const broken = { ...real.json<Record<string, unknown>>(), quantity: 0 };
-      await server.services.nats.js.publish(names.subjectOf('copy'), JSON.stringify(broken), {
+      await server.services.stores.nats.js.publish(names.subjectOf('copy'), JSON.stringify(broken), {
         headers: real.header,
         msgID: 'broken-copy',
       });
-      await server.services.nats.js.publish(names.subjectOf('copy'), real.data, {
+      await server.services.stores.nats.js.publish(names.subjectOf('copy'), real.data, {
         headers: real.header,
         msgID: 'real-again',
       });
 
       await stack.worker();
       await waitForDrain(stack.ns, 'copy');
-      const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+      const row = await server.services.stores.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
       expect(row.status).toBe('FAILED');
-      expect(await server.services.prisma.deadLetter.count()).toBe(1);
+      expect(await server.services.stores.prisma.deadLetter.count()).toBe(1);
       await checkInvariants({
-        prisma: server.services.prisma,
+        prisma: server.services.stores.prisma,
         ns: stack.ns,
         saleId: 'copy',
         total: 10,

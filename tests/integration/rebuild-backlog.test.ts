@@ -62,7 +62,7 @@ describe('rebuild with a backlog', () => {
     await waitForDrain(stack.ns, 'backlog-run', 90_000);
     const accepted = new Set([...first.accepted, ...second.accepted, ...third.accepted]);
     await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'backlog-run',
       total: 400,
@@ -110,7 +110,7 @@ describe('rebuild with a backlog', () => {
     }, 60_000);
     await waitForDrain(stack.ns, 'no-worker');
     const r = await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'no-worker',
       total: 50,

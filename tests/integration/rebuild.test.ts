@@ -30,7 +30,7 @@ describe('rebuild of a sale hot state', () => {
     await createSale(admin, { id: 'lost', totalStock: 50, perUserLimit: 5 });
     const buyer = new TestClient(server.url);
     const buyerId = await buyer.startSession();
-    const prisma = server.services.prisma;
+    const prisma = server.services.stores.prisma;
     const row = (
       userId: string,
       key: string,
@@ -130,7 +130,7 @@ describe('rebuild of a sale hot state', () => {
     );
 
     // Stand in for the worker: persist the order and settle its record and message.
-    const msg = await server.services.nats.jsm.streams.getMessage(`${stack.ns}_orders`, {
+    const msg = await server.services.stores.nats.jsm.streams.getMessage(`${stack.ns}_orders`, {
       last_by_subj: `${stack.ns}.orders.backlog`,
     });
     if (!msg) throw new Error('the queued order is not in the stream');
@@ -140,7 +140,7 @@ describe('rebuild of a sale hot state', () => {
       idempotencyKey: string;
       correlationId: string;
     }>();
-    await server.services.prisma.order.create({
+    await server.services.stores.prisma.order.create({
       data: {
         id: order.orderId,
         saleId: 'backlog',
@@ -152,7 +152,7 @@ describe('rebuild of a sale hot state', () => {
         epoch: 1,
       },
     });
-    await server.services.nats.jsm.streams.purge(`${stack.ns}_orders`, {
+    await server.services.stores.nats.jsm.streams.purge(`${stack.ns}_orders`, {
       filter: `${stack.ns}.orders.backlog`,
     });
     await withRedis((r) => r.srem(`${stack.ns}:{sale:backlog}:open`, order.orderId));
@@ -188,7 +188,9 @@ describe('rebuild of a sale hot state', () => {
     ).toBe('SALE_ENDED');
     expect((await u.query<SaleView>('sale.get', { saleId: 'over' })).body.result?.data.state).toBe('ended');
     await new Promise((r) => setTimeout(r, 1000)); // several sweeps
-    expect((await server.services.prisma.sale.findUniqueOrThrow({ where: { id: 'over' } })).epoch).toBe(1);
+    expect(
+      (await server.services.stores.prisma.sale.findUniqueOrThrow({ where: { id: 'over' } })).epoch,
+    ).toBe(1);
   });
 
   it('admin.flushCache with no backlog rebuilds every sale and returns what remains', async ({ admin }) => {

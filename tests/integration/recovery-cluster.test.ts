@@ -140,7 +140,7 @@ describe('the node leading the R3 orders stream is killed under load', () => {
       250,
     );
     await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'r3',
       total: 20_000,

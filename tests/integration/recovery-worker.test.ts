@@ -30,7 +30,7 @@ async function placeMany(url: string, saleId: string, n: number): Promise<Set<st
 }
 
 async function finalRows(server: TestServer, saleId: string): Promise<number> {
-  return server.services.prisma.order.count({ where: { saleId, status: { not: 'PENDING' } } });
+  return server.services.stores.prisma.order.count({ where: { saleId, status: { not: 'PENDING' } } });
 }
 
 const test = stackTest();
@@ -46,7 +46,7 @@ describe('worker redelivery', () => {
     const doomed = await stack.spawnWorker({ PAYMENT_LATENCY_MS: '60000', WORKER_BATCH_SIZE: '10' });
     const accepted = await placeMany(server.url, 'killed', 30);
     const held = await eventually(async () => {
-      const info = await server.services.nats.jsm.consumers.info(
+      const info = await server.services.stores.nats.jsm.consumers.info(
         natsNames(stack.ns).stream,
         natsNames(stack.ns).consumer,
       );
@@ -68,7 +68,7 @@ describe('worker redelivery', () => {
     expect(tookMs).toBeLessThan(15_000);
     await waitForDrain(stack.ns, 'killed');
     await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'killed',
       total: 100,
@@ -91,7 +91,7 @@ describe('worker redelivery', () => {
     });
     const accepted = await placeMany(server.url, 'stopped', 40);
     await eventually(async () => {
-      const info = await server.services.nats.jsm.consumers.info(
+      const info = await server.services.stores.nats.jsm.consumers.info(
         natsNames(stack.ns).stream,
         natsNames(stack.ns).consumer,
       );
@@ -108,7 +108,7 @@ describe('worker redelivery', () => {
     expect(tookMs).toBeLessThan(20_000);
     await waitForDrain(stack.ns, 'stopped');
     await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'stopped',
       total: 100,

@@ -80,7 +80,7 @@ describe('the breaker opens on a full stream while NATS stays connected', () => 
 
       // The cause goes away: a worker drains the stream.
       await stack.worker();
-      const { jsm } = server.services.nats;
+      const { jsm } = server.services.stores.nats;
       await eventually(
         async () => (await jsm.streams.info(natsNames(stack.ns).stream)).state.messages === 0,
         30_000,
@@ -200,7 +200,7 @@ describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then cont
         200,
       );
       await checkInvariants({
-        prisma: server.services.prisma,
+        prisma: server.services.stores.prisma,
         ns: stack.ns,
         saleId: 'stall',
         total: 1000,

@@ -65,7 +65,7 @@ describe('SIGTERM under load', () => {
     const fresh = await stack.worker({ WORKER_ACK_WAIT_MS: '2000' });
     await waitForDrain(stack.ns, 'sigterm');
     await checkInvariants({
-      prisma: control.services.prisma,
+      prisma: control.services.stores.prisma,
       ns: stack.ns,
       saleId: 'sigterm',
       total: 5000,

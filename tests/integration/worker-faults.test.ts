@@ -41,14 +41,14 @@ for (const when of ['before-commit', 'after-commit'] as const) {
       await eventually(async () => doomed.child.signalCode === 'SIGKILL', 30_000);
       if (when === 'after-commit') {
         // Rows were committed but nothing acked: the restart finds them and must not double-count.
-        expect(await server.services.prisma.order.count({ where: { saleId } })).toBeGreaterThan(0);
+        expect(await server.services.stores.prisma.order.count({ where: { saleId } })).toBeGreaterThan(0);
       } else {
-        expect(await server.services.prisma.order.count({ where: { saleId } })).toBe(0);
+        expect(await server.services.stores.prisma.order.count({ where: { saleId } })).toBe(0);
       }
       const healthy = await stack.worker({ PAYMENT_FAILURE_RATE: '0.5', WORKER_ACK_WAIT_MS: '1000' });
       await waitForDrain(stack.ns, saleId);
       await checkInvariants({
-        prisma: server.services.prisma,
+        prisma: server.services.stores.prisma,
         ns: stack.ns,
         saleId,
         total: 120,
@@ -74,7 +74,7 @@ describe('several workers', () => {
     const accepted = await placeMany(users, 'two-workers', 600, 'two');
     await waitForDrain(stack.ns, 'two-workers');
     await checkInvariants({
-      prisma: server.services.prisma,
+      prisma: server.services.stores.prisma,
       ns: stack.ns,
       saleId: 'two-workers',
       total: 300,
@@ -114,10 +114,10 @@ describe('several workers', () => {
       });
       const orderId = placed.body.result?.data.orderId ?? '';
       await waitForDrain(stack.ns, 'twice');
-      const row = await server.services.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
+      const row = await server.services.stores.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
       expect(row.status).toBe('FAILED_PAYMENT');
       await checkInvariants({
-        prisma: server.services.prisma,
+        prisma: server.services.stores.prisma,
         ns: stack.ns,
         saleId: 'twice',
         total: 10,

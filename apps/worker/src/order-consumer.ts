@@ -15,7 +15,7 @@ import { MessageQueue } from './message-queue.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import { type Delivery, readDelivery } from './order-message.ts';
 import type { createPaymentSimulator } from './payment.ts';
-import { decidePayments, insertFailedOrder, persistOrders } from './persist-orders.ts';
+import { type BatchDeps, processBatch } from './process-batch.ts';
 
 export interface ConsumerDeps {
   env: WorkerEnv;
@@ -36,12 +36,14 @@ const isInfrastructureDown = (err: unknown) => isDatabaseUnavailable(err) || isR
 /**
  * The order worker (SPEC §4 steps 4–6): one durable pull consumer shared by every worker
  * process. Each batch: read → dead-letter poison → claim each record in Redis → persist in one
- * transaction → decide payments → move records to `done` (stock back for failed ones) → ack.
- * Every step is repeatable, so a redelivery after a crash at any point repeats only what is
- * missing. While PostgreSQL (or Redis) is down the batch waits and nothing more is pulled.
+ * transaction → decide payments → move records to `done` (stock back for failed ones) → ack
+ * (process-batch.ts). Every step is repeatable, so a redelivery after a crash at any point
+ * repeats only what is missing. While PostgreSQL (or Redis) is down the batch waits and nothing
+ * more is pulled; this class owns that loop, the keep-alives and the dead letters.
  */
 export class OrderConsumer {
   private readonly queue: MessageQueue;
+  private readonly batchDeps: BatchDeps;
   private messages: ConsumerMessages | null = null;
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
@@ -52,6 +54,11 @@ export class OrderConsumer {
 
   constructor(private readonly d: ConsumerDeps) {
     this.queue = new MessageQueue(d.env.WORKER_BATCH_SIZE * 2);
+    this.batchDeps = {
+      ...d,
+      deadLetter: (delivery, reason) => this.deadLetter(delivery, reason),
+      holdFor: (ms, held) => this.holdFor(ms, held),
+    };
   }
 
   async start(): Promise<void> {
@@ -148,7 +155,8 @@ export class OrderConsumer {
   private async processWithRetry(batch: JsMsg[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.processBatch(batch);
+        const settled = await processBatch(this.batchDeps, batch);
+        this.processed += settled;
         this.setDatabaseUp(true);
         return;
       } catch (err) {
@@ -272,136 +280,6 @@ export class OrderConsumer {
       'dead-lettered',
     );
     d.msg.term();
-  }
-
-  private async processBatch(msgs: JsMsg[]): Promise<void> {
-    const { prisma, scripts, keysOf, metrics, env, log } = this.d;
-    const deliveries = msgs.map(readDelivery);
-    const orders: Extract<Delivery, { kind: 'order' }>[] = [];
-    for (const d of deliveries) {
-      if (d.kind === 'poison') await this.deadLetter(d, d.reason);
-      else orders.push(d);
-    }
-    if (orders.length === 0) return;
-
-    const saleIds = [...new Set(orders.map((d) => d.order.saleId))];
-    const known = new Set(
-      (await prisma.$queryRaw<{ id: string }[]>`SELECT id FROM sales WHERE id = ANY(${saleIds}::text[])`).map(
-        (s) => s.id,
-      ),
-    );
-    const toPersist: typeof orders = [];
-    const finished: typeof orders = [];
-    const claims = await Promise.all(
-      orders.map((d) =>
-        known.has(d.order.saleId) ? scripts.claim(keysOf(d.order.saleId), d.order.orderId) : null,
-      ),
-    );
-    for (const [i, d] of orders.entries()) {
-      const c = claims[i];
-      if (!c) {
-        await this.deadLetter(d, 'SALE_NOT_FOUND: the message names no existing sale');
-        continue;
-      }
-      if (c[0] === 'released') {
-        metrics.dropped.inc({ why: 'released' });
-        d.msg.ack();
-      } else if (c[0] === 'done') {
-        finished.push(d);
-      } else if (c[0] === 'published' && (c[1] !== d.order.userId || Number(c[2]) !== d.order.quantity)) {
-        await this.deadLetter(d, 'RECORD_MISMATCH: the message disagrees with its reservation');
-      } else {
-        toPersist.push(d); // 'published', or 'GONE' (Redis lost the record: the epoch decides)
-      }
-    }
-
-    const crash = env.SURGE_FAULT_WORKER_CRASH;
-    const persisted = await persistOrders(
-      prisma,
-      toPersist.map((d) => d.order),
-      {
-        beforeCommit: crash === 'before-commit' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
-        replayGenOf: (id) => toPersist.find((d) => d.order.orderId === id)?.replayGen ?? 0,
-      },
-    );
-    if (crash === 'after-commit' && persisted.inserted.size > 0) process.kill(process.pid, 'SIGKILL');
-    metrics.persisted.inc(persisted.inserted.size);
-
-    const settle: typeof orders = [];
-    for (const d of toPersist) {
-      const id = d.order.orderId;
-      if (persisted.staleEpoch.has(id)) {
-        // Reserved before a rebuild that could not see it: never persisted, never a success.
-        metrics.dropped.inc({ why: 'stale-epoch' });
-        d.msg.ack();
-      } else if (persisted.keyConflict.has(id)) {
-        metrics.keyConflicts.inc();
-        log.error(
-          {
-            orderId: id,
-            saleId: d.order.saleId,
-            correlationId: d.order.correlationId,
-            event: 'alarm.key-conflict',
-          },
-          'idempotency key already used by another order: Redis lost data',
-        );
-        void this.d.events?.emit(
-          'alarm',
-          `idempotency key of ${id} already used by another order: Redis lost data`,
-          {
-            orderId: id,
-            saleId: d.order.saleId,
-          },
-        );
-        await scripts.finish(keysOf(d.order.saleId), id, 'FAILED');
-        d.msg.ack();
-      } else {
-        settle.push(d);
-      }
-    }
-    settle.push(...finished);
-    if (settle.length === 0) return;
-
-    // Which orders still need a payment decision: new rows and rows left PENDING.
-    const ids = settle.map((d) => d.order.orderId);
-    const current = new Map(
-      (
-        await prisma.$queryRaw<{ id: string; status: string }[]>`
-          SELECT id, status::text AS status FROM orders WHERE id = ANY(${ids}::text[])`
-      ).map((r) => [r.id, r.status]),
-    );
-    // A finished record without its row: its reservation was settled as FAILED by a dead
-    // letter (a poison copy of this message); give the accepted order its final row (I3).
-    const orphans = finished.filter((d) => !current.has(d.order.orderId));
-    for (const d of orphans) {
-      await insertFailedOrder(prisma, d.order, 'settled by a dead letter before this message arrived');
-      current.set(d.order.orderId, 'FAILED');
-    }
-    const unpaid = settle.filter((d) => current.get(d.order.orderId) === 'PENDING');
-    if (unpaid.length > 0 && this.d.payment.latencyMs > 0) await this.holdFor(this.d.payment.latencyMs, msgs);
-    const stored = await decidePayments(
-      prisma,
-      unpaid.map((d) => ({ orderId: d.order.orderId, ...this.d.payment.decide() })),
-    );
-    for (const [id, status] of stored) current.set(id, status);
-
-    await Promise.all(
-      settle.map(async (d) => {
-        const status = current.get(d.order.orderId);
-        if (status && status !== 'PENDING') {
-          const moved = await scripts.finish(keysOf(d.order.saleId), d.order.orderId, status);
-          if (moved === 'done') {
-            metrics.finalized.inc({ status });
-            log.debug(
-              { orderId: d.order.orderId, correlationId: d.order.correlationId, status },
-              'order final',
-            );
-          }
-        }
-        d.msg.ack();
-      }),
-    );
-    this.processed += settle.length;
   }
 }
 

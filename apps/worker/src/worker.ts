@@ -1,16 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPrisma } from '@surge/db';
 import { failureCountKey, OrderScripts, saleKeys } from '@surge/hot-state';
-import {
-  connectNats,
-  createLogger,
-  createRedis,
-  EventFeed,
-  ensureOrdersStream,
-  type Logger,
-  startHeartbeat,
-} from '@surge/infra';
+import { connectStores, createLogger, EventFeed, type Logger, startHeartbeat } from '@surge/infra';
 import { loadWorkerEnv } from './env.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { OrderConsumer } from './order-consumer.ts';
@@ -24,16 +15,8 @@ export async function startWorker(source: Record<string, string | undefined> = p
   const env = loadWorkerEnv(source);
   const log = (logger ?? createLogger(env.LOG_LEVEL, 'surge-worker')).child({ workerId: env.workerId });
   const ns = env.SURGE_NAMESPACE;
-  const redis = createRedis(env.REDIS_URL, `surge-worker-${env.workerId}`);
-  await redis.connect();
-  const prisma = createPrisma(env.DATABASE_URL);
-  const nats = await connectNats(env.NATS_URL, `surge-worker-${env.workerId}`, log);
-  await ensureOrdersStream(nats.jsm, {
-    namespace: ns,
-    maxBytes: env.STREAM_MAX_BYTES,
-    replicas: env.STREAM_REPLICAS,
-    log,
-  });
+  const stores = await connectStores(env, { name: `surge-worker-${env.workerId}`, log });
+  const { redis, prisma, nats } = stores;
   const metrics = createWorkerMetrics();
   const events = new EventFeed(redis, ns, `worker ${env.workerId}`);
   const consumer = new OrderConsumer({
@@ -63,23 +46,18 @@ export async function startWorker(source: Record<string, string | undefined> = p
     if (req.url === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
     } else if (req.url === '/readyz') {
-      void prisma.$queryRaw`SELECT 1`
-        .then(
-          () => 'ok',
-          () => 'down',
-        )
-        .then((postgres) => {
-          const checks = {
-            nats: nats.isConnected() ? 'ok' : 'down',
-            postgres,
-            state: consumer.state,
-            shuttingDown,
-          };
-          const ready = !shuttingDown && checks.nats === 'ok' && postgres === 'ok';
-          res
-            .writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' })
-            .end(JSON.stringify({ ready, workerId: env.workerId, ...checks }));
-        });
+      void stores.health.postgres().then((postgres) => {
+        const checks = {
+          nats: stores.health.nats(),
+          postgres,
+          state: consumer.state,
+          shuttingDown,
+        };
+        const ready = !shuttingDown && checks.nats === 'ok' && postgres === 'ok';
+        res
+          .writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ ready, workerId: env.workerId, ...checks }));
+      });
     } else if (req.url === '/metrics') {
       void metrics.registry
         .metrics()
@@ -108,7 +86,8 @@ export async function startWorker(source: Record<string, string | undefined> = p
     port,
     workerId: env.workerId,
     consumer,
-    prisma,
+    /** The worker's connections, for tests. */
+    stores,
     /** SIGTERM: readiness 503, stop pulling, finish and ack the held batch, close. */
     async close() {
       shuttingDown = true;
@@ -117,9 +96,7 @@ export async function startWorker(source: Record<string, string | undefined> = p
       await events.close();
       http.close();
       http.closeAllConnections();
-      await nats.close();
-      redis.disconnect();
-      await prisma.$disconnect().catch(() => undefined);
+      await stores.close();
     },
   };
 }

@@ -73,6 +73,16 @@ export class EventFeed {
     }
   }
 
+  /** Events after `afterId` (exclusive), oldest first: where a reconnecting reader resumes. */
+  after(afterId: string): Promise<FeedEvent[]> {
+    return readEvents(this.redis, this.namespace, afterId);
+  }
+
+  /** The newest `count` events, oldest first. */
+  recent(count?: number): Promise<FeedEvent[]> {
+    return recentEvents(this.redis, this.namespace, count);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flushCoalesced();

@@ -3,3 +3,4 @@ export * from './heartbeat.ts';
 export * from './logger.ts';
 export * from './nats.ts';
 export * from './redis.ts';
+export * from './stores.ts';

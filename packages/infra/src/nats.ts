@@ -22,6 +22,8 @@ export interface NatsHandle {
   js: JetStreamClient;
   jsm: JetStreamManager;
   isConnected(): boolean;
+  /** Called on every disconnect (`false`) and reconnect (`true`), from the one status loop. */
+  onConnectionChange(listener: (connected: boolean) => void): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
     pingInterval: 5000,
   });
   let connected = true;
+  const listeners: ((connected: boolean) => void)[] = [];
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
@@ -43,6 +46,13 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
       } else if (s.type === 'reconnect') {
         connected = true;
         log.info({ event: 'nats.reconnect' }, 'NATS connection restored');
+      } else continue;
+      for (const listener of listeners) {
+        try {
+          listener(connected);
+        } catch (err) {
+          log.error({ err }, 'NATS connection listener failed');
+        }
       }
     }
   })().catch(() => undefined);
@@ -56,6 +66,7 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
     js,
     jsm,
     isConnected: () => connected && !nc.isClosed(),
+    onConnectionChange: (listener) => void listeners.push(listener),
     close: async () => {
       if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
     },

@@ -1,15 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '@surge/infra';
 import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
-import type { AppServices } from '../services.ts';
+import type { DomainServices } from '../services.ts';
 
 const CORRELATION = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
  * Per-request context: the request itself, who is calling, a correlation id (taken from
- * `X-Correlation-Id` when well-formed, else made here) and the process's services. Everything
- * else (the session, the admin check) is resolved by the procedure that needs it.
+ * `X-Correlation-Id` when well-formed, else made here) and the process's domain services —
+ * never a raw Redis, NATS or PostgreSQL client. Everything else (the session, the admin check)
+ * is resolved by the procedure that needs it.
  */
-export function contextFactory(services: AppServices) {
+export function contextFactory(server: {
+  log: Logger;
+  clientIp(req: IncomingMessage): string;
+  domain: DomainServices;
+}) {
   return ({ req, res }: CreateHTTPContextOptions) => {
     const header = req.headers['x-correlation-id'];
     const given = Array.isArray(header) ? header[0] : header;
@@ -17,8 +24,8 @@ export function contextFactory(services: AppServices) {
     res.setHeader('X-Correlation-Id', correlationId);
     // A child logger per request: every line it writes carries the correlation id, which
     // also travels in the NATS headers to the worker and into the order row.
-    const log = services.log.child({ correlationId });
-    return { req, res, ip: services.clientIp(req), correlationId, log, services };
+    const log = server.log.child({ correlationId });
+    return { req, res, ip: server.clientIp(req), correlationId, log, services: server.domain };
   };
 }
 

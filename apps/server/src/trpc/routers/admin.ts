@@ -67,5 +67,5 @@ export const adminRouter = router({
   }),
   flushCache: adminProcedure
     .input(flushCacheInput)
-    .mutation(({ ctx, input }) => ctx.services.flushCache(input?.saleId)),
+    .mutation(({ ctx, input }) => ctx.services.cache.flush(input?.saleId)),
 });

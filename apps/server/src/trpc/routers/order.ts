@@ -9,7 +9,7 @@ export const orderRouter = router({
     .use(requireSession)
     .mutation(async ({ ctx, input }) => {
       try {
-        const r = await ctx.services.placeOrder({
+        const r = await ctx.services.intake.place({
           ...input,
           userId: ctx.userId,
           correlationId: ctx.correlationId,

@@ -1,0 +1,57 @@
+import type { Logger } from '@surge/infra';
+import type { SaleCatalog } from '../sales/catalog.ts';
+import type { RebuildCoordinator } from '../sales/rebuild.ts';
+import type { RedisRestartWatch } from '../sales/redis-restart.ts';
+import { type SweepDeps, sweepSale } from './sweeper.ts';
+
+/**
+ * Every server's background loop, each `SWEEP_INTERVAL_MS` (docs/architecture.md, "The
+ * outbox and the sweeper"): check Redis's run_id, refresh the sale catalogue every tenth tick
+ * (sales created through another server, or found by nobody yet, join the sweep too), settle
+ * each sale's expired reservations (sweeper.ts) and restart rebuilds nobody is running.
+ */
+export function startSweepLoop(d: {
+  intervalMs: number;
+  /** The sweeper's dependencies, the same for every sale and every tick. */
+  sweep: SweepDeps;
+  catalog: SaleCatalog;
+  rebuild: RebuildCoordinator;
+  redisRestart: RedisRestartWatch;
+  log: Logger;
+}): { stop(): Promise<void> } {
+  let ticks = 0;
+  return startLoop(
+    d.intervalMs,
+    async () => {
+      await d.redisRestart.check();
+      if (++ticks % 10 === 0) await d.catalog.refresh();
+      for (const saleId of d.catalog.ids()) {
+        await sweepSale(d.sweep, saleId);
+        if (await d.rebuild.needsRebuild(saleId)) d.rebuild.request(saleId);
+      }
+    },
+    d.log,
+  );
+}
+
+/** A loop that never overlaps itself and stops cleanly. */
+function startLoop(intervalMs: number, tick: () => Promise<void>, log: Logger) {
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (stopped || running) return; // a slow tick is never overlapped by the next one
+    running = tick()
+      .catch((err: unknown) => log.warn({ err }, 'sweeper tick failed'))
+      .finally(() => {
+        running = null;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

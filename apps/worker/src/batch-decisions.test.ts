@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decideClaim,
+  decidePersisted,
+  finalStatus,
+  needsFailedRow,
+  needsPayment,
+} from './batch-decisions.ts';
+
+/** The decision table of one batch (SPEC §4 steps 4–6): claim reply × message → action, and so on. */
+const order = { userId: 'u_1', quantity: 2 };
+
+describe('after the claim', () => {
+  it.each([
+    // [claim-record.lua's reply (null: the sale does not exist), decision]
+    [null, { do: 'dead-letter', reason: 'SALE_NOT_FOUND: the message names no existing sale' }],
+    [['released'], { do: 'drop', why: 'released' }],
+    [['done', 'CONFIRMED'], { do: 'settle' }],
+    [['done', 'FAILED'], { do: 'settle' }],
+    [['published', 'u_1', '2', '1'], { do: 'persist' }],
+    [
+      ['published', 'u_2', '2', '1'],
+      { do: 'dead-letter', reason: 'RECORD_MISMATCH: the message disagrees with its reservation' },
+    ],
+    [
+      ['published', 'u_1', '3', '1'],
+      { do: 'dead-letter', reason: 'RECORD_MISMATCH: the message disagrees with its reservation' },
+    ],
+    // Redis lost the record: the epoch fence in the persist transaction decides.
+    [['GONE'], { do: 'persist' }],
+  ] as const)('%j → %j', (claim, decision) => {
+    expect(decideClaim(order, claim)).toEqual(decision);
+  });
+});
+
+describe('after the persist transaction', () => {
+  const persisted = { staleEpoch: new Set(['stale']), keyConflict: new Set(['taken']) };
+  it('an older epoch is dropped, never persisted', () => {
+    expect(decidePersisted('stale', persisted)).toEqual({ do: 'drop', why: 'stale-epoch' });
+  });
+  it('a key taken by another order is a key conflict (Redis lost data)', () => {
+    expect(decidePersisted('taken', persisted)).toEqual({ do: 'key-conflict' });
+  });
+  it('an inserted row or a redelivery is settled', () => {
+    expect(decidePersisted('new', persisted)).toEqual({ do: 'settle' });
+  });
+});
+
+describe('settling by the stored status', () => {
+  it.each([
+    // [row status (undefined: no row), FAILED row for a finished record, pay, finish the record with]
+    [undefined, true, false, null],
+    ['PENDING', false, true, null],
+    ['CONFIRMED', false, false, 'CONFIRMED'],
+    ['FAILED_PAYMENT', false, false, 'FAILED_PAYMENT'],
+    ['FAILED', false, false, 'FAILED'],
+  ] as const)('%s → failed row %s, pay %s, finish with %s', (status, row, pay, finish) => {
+    expect(needsFailedRow(status)).toBe(row);
+    expect(needsPayment(status)).toBe(pay);
+    expect(finalStatus(status)).toBe(finish);
+  });
+});

@@ -1,0 +1,74 @@
+import type { DeadLetterReason, OrderMessage } from '@surge/contracts';
+import type { PersistResult } from './persist-orders.ts';
+
+/**
+ * The decisions of one batch (SPEC §4 steps 4–6; docs/architecture.md, "The worker's batch"),
+ * framework-free: no NATS message, no client, no metric — only what each order's state says
+ * must happen to it. process-batch.ts does what they say; batch-decisions.test.ts is the table.
+ */
+
+/** After the claim (claim-record.lua): what becomes of one order. */
+export type ClaimDecision =
+  /** Never processable: stored as a dead letter, its reservation settled, the message terminated. */
+  | { do: 'dead-letter'; reason: DeadLetterReason }
+  /** A sweeper released the reservation (the caller was told so): ack, no row. */
+  | { do: 'drop'; why: 'released' }
+  /** A redelivery of a finished order: skip the insert, make sure its row is final. */
+  | { do: 'settle' }
+  | { do: 'persist' };
+
+/**
+ * @param claim claim-record.lua's reply for the order, or null when its sale does not exist
+ *   (the claim is then never made).
+ */
+export function decideClaim(
+  order: Pick<OrderMessage, 'userId' | 'quantity'>,
+  claim: readonly string[] | null,
+): ClaimDecision {
+  if (!claim) return { do: 'dead-letter', reason: 'SALE_NOT_FOUND: the message names no existing sale' };
+  const [state, userId, quantity] = claim;
+  if (state === 'released') return { do: 'drop', why: 'released' };
+  if (state === 'done') return { do: 'settle' };
+  if (state === 'published' && (userId !== order.userId || Number(quantity) !== order.quantity)) {
+    return { do: 'dead-letter', reason: 'RECORD_MISMATCH: the message disagrees with its reservation' };
+  }
+  return { do: 'persist' }; // 'published', or 'GONE' (Redis lost the record: the epoch decides)
+}
+
+/** After the persist transaction (persist-orders.ts): what becomes of an order it was given. */
+export type PersistedDecision =
+  /** Reserved before a rebuild that could not see it: never persisted, never a success. */
+  | { do: 'drop'; why: 'stale-epoch' }
+  /** Its key belongs to another order: Redis lost data. Alarm, finish the record FAILED, ack. */
+  | { do: 'key-conflict' }
+  | { do: 'settle' };
+
+export function decidePersisted(
+  orderId: string,
+  persisted: Pick<PersistResult, 'staleEpoch' | 'keyConflict'>,
+): PersistedDecision {
+  if (persisted.staleEpoch.has(orderId)) return { do: 'drop', why: 'stale-epoch' };
+  if (persisted.keyConflict.has(orderId)) return { do: 'key-conflict' };
+  return { do: 'settle' };
+}
+
+/**
+ * For an order whose record was already finished (`settle` after the claim): without its row,
+ * a dead letter (a poison copy of this message) settled the reservation as FAILED first, and
+ * the accepted order still gets its final row, FAILED (I3).
+ *
+ * @param status the order row's stored status; undefined when there is no row
+ */
+export function needsFailedRow(status: string | undefined): boolean {
+  return status === undefined;
+}
+
+/** A row still PENDING gets its payment decided (new rows, and rows a crash left PENDING). */
+export function needsPayment(status: string | undefined): boolean {
+  return status === 'PENDING';
+}
+
+/** The status a record is finished with: the row's, once final; null leaves the record as it is. */
+export function finalStatus(status: string | undefined): string | null {
+  return status && status !== 'PENDING' ? status : null;
+}
