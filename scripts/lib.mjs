@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +32,31 @@ export function run(cmd, args, opts = {}) {
     fail(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
   }
   return true;
+}
+
+/**
+ * Signals of a script that runs other processes and waits for them (`npm start`, the re-run
+ * under the pinned Node, …). A terminal's Ctrl-C sends SIGINT to the whole foreground process
+ * group: the children have it already and stop by themselves (server and worker drain once; a
+ * second Ctrl-C reaches them again and forces them), so passing it on would be a second signal
+ * — close-with-grace's "second SIGINT, exiting", no drain. The script only waits. SIGTERM is
+ * aimed at one process (`kill PID`, a supervisor, the re-run's parent): passed on to the
+ * running children, once per SIGTERM received. `onSignal` hears either.
+ */
+export function relaySignals(children, onSignal = () => {}) {
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => {
+    onSignal('SIGTERM');
+    for (const c of children()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  });
+}
+
+/** Ends this process the way a child ended: same exit code, or killed by the same signal. */
+export function exitLike(code, signal) {
+  if (!signal) process.exit(code ?? 1);
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 1000);
 }
 
 export function has(cmd) {

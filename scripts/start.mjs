@@ -2,7 +2,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureDeps, ensureLocalEnv, ensureServices, log, ROOT, run } from './lib.mjs';
+import { ensureNode } from './node-runtime.mjs';
 
+await ensureNode();
 ensureDeps();
 ensureLocalEnv();
 await ensureServices();
