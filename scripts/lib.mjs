@@ -63,15 +63,20 @@ export function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Dependencies: install when node_modules is missing or older than the lockfile. */
+/**
+ * Dependencies: installed exactly as package-lock.json says (`npm ci`) when node_modules is
+ * missing or older than the lockfile. `npm ci`, not `npm install`: it never rewrites the
+ * committed lockfile (a clone stays clean) and installs what was tested. `--include=dev`:
+ * under NODE_ENV=production npm would otherwise leave out the devDependencies — and remove
+ * installed ones — while the scripts themselves need them (tsx for `db:migrate`, turbo for
+ * `build`).
+ */
 export function ensureDeps() {
   const marker = join(ROOT, 'node_modules', '.package-lock.json');
   const lock = join(ROOT, 'package-lock.json');
   if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
-    // `npm install`, not `npm ci`: npm 11 lockfiles written without registry URLs lack the
-    // other platforms' optional packages (biome, turbo), which `npm ci` then refuses.
-    log('installing dependencies (npm install)…');
-    run('npm', ['install', '--no-audit', '--no-fund']);
+    log('installing dependencies (npm ci)…');
+    run('npm', ['ci', '--include=dev', '--no-audit', '--no-fund']);
   }
   if (!existsSync(join(ROOT, 'packages/db/src/generated/client.ts'))) {
     log('generating the Prisma client…');

@@ -22,6 +22,8 @@ describe('the pinned Node', () => {
     expect(NODE_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
     expect(majorOf(NODE_VERSION)).toBeGreaterThanOrEqual(MIN_NODE_MAJOR);
     expect(JSON.parse(read('package.json')).engines.node).toBe(`>=${MIN_NODE_MAJOR}`);
+    // npm mirrors it into the lockfile; a stale copy is rewritten by the next install.
+    expect(JSON.parse(read('package-lock.json')).packages[''].engines.node).toBe(`>=${MIN_NODE_MAJOR}`);
     expect(read('.nvmrc').trim()).toBe(String(majorOf(NODE_VERSION)));
   });
 
