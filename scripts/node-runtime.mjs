@@ -80,14 +80,20 @@ export function provisionNode({ cacheDir = CACHE, env = process.env, onFetch = (
       '--loglevel=error',
       `${pkg}@${NODE_VERSION}`,
     ],
-    { cwd: cacheDir, stdio: ['ignore', 'ignore', 'inherit'], env },
+    { cwd: cacheDir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env },
   );
   const fetched = join(tmp, 'node_modules', pkg, 'bin', 'node');
   if (npm.error || npm.status !== 0 || !existsSync(fetched)) {
     rmSync(tmp, { recursive: true, force: true });
+    // npm's own words: the FetchError or "No matching version" line, else its error code.
+    const lines = (npm.stderr ?? '').split('\n').map((l) => l.replace(/^npm error\s*/, '').trim());
+    const said =
+      lines.find((l) => /^(FetchError|notarget|404)\b/.test(l)) ??
+      lines.find((l) => l.startsWith('code ')) ??
+      '';
     const why = npm.error
       ? `npm could not be run (${npm.error.message})`
-      : `\`npm install ${pkg}@${NODE_VERSION}\` from the npm registry failed (no registry, or no such build for ${process.platform}-${process.arch})`;
+      : `\`npm install ${pkg}@${NODE_VERSION}\` from the npm registry failed (no registry, or no such build for ${process.platform}-${process.arch}): ${said}`;
     throw new Error(howToGet(why));
   }
   if (versionOf(fetched) !== `v${NODE_VERSION}`) {
