@@ -13,7 +13,7 @@ const options = {
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22',
   sourcemap: true,
   loader: { '.lua': 'text' },
   logLevel: 'warning',

@@ -1,7 +1,9 @@
 // `npm run dev`: Vite dev server (with a proxy to the API) + server and worker in watch mode.
 import { spawn } from 'node:child_process';
-import { ensureDeps, ensureLocalEnv, ensureServices, log, run } from './lib.mjs';
+import { ensureDeps, ensureLocalEnv, ensureServices, log, relaySignals, run } from './lib.mjs';
+import { ensureNode } from './node-runtime.mjs';
 
+await ensureNode();
 ensureDeps();
 ensureLocalEnv();
 await ensureServices();
@@ -28,7 +30,10 @@ const procs = [
   spawn('npx', ['vite', '--config', 'apps/web/vite.config.ts'], { stdio: 'inherit' }),
 ];
 log(`dev: http://localhost:${process.env.VITE_DEV_PORT ?? 5173}/ (proxying /trpc to the server)`);
-process.on('SIGINT', () => {
-  for (const p of procs) p.kill('SIGTERM');
-  process.exit(0);
-});
+// Ctrl-C reaches every process here directly; a SIGTERM to this script is passed on.
+relaySignals(() => procs);
+for (const p of procs) {
+  p.on('exit', () => {
+    if (procs.every((x) => x.exitCode !== null || x.signalCode !== null)) process.exit(0);
+  });
+}

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,19 +34,49 @@ export function run(cmd, args, opts = {}) {
   return true;
 }
 
+/**
+ * Signals of a script that runs other processes and waits for them (`npm start`, the re-run
+ * under the pinned Node, …). A terminal's Ctrl-C sends SIGINT to the whole foreground process
+ * group: the children have it already and stop by themselves (server and worker drain once; a
+ * second Ctrl-C reaches them again and forces them), so passing it on would be a second signal
+ * — close-with-grace's "second SIGINT, exiting", no drain. The script only waits. SIGTERM is
+ * aimed at one process (`kill PID`, a supervisor, the re-run's parent): passed on to the
+ * running children, once per SIGTERM received. `onSignal` hears either.
+ */
+export function relaySignals(children, onSignal = () => {}) {
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => {
+    onSignal('SIGTERM');
+    for (const c of children()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  });
+}
+
+/** Ends this process the way a child ended: same exit code, or killed by the same signal. */
+export function exitLike(code, signal) {
+  if (!signal) process.exit(code ?? 1);
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 1000);
+}
+
 export function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Dependencies: install when node_modules is missing or older than the lockfile. */
+/**
+ * Dependencies: installed exactly as package-lock.json says (`npm ci`) when node_modules is
+ * missing or older than the lockfile. `npm ci`, not `npm install`: it never rewrites the
+ * committed lockfile (a clone stays clean) and installs what was tested. `--include=dev`:
+ * under NODE_ENV=production npm would otherwise leave out the devDependencies — and remove
+ * installed ones — while the scripts themselves need them (tsx for `db:migrate`, turbo for
+ * `build`).
+ */
 export function ensureDeps() {
   const marker = join(ROOT, 'node_modules', '.package-lock.json');
   const lock = join(ROOT, 'package-lock.json');
   if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
-    // `npm install`, not `npm ci`: npm 11 lockfiles written without registry URLs lack the
-    // other platforms' optional packages (biome, turbo), which `npm ci` then refuses.
-    log('installing dependencies (npm install)…');
-    run('npm', ['install', '--no-audit', '--no-fund']);
+    log('installing dependencies (npm ci)…');
+    run('npm', ['ci', '--include=dev', '--no-audit', '--no-fund']);
   }
   if (!existsSync(join(ROOT, 'packages/db/src/generated/client.ts'))) {
     log('generating the Prisma client…');

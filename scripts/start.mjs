@@ -1,7 +1,9 @@
 // `npm start`: from a fresh clone to a running Surge on http://localhost:3000.
-import { ensureDeps, ensureLocalEnv, ensureServices, log, run } from './lib.mjs';
+import { ensureDeps, ensureLocalEnv, ensureServices, log, relaySignals, run } from './lib.mjs';
+import { ensureNode } from './node-runtime.mjs';
 import { spawnApp } from './spawn-app.mjs';
 
+await ensureNode();
 ensureDeps();
 ensureLocalEnv();
 await ensureServices();
@@ -20,22 +22,27 @@ const children = (
 ).map((app) => app.child);
 log(`shop:  http://localhost:${port}/`);
 log(`HUD:   http://localhost:${port}/admin   (admin password: ${process.env.ADMIN_PASSWORD})`);
-log('Ctrl-C stops server and worker.');
+log('Ctrl-C stops server and worker (they finish what they hold; a second Ctrl-C forces them).');
 
+// Ctrl-C reaches server and worker directly (same process group); a SIGTERM to this script is
+// passed on. Never both: a second signal makes them skip their drain.
 let stopping = false;
-const stop = (signal) => {
-  if (stopping) return;
-  stopping = true;
-  for (const c of children) c.kill(signal);
-};
-process.on('SIGINT', () => stop('SIGTERM'));
-process.on('SIGTERM', () => stop('SIGTERM'));
+relaySignals(
+  () => children,
+  () => {
+    stopping = true;
+  },
+);
 for (const c of children) {
-  c.on('exit', (code) => {
-    if (!stopping) {
-      log(`a process exited (${code}); stopping the other`);
-      stop('SIGTERM');
+  c.on('exit', (code, signal) => {
+    if (!stopping && children.some((x) => x.exitCode === null && x.signalCode === null)) {
+      stopping = true;
+      log(`a process exited (${code ?? signal}); stopping the other`);
+      for (const x of children) if (x.exitCode === null && x.signalCode === null) x.kill('SIGTERM');
     }
-    if (children.every((x) => x.exitCode !== null || x.signalCode !== null)) process.exit(code ?? 0);
+    if (children.every((x) => x.exitCode !== null || x.signalCode !== null)) {
+      // 0 only when both stopped cleanly.
+      process.exit(children.every((x) => x.exitCode === 0) ? 0 : 1);
+    }
   });
 }

@@ -3,7 +3,9 @@
 // the end-to-end tests in a real Chromium.
 import { ensureBrowser } from './browser.mjs';
 import { ensureDeps, ensureServices, log, run } from './lib.mjs';
+import { ensureNode } from './node-runtime.mjs';
 
+await ensureNode();
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1' };
 ensureDeps();
 await ensureServices();

@@ -251,7 +251,7 @@ describe('Dockerfiles', () => {
     expect(dockerCmd(file)).toEqual(['node', main]);
     const text = readFileSync(file, 'utf8');
     const runtime = text.slice(text.lastIndexOf('\nFROM '));
-    expect(runtime).toMatch(/^FROM node:20-bookworm-slim/m);
+    expect(runtime).toMatch(/^FROM node:24-bookworm-slim/m);
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).toMatch(/NODE_ENV=production/);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n?.*readyz/m);

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '@surge/infra';
-import { loadServerEnv } from './env.ts';
+import { loadServerEnv, processEnv } from './env.ts';
 import { createHttpServer } from './http/server.ts';
 import { createServices } from './services.ts';
 
@@ -9,7 +9,7 @@ import { createServices } from './services.ts';
  * Starts one server: services, background loops and the HTTP listener. Used by main.ts and by
  * integration tests that run a server in-process.
  */
-export async function startServer(source: Record<string, string | undefined> = process.env, logger?: Logger) {
+export async function startServer(source = processEnv(), logger?: Logger) {
   const env = loadServerEnv(source);
   const log = logger ?? createLogger(env.LOG_LEVEL, 'surge-server');
   const services = await createServices(env, log);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadServerEnv } from './env.ts';
+import { loadServerEnv, startupLogLevel } from './env.ts';
 
 const secrets = { SESSION_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'a-strong-admin-password' };
 
@@ -61,5 +61,12 @@ describe('server configuration (SPEC §2)', () => {
     expect(() => loadServerEnv({ ...prod, ...secrets, SESSION_SECRET: `changeme${'x'.repeat(30)}` })).toThrow(
       /SESSION_SECRET/,
     );
+  });
+
+  it('starts logging at LOG_LEVEL, or at info when it is unset or invalid (which loadServerEnv then names)', () => {
+    expect(startupLogLevel({ LOG_LEVEL: 'debug' })).toBe('debug');
+    expect(startupLogLevel({})).toBe('info');
+    expect(startupLogLevel({ LOG_LEVEL: 'loud' })).toBe('info');
+    expect(() => loadServerEnv({ ...secrets, LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
   });
 });

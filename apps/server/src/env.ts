@@ -79,7 +79,25 @@ export type ServerEnv = z.output<typeof serverEnvSchema> & {
 
 export { ConfigError };
 
-export function loadServerEnv(source: Record<string, string | undefined> = process.env): ServerEnv {
+/**
+ * The environment this process was started with. The server reads `process.env` here only;
+ * everything else gets it parsed (loadServerEnv) or from here.
+ */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}
+
+/** The start-up logger's level, before the configuration is checked (a bad value: info). */
+export function startupLogLevel(source: Record<string, string | undefined> = processEnv()): string {
+  return commonEnvSchema.shape.LOG_LEVEL.catch('info').parse(source.LOG_LEVEL);
+}
+
+/** NODE_ENV of this process, for what is fixed as modules load (tRPC's isDev). */
+export function isProductionProcess(): boolean {
+  return processEnv().NODE_ENV === 'production';
+}
+
+export function loadServerEnv(source: Record<string, string | undefined> = processEnv()): ServerEnv {
   const env = parseEnv(serverEnvSchema, source);
   const origins = env.ALLOWED_ORIGINS
     ? env.ALLOWED_ORIGINS.split(',')

@@ -1,12 +1,12 @@
 import { createLogger } from '@surge/infra';
 import closeWithGrace from 'close-with-grace';
 import { startServer } from './app.ts';
-import { ConfigError } from './env.ts';
+import { ConfigError, processEnv, startupLogLevel } from './env.ts';
 
-const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'surge-server');
+const log = createLogger(startupLogLevel(), 'surge-server');
 
 try {
-  const server = await startServer(process.env, log);
+  const server = await startServer(processEnv(), log);
   closeWithGrace({ delay: 15_000, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'fatal error, shutting down');
     else log.info({ signal }, 'shutting down');

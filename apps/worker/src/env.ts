@@ -25,7 +25,20 @@ export type WorkerEnv = z.output<typeof workerEnvSchema> & { workerId: string };
 
 export { ConfigError };
 
-export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
+/**
+ * The environment this process was started with. The worker reads `process.env` here only;
+ * everything else gets it parsed (loadWorkerEnv) or from here.
+ */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}
+
+/** The start-up logger's level, before the configuration is checked (a bad value: info). */
+export function startupLogLevel(source: Record<string, string | undefined> = processEnv()): string {
+  return commonEnvSchema.shape.LOG_LEVEL.catch('info').parse(source.LOG_LEVEL);
+}
+
+export function loadWorkerEnv(source: Record<string, string | undefined> = processEnv()): WorkerEnv {
   const env = parseEnv(workerEnvSchema, source);
   return { ...env, workerId: env.WORKER_ID || `${hostname()}-${process.pid}` };
 }

@@ -1,12 +1,12 @@
 import { createLogger } from '@surge/infra';
 import closeWithGrace from 'close-with-grace';
-import { ConfigError } from './env.ts';
+import { ConfigError, processEnv, startupLogLevel } from './env.ts';
 import { startWorker } from './worker.ts';
 
-const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'surge-worker');
+const log = createLogger(startupLogLevel(), 'surge-worker');
 
 try {
-  const worker = await startWorker(process.env, log);
+  const worker = await startWorker(processEnv(), log);
   closeWithGrace({ delay: 30_000, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'fatal error, shutting down');
     else log.info({ signal }, 'shutting down: finishing the held batch');

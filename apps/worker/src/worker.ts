@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { failureCountKey, OrderScripts, saleKeys } from '@surge/hot-state';
 import { connectStores, createLogger, EventFeed, type Logger, startHeartbeat } from '@surge/infra';
-import { loadWorkerEnv } from './env.ts';
+import { loadWorkerEnv, processEnv } from './env.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { OrderConsumer } from './order-consumer.ts';
 import { createPaymentSimulator } from './payment.ts';
@@ -11,7 +11,7 @@ import { createPaymentSimulator } from './payment.ts';
  * Starts one worker: connections, the consumer, the heartbeat and the health/metrics
  * listener on WORKER_PORT (`0` picks a free port, for several workers on one host).
  */
-export async function startWorker(source: Record<string, string | undefined> = process.env, logger?: Logger) {
+export async function startWorker(source = processEnv(), logger?: Logger) {
   const env = loadWorkerEnv(source);
   const log = (logger ?? createLogger(env.LOG_LEVEL, 'surge-worker')).child({ workerId: env.workerId });
   const ns = env.SURGE_NAMESPACE;

@@ -1,10 +1,11 @@
 import { trpcCodeOf } from '@surge/contracts/errors';
 import { initTRPC, TRPCError } from '@trpc/server';
+import { isProductionProcess } from '../env.ts';
 import { AppError, appError } from '../errors.ts';
 import type { Context } from './context.ts';
 import { formatError } from './error-formatter.ts';
 
-const production = process.env.NODE_ENV === 'production';
+const production = isProductionProcess();
 
 const t = initTRPC.context<Context>().create({
   isDev: !production,

@@ -28,9 +28,10 @@ export function schemaEngineWasmPath(): string {
 }
 
 /**
- * Instantiates the engine once per process and returns its `SchemaEngine` class. Node 20 cannot
- * `import` a .wasm module (what the package's own entry does), so this does by hand what a bundler
- * would: instantiate with the glue as the import object, hand the exports to the glue, run start.
+ * Instantiates the engine once per process and returns its `SchemaEngine` class. Node 22 cannot
+ * `import` a .wasm module without a flag (what the package's own entry does), so this does by hand
+ * what a bundler would: instantiate with the glue as the import object, hand the exports to the
+ * glue, run start.
  */
 export function loadSchemaEngine(): typeof glue.SchemaEngine {
   if (engineClass) return engineClass;
