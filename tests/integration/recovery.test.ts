@@ -210,3 +210,66 @@ describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then cont
     },
   );
 });
+
+const withStreamToLose = stackTest({
+  private: { nats: true },
+  server: { BREAKER_HALF_OPEN_MS: '1000' },
+  worker: {},
+});
+
+describe('the orders stream disappears (JetStream lost its store, or it was deleted)', () => {
+  withStreamToLose(
+    'the server declares it again and intake resumes; the worker consumes again; orders are persisted',
+    async ({ stack, server, nats }) => {
+      const admin = await stack.admin(server.url);
+      await createSale(admin, { id: 'lost-stream', totalStock: 100, perUserLimit: 50 });
+      const u = new TestClient(server.url);
+      await u.startSession();
+      const first = await u.mutate('order.place', {
+        saleId: 'lost-stream',
+        quantity: 1,
+        idempotencyKey: 'before-the-loss',
+      });
+      expect(first.status).toBe(200);
+      await eventually(
+        async () =>
+          (await server.services.stores.prisma.order.count({ where: { status: 'CONFIRMED' } })) === 1,
+      );
+
+      await server.services.stores.nats.jsm.streams.delete(natsNames(stack.ns).stream);
+      const lostAt = Date.now();
+      const accepted = await firstAccepted(u, 'lost-stream', 'after-the-loss', 20_000);
+      console.log(`[recovery] orders stream deleted → first accepted order after ${Date.now() - lostAt} ms`);
+      const orderId = (accepted.body as { result?: { data: { orderId: string } } }).result?.data.orderId;
+      await eventually(
+        async () =>
+          (await server.services.stores.prisma.order.findUnique({ where: { id: orderId ?? '' } }))?.status ===
+          'CONFIRMED',
+        20_000,
+      );
+      expect(nats.pid()).toBeDefined();
+    },
+  );
+});
+
+const withStreamToLoseAlone = stackTest({
+  private: { nats: true },
+  server: { BREAKER_HALF_OPEN_MS: '1000' },
+});
+
+describe('the orders stream disappears while no worker runs', () => {
+  withStreamToLoseAlone('the server alone declares it again: intake resumes', async ({ stack, server }) => {
+    const admin = await stack.admin(server.url);
+    await createSale(admin, { id: 'lost-alone', totalStock: 100, perUserLimit: 50 });
+    const u = new TestClient(server.url);
+    await u.startSession();
+    await server.services.stores.nats.jsm.streams.delete(natsNames(stack.ns).stream);
+    const lostAt = Date.now();
+    await firstAccepted(u, 'lost-alone', 'no-worker', 30_000);
+    console.log(
+      `[recovery] orders stream deleted, no worker → first accepted order after ${Date.now() - lostAt} ms`,
+    );
+    const info = await server.services.stores.nats.jsm.streams.info(natsNames(stack.ns).stream);
+    expect(info.config.discard).toBe('new');
+  });
+});

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { globalKeys, OrderScripts, saleKeys } from '@surge/hot-state';
-import { connectStores, EventFeed, type Logger, pendingForSale, startHeartbeat } from '@surge/infra';
+import {
+  connectStores,
+  EventFeed,
+  ensureOrdersStream,
+  type Logger,
+  pendingForSale,
+  startHeartbeat,
+} from '@surge/infra';
 import { AuditLog, describeInput } from './admin/audit.ts';
 import { DeadLetters } from './admin/dead-letters.ts';
 import { CacheAdmin } from './admin/flush-cache.ts';
@@ -60,6 +67,14 @@ export async function createServices(env: ServerEnv, log: Logger) {
     breakerHalfOpenMs: env.BREAKER_HALF_OPEN_MS,
     // All retries end well before the lease does, so the sweeper never races a live publish.
     deadlineMs: Math.max(100, Math.floor(env.LEASE_MS * 0.6)),
+    declareStream: () =>
+      ensureOrdersStream(nats.jsm, {
+        namespace: ns,
+        maxBytes: env.STREAM_MAX_BYTES,
+        replicas: env.STREAM_REPLICAS,
+        log,
+        timeoutMs: 5000,
+      }),
   });
   nats.onConnectionChange((up) => publisher.onConnectionChange(up));
   publisher.startProbing();

@@ -4,6 +4,7 @@ import { isDatabaseUnavailable, type PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import {
   type EventFeed,
+  ensureOrdersStream,
   isRedisUnavailable,
   type Logger,
   type NatsHandle,
@@ -62,7 +63,57 @@ export class OrderConsumer {
   }
 
   async start(): Promise<void> {
-    const { jsm, js } = this.d.nats;
+    await this.declareConsumer();
+    this.pump = this.pumpForever().finally(() => this.queue.close());
+    this.loop = this.run();
+  }
+
+  /**
+   * Pulls until stop(). If the consumer or the stream disappears (a JetStream that lost its
+   * store, a stream deleted by hand) the library ends the iteration (`abort_on_missing_resource`)
+   * and the pump declares both again and resubscribes, instead of leaving a worker that looks
+   * ready and consumes nothing.
+   */
+  private async pumpForever(): Promise<void> {
+    const n = natsNames(this.d.env.SURGE_NAMESPACE);
+    for (let attempt = 0; !this.stopping; attempt++) {
+      try {
+        if (attempt > 0) {
+          await ensureOrdersStream(this.d.nats.jsm, {
+            namespace: this.d.env.SURGE_NAMESPACE,
+            maxBytes: this.d.env.STREAM_MAX_BYTES,
+            replicas: this.d.env.STREAM_REPLICAS,
+            log: this.d.log,
+          });
+          await this.declareConsumer();
+        }
+        const consumer = await this.d.nats.js.consumers.get(n.stream, n.consumer);
+        const messages = await consumer.consume({
+          max_messages: this.d.env.WORKER_BATCH_SIZE * 2,
+          abort_on_missing_resource: true,
+        });
+        this.messages = messages;
+        if (this.stopping) messages.stop();
+        for await (const m of messages) {
+          attempt = 0;
+          // After stop() the library still yields what it had buffered: hand each back at once
+          // (nak) so another worker takes it now, not after the ack wait.
+          if (this.stopping) m.nak();
+          else await this.queue.push(m);
+        }
+        if (this.stopping) return;
+        this.d.log.warn({ event: 'consumer.ended' }, 'the consumer stopped delivering; declaring it again');
+      } catch (err) {
+        if (this.stopping) return;
+        this.d.log.error({ err }, 'consumer stream failed; declaring it again');
+      }
+      await sleep(Math.min(250 * 2 ** attempt, 5000));
+    }
+  }
+
+  /** Create-or-verify, retried while the JetStream cluster settles (see ensureOrdersStream). */
+  private async declareConsumer(): Promise<void> {
+    const { jsm } = this.d.nats;
     const n = natsNames(this.d.env.SURGE_NAMESPACE);
     const config = {
       durable_name: n.consumer,
@@ -74,8 +125,7 @@ export class OrderConsumer {
       max_deliver: -1,
       max_ack_pending: 20_000,
     };
-    // Create-or-verify, retried while the JetStream cluster settles (see ensureOrdersStream):
-    // workers starting together must neither crash nor fight over the consumer.
+    // Workers starting together must neither crash nor fight over the consumer.
     await retryDeclaration(`consumer ${n.consumer}`, { log: this.d.log }, async () => {
       const current = await jsm.consumers.info(n.stream, n.consumer).catch((err: unknown) => {
         if ((err as Error).name === 'ConsumerNotFoundError') return null;
@@ -95,20 +145,6 @@ export class OrderConsumer {
         });
       }
     });
-    const consumer = await js.consumers.get(n.stream, n.consumer);
-    this.messages = await consumer.consume({ max_messages: this.d.env.WORKER_BATCH_SIZE * 2 });
-    const messages = this.messages;
-    this.pump = (async () => {
-      for await (const m of messages) {
-        // After stop() the library still yields what it had buffered: hand each back at once
-        // (nak) so another worker takes it now, not after the ack wait.
-        if (this.stopping) m.nak();
-        else await this.queue.push(m);
-      }
-    })()
-      .catch((err: unknown) => this.d.log.error({ err }, 'consumer stream failed'))
-      .finally(() => this.queue.close());
-    this.loop = this.run();
   }
 
   /**

@@ -30,6 +30,12 @@ export interface PublisherOptions {
   breakerFailures: number;
   breakerHalfOpenMs: number;
   deadlineMs: number;
+  /**
+   * Declares the orders stream again (create-or-verify). The probe calls it when the stream is
+   * gone — a JetStream that lost its store, a stream deleted by hand — which would otherwise
+   * refuse every publish for good.
+   */
+  declareStream?: () => Promise<unknown>;
 }
 
 type PublishOptions = { msgId?: string; replayGen?: number };
@@ -109,7 +115,12 @@ export class OrderPublisher {
     // A probe waits no longer than a publish would: during a leader election a long wait
     // would only push the next trial back.
     this.probeJsm ??= await jetstreamManager(this.nats.nc, { timeout: 2000, checkAPI: false });
-    const info = await this.probeJsm.streams.info(this.names.stream);
+    const jsm = this.probeJsm;
+    const info = await jsm.streams.info(this.names.stream).catch(async (err: unknown) => {
+      if ((err as Error).name !== 'StreamNotFoundError' || !this.opts.declareStream) throw err;
+      await this.opts.declareStream();
+      return jsm.streams.info(this.names.stream);
+    });
     const max = info.config.max_bytes;
     if (max > 0 && info.state.bytes + Math.min(PROBE_ROOM_BYTES, max / 4) > max) {
       throw new Error(`stream ${this.names.stream} full: ${info.state.bytes} of ${max} bytes`);
