@@ -18,10 +18,10 @@ import { hotState, streamMessages } from '../support/inspect.ts';
 import { createSale, shoppers } from '../support/stack.ts';
 
 /**
- * SPEC §5, property-based: no input, however malformed, gives a 5xx; every refusal is a named
- * reason whose HTTP status is ERROR_STATUS[reason]; the HTTP guards (content type, Origin, body
- * cap, batch cap, GET on a mutation, unknown procedure) answer with their reasons; and bad
- * requests reserve and publish nothing.
+ * docs/architecture.md#error-reasons, property-based: no input, however malformed, gives a 5xx;
+ * every refusal is a named reason whose HTTP status is ERROR_STATUS[reason]; the HTTP guards
+ * (content type, Origin, body cap, batch cap, GET on a mutation, unknown procedure) answer with
+ * their reasons; and bad requests reserve and publish nothing.
  */
 
 const MAX_BODY = 64 * 1024;
@@ -446,8 +446,8 @@ const it = stackTest().extend('before', { scope: 'file', auto: true }, async ({ 
   return { state: await fuzzState(stack.ns), messages: (await streamMessages(stack.ns)).length };
 });
 
-describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
-  it('SPEC §5: the properties call every query and mutation of the router', () => {
+describe('bad input never gets a 5xx and never reserves', () => {
+  it('the properties call every query and mutation of the router', () => {
     const fuzzed = ROUTER.filter((p) => p.kind !== 'subscription').map((p) => p.path);
     expect(
       PROCS.map((p) => p.path),
@@ -458,7 +458,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
 
   // 1 ------------------------------------------------------------------------------------------
   it.each(PROCS.map((p) => [p.path, p] as const))(
-    'SPEC §5: %s answers malformed input (with and without a session / admin cookie) with a named 4xx whose status is ERROR_STATUS[reason], never a 5xx',
+    '%s answers malformed input (with and without a session / admin cookie) with a named 4xx whose status is ERROR_STATUS[reason], never a 5xx',
     async (_path, p) => {
       const huge = p.kind === 'query' ? 2500 : 40_000;
       const arb = fc
@@ -497,7 +497,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
   );
 
   // 2 ------------------------------------------------------------------------------------------
-  it('SPEC §5: raw bodies to POST /trpc/order.place (arbitrary text, invalid JSON, binary, empty) answer 400 VALIDATION or another named 4xx', async () => {
+  it('raw bodies to POST /trpc/order.place (arbitrary text, invalid JSON, binary, empty) answer 400 VALIDATION or another named 4xx', async () => {
     const body = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 300 }),
       printable,
@@ -558,7 +558,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     (p) => p.path !== 'admin.logout',
   ).map((p) => ({ p, cookie: () => (p.auth === 'admin' ? cookieOf.admin : cookieOf.shopper) }));
 
-  it('SPEC §5: a mutation without Content-Type application/json (random, text/plain, multipart, form, missing) answers 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+  it('a mutation without Content-Type application/json (random, text/plain, multipart, form, missing) answers 415 UNSUPPORTED_MEDIA_TYPE', async () => {
     const contentType = fc.oneof(
       fc.constant(undefined),
       fc.constantFrom(
@@ -594,7 +594,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: a mutation from an Origin not in ALLOWED_ORIGINS (foreign URLs, "null", junk) answers 403 FORBIDDEN_ORIGIN', async () => {
+  it('a mutation from an Origin not in ALLOWED_ORIGINS (foreign URLs, "null", junk) answers 403 FORBIDDEN_ORIGIN', async () => {
     const allowed = new Set(
       [0, 5173].flatMap((port) => [`http://localhost:${port}`, `http://127.0.0.1:${port}`]),
     );
@@ -631,7 +631,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: a mutation body over 64 KiB (with Content-Length or chunked) answers 413 PAYLOAD_TOO_LARGE', async () => {
+  it('a mutation body over 64 KiB (with Content-Length or chunked) answers 413 PAYLOAD_TOO_LARGE', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...MUTATION_CALLS),
@@ -699,7 +699,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     ),
   );
 
-  it('SPEC §5: random ?input= query strings on GET queries answer a named 4xx (200 only for a schema-valid input), never a 5xx', async () => {
+  it('random ?input= query strings on GET queries answer a named 4xx (200 only for a schema-valid input), never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...QUERIES),
@@ -728,7 +728,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: GET on a mutation answers 405 METHOD_NOT_ALLOWED, whatever the query string', async () => {
+  it('GET on a mutation answers 405 METHOD_NOT_ALLOWED, whatever the query string', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...MUTATIONS), fc.option(rawQuery), async (p, q) => {
         const path = `/trpc/${p.path}${q === null ? '' : `?${q}`}`;
@@ -741,7 +741,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: an unknown procedure path (random, prototype names, near misses) answers 404 PROCEDURE_NOT_FOUND on GET and POST', async () => {
+  it('an unknown procedure path (random, prototype names, near misses) answers 404 PROCEDURE_NOT_FOUND on GET and POST', async () => {
     const name = fc.oneof(
       fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }),
       fc.stringMatching(/^[a-zA-Z_$.]{1,40}$/),
@@ -800,7 +800,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
   });
 
   // 5 ------------------------------------------------------------------------------------------
-  it('SPEC §5: a batch of 11 or more calls answers 400 BATCH_TOO_LARGE on GET and POST', async () => {
+  it('a batch of 11 or more calls answers 400 BATCH_TOO_LARGE on GET and POST', async () => {
     const anyName = fc.oneof(
       fc.constantFrom(...PROCS.map((p) => p.path)),
       fc.stringMatching(/^[a-z.]{0,12}$/),
@@ -824,7 +824,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: a batch of 11 or more calls whose commas are percent-encoded (%2C, which tRPC decodes) also answers 400 BATCH_TOO_LARGE', async () => {
+  it('a batch of 11 or more calls whose commas are percent-encoded (%2C, which tRPC decodes) also answers 400 BATCH_TOO_LARGE', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.constantFrom(...QUERIES.map((p) => p.path)), { minLength: 11, maxLength: 30 }),
@@ -841,7 +841,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: valid batches of 1..10 calls work: GET queries and POST session.start answer 200, one result per call', async () => {
+  it('valid batches of 1..10 calls work: GET queries and POST session.start answer 200, one result per call', async () => {
     const queryCall = fc.constantFrom(
       { path: 'sale.get', input: { saleId: 'fuzz' } as unknown },
       { path: 'sale.list', input: undefined },
@@ -888,7 +888,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: batches of up to 10 malformed query calls answer each call with a named reason, never a 5xx', async () => {
+  it('batches of up to 10 malformed query calls answer each call with a named reason, never a 5xx', async () => {
     const item = fc.constantFrom(...QUERIES).chain((p) => inputText(p, 300).map((text) => ({ p, text })));
     await fc.assert(
       fc.asyncProperty(fc.array(item, { minLength: 1, maxLength: 10 }), async (items) => {
@@ -913,7 +913,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: POST batches of up to 10 malformed mutation calls (and non-object batch inputs) answer each call with a named reason, never a 5xx', async () => {
+  it('POST batches of up to 10 malformed mutation calls (and non-object batch inputs) answer each call with a named reason, never a 5xx', async () => {
     const usable = MUTATIONS.filter((p) => p.path !== 'admin.login');
     const item = fc
       .constantFrom(...usable)
@@ -958,7 +958,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   });
 
-  it('SPEC §5: a query string over the 16 KiB header limit gets a 4xx (Node answers 431), never a 5xx, and the server keeps answering', async () => {
+  it('a query string over the 16 KiB header limit gets a 4xx (Node answers 431), never a 5xx, and the server keeps answering', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...QUERIES, ...MUTATIONS),
@@ -978,7 +978,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     expect((await send('GET', '/healthz')).status).toBe(200);
   });
 
-  it('SPEC §5: other HTTP methods (PUT, PATCH, DELETE, OPTIONS) on mutations, with any content type or Origin, answer a named 4xx (405/415), never a 5xx', async () => {
+  it('other HTTP methods (PUT, PATCH, DELETE, OPTIONS) on mutations, with any content type or Origin, answer a named 4xx (405/415), never a 5xx', async () => {
     const ct = fc.option(
       fc.constantFrom(
         'application/json',
@@ -1041,7 +1041,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     );
   };
 
-  it('SPEC §5: admin.createSale with schema-valid random names (any unicode, NUL, lone surrogates, 120 units) answers 200 or a named 4xx, never a 5xx', async () => {
+  it('admin.createSale with schema-valid random names (any unicode, NUL, lone surrogates, 120 units) answers 200 or a named 4xx, never a 5xx', async () => {
     const name = fc.oneof(
       fc.string({ unit: 'binary', minLength: 1, maxLength: 120 }),
       fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
@@ -1050,7 +1050,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     await createSaleNeverFails(fc.record({ name }));
   });
 
-  it('SPEC §5: admin.createSale with schema-valid random dates (years 0000 to 9999, endsAt given or defaulted) answers 200 or a named 4xx, never a 5xx', async () => {
+  it('admin.createSale with schema-valid random dates (years 0000 to 9999, endsAt given or defaulted) answers 200 or a named 4xx, never a 5xx', async () => {
     const date = fc.oneof(
       fc
         .date({
@@ -1069,7 +1069,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
     await createSaleNeverFails(fc.record({ startsAt: date, endsAt: date }, { requiredKeys: [] }));
   });
 
-  it('SPEC §5: admin.createSale with schema-valid far-future dates (startsAt up to 9999-12-31, endsAt defaulted to +24 h or given) answers 200 or a named 4xx, never a 5xx', async () => {
+  it('admin.createSale with schema-valid far-future dates (startsAt up to 9999-12-31, endsAt defaulted to +24 h or given) answers 200 or a named 4xx, never a 5xx', async () => {
     const future = fc
       .date({
         min: new Date('2100-01-01T00:00:00.000Z'),
@@ -1087,7 +1087,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
   });
 
   // 7 ------------------------------------------------------------------------------------------
-  it('SPEC §5: after all the bad requests nothing was reserved or published, and /healthz and /readyz answer 200', async ({
+  it('after all the bad requests nothing was reserved or published, and /healthz and /readyz answer 200', async ({
     stack,
     before,
   }) => {
@@ -1103,7 +1103,7 @@ describe('bad input never gets a 5xx and never reserves (SPEC §5)', () => {
   });
 
   // 6 (last: it reserves, on other sales) -----------------------------------------------------
-  it('SPEC §5: well-formed order.place calls with random sale ids, keys and quantities get one of the named answers with its status', async ({
+  it('well-formed order.place calls with random sale ids, keys and quantities get one of the named answers with its status', async ({
     stack,
     server,
     before,
