@@ -3,7 +3,7 @@ import { loadServerEnv, startupLogLevel } from './env.ts';
 
 const secrets = { SESSION_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'a-strong-admin-password' };
 
-describe('server configuration (SPEC §2)', () => {
+describe('server configuration', () => {
   it('applies the defaults of the configuration table', () => {
     const env = loadServerEnv(secrets);
     expect(env).toMatchObject({

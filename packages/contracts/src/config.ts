@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NAMESPACE_PATTERN } from './messages.ts';
 
-/** Environment parsing shared by the server and the worker (SPEC §2). */
+/** Environment parsing shared by the server and the worker (docs/architecture.md#configuration). */
 export const bool = z
   .enum(['true', 'false', '1', '0', ''])
   .transform((v) => v === 'true' || v === '1')

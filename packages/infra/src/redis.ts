@@ -37,7 +37,10 @@ export function redisCommandNeverSent(err: unknown): boolean {
   return NEVER_SENT.test(messageOf(err));
 }
 
-/** SPEC §4 step 8: a Redis that may evict keys could silently resell stock. */
+/**
+ * A Redis that may evict keys could silently resell stock
+ * (docs/architecture.md#expiry-and-eviction).
+ */
 export async function checkNoEviction(redis: Redis): Promise<boolean> {
   const reply = (await redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
   return reply[1] === 'noeviction';

@@ -4,9 +4,9 @@ import type { Redis } from 'ioredis';
 import type { SaleCatalog } from './catalog.ts';
 
 /**
- * SPEC §4 step 8: a Redis restart (new run_id) may have lost acknowledged writes (AOF
- * fsyncs once a second), so every sale is rebuilt. The last seen run_id lives in Redis
- * itself: it survives our own restarts, and finding it missing also means lost data.
+ * docs/architecture.md#when-a-rebuild-starts: a Redis restart (new run_id) may have lost
+ * acknowledged writes (AOF fsyncs once a second), so every sale is rebuilt. The last seen run_id
+ * lives in Redis itself: it survives our own restarts, and finding it missing also means lost data.
  */
 export class RedisRestartWatch {
   constructor(
