@@ -10,6 +10,7 @@ export function createRedis(url: string, name: string): Redis {
   return new Redis(url, {
     connectionName: name,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     lazyConnect: true,
     retryStrategy: (times) => Math.min(times * 100, 2000),
