@@ -29,7 +29,7 @@ interface CpuProfile {
 }
 
 const OUT = join(ROOT, '.surge', 'profiles');
-const TOP = Number(process.env.PROFILE_TOP ?? 25);
+const TOP = 25;
 
 /** Where a frame's code lives: a package, our own code, Node's internals, or the engine. */
 function ownerOf(url: string, fn: string): string {
