@@ -8,11 +8,10 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnApp } from '../scripts/spawn-app.mjs';
-import { TestClient } from '../tests/support/client.ts';
 import { ROOT } from '../tests/support/paths.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
-import { ADMIN_PASSWORD, CFG, serverEnv, workerEnv } from './config.ts';
-import { guestCookies, load, type Outcomes } from './load.ts';
+import { CFG, serverEnv, workerEnv } from './config.ts';
+import { createBenchSale, guestCookies, load, type Outcomes } from './load.ts';
 import { streamCount } from './probes.ts';
 
 interface ProfileNode {
@@ -106,16 +105,7 @@ async function main(): Promise<void> {
   });
   let accepted = 0;
   try {
-    const admin = new TestClient(server.url);
-    await admin.loginAdmin(ADMIN_PASSWORD);
-    const sale = await admin.mutate('admin.createSale', {
-      id: CFG.saleId,
-      name: `bench ${CFG.saleId}`,
-      priceCents: 1000,
-      totalStock: CFG.stock,
-      perUserLimit: CFG.perUserLimit,
-    });
-    if (sale.status !== 200) throw new Error(`createSale: ${sale.status}`);
+    await createBenchSale(server.url);
     const userHeaders = await guestCookies(server.url, CFG.users);
     const outcomes: Outcomes = { accepted: new Set(), unanswered: new Set() };
     console.log(`server under load: ${CFG.durationS} s, ${CFG.connections} connections, no worker running…`);
