@@ -158,6 +158,7 @@ export function timelineSvg(s: readonly Series[], faults: readonly FaultRecord[]
     )
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
+<title>${esc(title)}: successful orders per second, p99 latency, faults as bands</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="${left}" y="14" font-size="13" font-weight="bold">${esc(title)}</text>
 ${bands}
