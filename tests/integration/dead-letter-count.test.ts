@@ -33,14 +33,19 @@ describe('dead letters count failures, not deliveries', () => {
     const delivered = async () =>
       (await server.services.stores.nats.jsm.consumers.info(stream, consumer)).delivered.consumer_seq;
 
+    const prisma = server.services.stores.prisma;
     // Two workers take the message and die holding it (in a long payment): two deliveries.
+    // Each is killed once the row is in (a delivery alone may not have committed it yet).
     for (let round = 1; round <= 2; round++) {
       const doomed = await stack.spawnWorker({ PAYMENT_LATENCY_MS: '60000', WORKER_ACK_WAIT_MS: '1000' });
       await eventually(async () => (await delivered()) >= round, 15_000);
+      await eventually(
+        async () => (await prisma.order.findUnique({ where: { id: orderId } })) !== null,
+        15_000,
+      );
       doomed.child.kill('SIGKILL');
       await eventually(async () => doomed.child.signalCode === 'SIGKILL');
     }
-    const prisma = server.services.stores.prisma;
     expect((await prisma.order.findUniqueOrThrow({ where: { id: orderId } })).status).toBe('PENDING');
 
     await prisma.$executeRawUnsafe('CREATE SEQUENCE surge_test_payment_calls');

@@ -1,4 +1,5 @@
 import { describe, expect } from 'vitest';
+import { reasonOf } from '../support/client.ts';
 import { stackTest } from '../support/fixtures.ts';
 import { checkInvariants, waitForDrain } from '../support/invariants.ts';
 import { eventually } from '../support/services.ts';
@@ -47,6 +48,18 @@ describe('PostgreSQL unavailable for a while', () => {
     await pg.stop();
     const during = await place(150, 'during-outage');
     expect(during).toHaveLength(150);
+    // Admin writes need PostgreSQL: a named 503 to retry, never a 500 (found by the fault run).
+    for (const [path, input] of [
+      ['admin.restock', { saleId: 'pg-outage', quantity: 5 }],
+      ['admin.pauseSale', { saleId: 'pg-outage' }],
+    ] as const) {
+      const refused = await admin.mutate(path, input);
+      expect([refused.status, reasonOf(refused), refused.body.error?.data.retryAfterMs]).toEqual([
+        503,
+        'SERVICE_UNAVAILABLE',
+        1000,
+      ]);
+    }
     for (const id of during) accepted.add(id);
     await eventually(async () => worker.consumer.state === 'waiting-for-database', 20_000);
     // Several ack-wait periods pass while PostgreSQL is down: deadlines are kept alive.

@@ -166,13 +166,20 @@ describe('checker: a history of answers', () => {
     const open = row({ userId: 'u5', idempotencyKey: 'key-open' });
     place(h, 'c5', { key: 'key-open', user: 'u5' }); // never answered
     const v = judge(observation([a, refused, maybe, open]), { history: h.events });
-    expect(checks(v)).toEqual(['I3 accepted-without-row', 'I3 unexplained-row']);
+    expect(checks(v)).toEqual(['I3 accepted-without-row', 'I3 refused-with-row']);
     expect(v.violations[0]?.evidence).toEqual({ count: 1, first: ['lost'] });
     expect(v.violations[1]?.evidence).toMatchObject({
       count: 1,
-      first: [refused.id],
-      refusedCalls: { count: 1 },
+      first: [{ id: refused.id, userId: 'u3', key: 'key-refused' }],
     });
+    // a refusal followed by an answered retry under the same key is no violation
+    const retried = row({ userId: 'u6', idempotencyKey: 'key-retried' });
+    place(h, 'c6', { key: 'key-retried', user: 'u6' }).fail('QUEUE_UNAVAILABLE');
+    place(h, 'c6', { key: 'key-retried', user: 'u6' }).ok({ orderId: retried.id });
+    expect(checks(judge(observation([a, refused, maybe, open, retried]), { history: h.events }))).toEqual([
+      'I3 accepted-without-row',
+      'I3 refused-with-row',
+    ]);
   });
 
   it('an ok answer whose row differs from the call (quantity, key, user)', () => {

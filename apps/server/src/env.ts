@@ -34,6 +34,8 @@ const serverEnvSchema = commonEnvSchema
     SWEEP_INTERVAL_MS: int(1000, 10),
     /** Fault injection for tests: exit hard after reserving and before publishing. */
     SURGE_FAULT_EXIT_AFTER_RESERVE: bool,
+    /** Fault injection for tests: exit hard after a restock's PostgreSQL commit, before Redis. */
+    SURGE_FAULT_EXIT_AFTER_RESTOCK_COMMIT: bool,
     /** Fault injection for tests: hold every publish back this long after reserving. */
     SURGE_FAULT_PUBLISH_DELAY_MS: int(0),
   })

@@ -128,7 +128,13 @@ export async function createServices(env: ServerEnv, log: Logger) {
     }),
     limits,
     audit,
-    sales: new SalesService({ ...shared, rebuild }),
+    sales: new SalesService({
+      ...shared,
+      rebuild,
+      afterRestockCommit: env.SURGE_FAULT_EXIT_AFTER_RESTOCK_COMMIT
+        ? () => process.kill(process.pid, 'SIGKILL')
+        : undefined,
+    }),
     orders: new OrderQueries(shared),
     intake: new OrderIntake({ ...shared, rebuild, limits, afterReserve: faultAfterReserve(env) }),
     cache: new CacheAdmin({ catalog, rebuild }),

@@ -23,7 +23,28 @@ export interface HudSale extends Sale {
   acceptedPerSec: number;
   persistedPerSec: number;
   outbox: number;
+  /** SPEC §10's live reconciliation; null while the sale rebuilds or a store cannot be read. */
+  reconciliation: Reconciliation | null;
 }
+
+/**
+ * Total stock (PostgreSQL) against remaining + Σ quantity of open reservation records (Redis)
+ * + Σ quantity of live rows without an open record (PostgreSQL). `flagged` once they have
+ * disagreed for `RECONCILE_FLAG_MS` (5 s) in a row.
+ */
+export interface Reconciliation {
+  total: number;
+  remaining: number;
+  held: number;
+  persisted: number;
+  /** total − (remaining + held + persisted): 0 when they agree. */
+  difference: number;
+  /** How long they have disagreed without a break (0 while they agree). */
+  disagreeingMs: number;
+  flagged: boolean;
+}
+
+export const RECONCILE_FLAG_MS = 5000;
 
 export interface HudInstance {
   id: string;

@@ -6,6 +6,7 @@ import finishRecordLua from './lua/finish-record.lua';
 import markPublishedLua from './lua/mark-published.lua';
 import preludeLua from './lua/prelude.lua';
 import reReserveLua from './lua/re-reserve.lua';
+import reconcileReadLua from './lua/reconcile-read.lua';
 import releaseReservationLua from './lua/release-reservation.lua';
 import reserveStockLua from './lua/reserve-stock.lua';
 import takeLeaseLua from './lua/take-lease.lua';
@@ -52,6 +53,7 @@ const STEPS = {
   surgeClaim: claimRecordLua,
   surgeFinish: finishRecordLua,
   surgeReReserve: reReserveLua,
+  surgeReconcileRead: reconcileReadLua,
 } as const;
 type ScriptName = keyof typeof STEPS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -165,6 +167,19 @@ export class OrderScripts {
   /** Pause/resume; or restock to the new absolute `total` (see admin-update.lua). */
   async adminUpdate(k: SaleKeys, op: 'pause' | 'resume' | 'restock', total = 0): Promise<AdminUpdateReply> {
     return asAdminUpdateReply(await this.call('surgeAdminUpdate', k, op, total));
+  }
+
+  /**
+   * The HUD's reconciliation (docs/architecture.md#live-data): remaining (null: no hot state), Σ quantity of the open
+   * reservation records and their orderIds, read in one atomic step.
+   */
+  async reconcileRead(k: SaleKeys): Promise<{ remaining: number | null; held: number; openIds: string[] }> {
+    const [remaining, held, ...openIds] = (await this.call('surgeReconcileRead', k)) as [
+      string,
+      number,
+      ...string[],
+    ];
+    return { remaining: remaining === '' ? null : Number(remaining), held: Number(held), openIds };
   }
 
   /**

@@ -27,7 +27,9 @@ export interface PlaceResult {
 export type Op =
   | { f: 'place'; value: PlaceInput }
   | { f: 'pause'; value: { saleId: string } }
-  | { f: 'resume'; value: { saleId: string } };
+  | { f: 'resume'; value: { saleId: string } }
+  | { f: 'restock'; value: { saleId: string; quantity: number } }
+  | { f: 'flush'; value: { saleId: string } };
 
 export interface HistoryEvent {
   /** Position in the history: events are totally ordered by it. */

@@ -142,12 +142,23 @@ export function judge(obs: SaleObservation, x: Expectations = {}): Verdict {
     if (row && input.userId !== undefined && row.userId !== input.userId)
       add('I3', 'row-differs', `order ${result.orderId} belongs to another user`, { input, row });
   }
+  // A row under a (user, key) whose every call was definitely refused: SPEC §3, a definite
+  // error has no order.
+  const refusedWithRow = rows.filter((r) => calls.onlyRefused.has(scopedKey(r.userId, r.idempotencyKey)));
+  if (refusedWithRow.length > 0)
+    add(
+      'I3',
+      'refused-with-row',
+      `${refusedWithRow.length} rows under keys whose every call was definitely refused`,
+      some(refusedWithRow.map((r) => ({ id: r.id, userId: r.userId, key: r.idempotencyKey }))),
+    );
   const unexplained = rows.filter(
     (r) =>
       !calls.accepted.has(r.id) &&
       !calls.indeterminateIds.has(r.id) &&
       !calls.indeterminateKeys.has(r.idempotencyKey) &&
-      !calls.indeterminateScoped.has(scopedKey(r.userId, r.idempotencyKey)),
+      !calls.indeterminateScoped.has(scopedKey(r.userId, r.idempotencyKey)) &&
+      !calls.onlyRefused.has(scopedKey(r.userId, r.idempotencyKey)),
   );
   if (unexplained.length > calls.indeterminateCount) {
     const refused = unexplained.filter((r) => calls.refusedKeys.has(r.idempotencyKey)).map((r) => r.id);
@@ -233,6 +244,9 @@ function callsOf(saleId: string, x: Expectations) {
   const okPlaces: { op: Operation; input: PlaceInput; result: PlaceResult }[] = [];
   const acceptedWhilePaused: Operation[] = [];
 
+  /** `<user> <key>` of calls by outcome: a key only ever refused must have no row. */
+  const refusedScoped = new Set<string>();
+  const answeredScoped = new Set<string>();
   const ops = x.history ? pairOperations(x.history) : [];
   const saleOf = (o: Operation) => (o.input as { saleId?: string } | null)?.saleId;
   const mine = ops.filter((o) => saleOf(o) === saleId);
@@ -240,6 +254,10 @@ function callsOf(saleId: string, x: Expectations) {
     if (o.f !== 'place') continue;
     const input = o.input as PlaceInput;
     const c = o.completion;
+    if (input.userId !== undefined)
+      (c?.type === 'fail' ? refusedScoped : answeredScoped).add(
+        scopedKey(input.userId, input.idempotencyKey),
+      );
     if (c?.type === 'ok') {
       const result = c.value as PlaceResult;
       accepted.add(result.orderId);
@@ -273,6 +291,7 @@ function callsOf(saleId: string, x: Expectations) {
     indeterminateScoped,
     indeterminateCount,
     refusedKeys,
+    onlyRefused: new Set([...refusedScoped].filter((k) => !answeredScoped.has(k))),
     okPlaces,
     acceptedWhilePaused,
   };

@@ -1,10 +1,11 @@
 import type { HudFrame, HudInstance, HudSale } from '@surge/contracts';
 import { natsNames } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
-import type { SaleKeys } from '@surge/hot-state';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import { type InstanceBeat, instancesKey, type NatsHandle, readInstances } from '@surge/infra';
 import type { Redis } from 'ioredis';
 import { saleFromHot } from '../sales/hot-state.ts';
+import { Reconciler } from './reconcile.ts';
 
 const DOWN_AFTER_MS = 2500; // 2.5 missed heartbeats: a dead worker shows within 3 s
 const FORGET_AFTER_MS = 60_000;
@@ -22,18 +23,22 @@ export class HudSnapshots {
     dlq: HudFrame['dlq'];
     postgres: 'up' | 'down';
   } | null = null;
+  private readonly reconciler: Reconciler;
 
   constructor(
     private readonly d: {
       redis: Redis;
       prisma: PrismaClient;
+      scripts: OrderScripts;
       nats: NatsHandle;
       namespace: string;
       saleIds(): string[];
       keysOf(saleId: string): SaleKeys;
       breaker(): 'closed' | 'open' | 'half-open';
     },
-  ) {}
+  ) {
+    this.reconciler = new Reconciler(d);
+  }
 
   async read(): Promise<Omit<HudFrame, 'events'>> {
     const { redis } = this.d;
@@ -63,7 +68,13 @@ export class HudSnapshots {
       const rate = (a: number, b: number | undefined) =>
         b === undefined ? 0 : Math.max(0, (a - b) / elapsedS);
       if (hot.remaining === undefined) {
-        sales.push({ ...emptySale(id, now), acceptedPerSec: 0, persistedPerSec: 0, outbox });
+        sales.push({
+          ...emptySale(id, now),
+          acceptedPerSec: 0,
+          persistedPerSec: 0,
+          outbox,
+          reconciliation: null,
+        });
         continue;
       }
       sales.push({
@@ -71,9 +82,16 @@ export class HudSnapshots {
         acceptedPerSec: round(rate(c.accepted, before?.accepted)),
         persistedPerSec: round(rate(c.finalized, before?.finalized)),
         outbox,
+        reconciliation: null,
       });
     }
     this.prev = { at: now, counters };
+    const reconciled = await this.reconciler.read(
+      ids,
+      (id) => sales.find((s) => s.id === id)?.state === 'rebuilding',
+      now,
+    );
+    for (const s of sales) s.reconciliation = reconciled.get(s.id) ?? null;
 
     const slow = await this.slowSources(now);
     const instances = await this.instances(now);

@@ -9,6 +9,8 @@ import type { PrismaClient } from '@surge/db';
 export class SaleCatalog {
   /** Known sale ids and when each ends (ms). */
   private readonly known = new Map<string, number>();
+  /** Each sale's total stock as PostgreSQL said at the last refresh. */
+  private readonly totals = new Map<string, number>();
   private readonly misses = new Map<string, number>();
 
   constructor(
@@ -32,8 +34,16 @@ export class SaleCatalog {
   }
 
   async refresh(): Promise<void> {
-    const rows = await this.prisma.sale.findMany({ select: { id: true, endsAt: true } });
-    for (const r of rows) this.known.set(r.id, r.endsAt.getTime());
+    const rows = await this.prisma.sale.findMany({ select: { id: true, endsAt: true, totalStock: true } });
+    for (const r of rows) {
+      this.known.set(r.id, r.endsAt.getTime());
+      this.totals.set(r.id, r.totalStock);
+    }
+  }
+
+  /** The total stock PostgreSQL held at the last `refresh()` (undefined before one). */
+  total(id: string): number | undefined {
+    return this.totals.get(id);
   }
 
   exists(id: string): boolean | Promise<boolean> {

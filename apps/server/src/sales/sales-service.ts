@@ -28,6 +28,8 @@ export class SalesService {
       rebuild: RebuildCoordinator;
       keysOf(saleId: string): SaleKeys;
       idempotencyTtlS: number;
+      /** Test-only fault hook between a restock's commit and its Redis write. */
+      afterRestockCommit?: () => void;
     },
   ) {}
 
@@ -137,6 +139,9 @@ export class SalesService {
     } catch (err) {
       throw storeOrRethrow(err);
     }
+    // A crash right here leaves PostgreSQL's total ahead of Redis's: every server's sweep loop
+    // repairs it (reconcileTotals in sweep-loop.ts), as the new total is absolute.
+    this.d.afterRestockCommit?.();
     try {
       // 'REBUILDING' / 'MISSING' here: a rebuild started meanwhile and reads the new total.
       await this.d.scripts.adminUpdate(k, 'restock', total);

@@ -1,4 +1,5 @@
 import { ERROR_STATUS, type ErrorData, type ErrorReason } from '@surge/contracts/errors';
+import { isDatabaseUnavailable } from '@surge/db/errors';
 import type { TRPCError } from '@trpc/server';
 import type { DefaultErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import { z } from 'zod';
@@ -35,6 +36,11 @@ export function formatError(
   } else if (cause instanceof z.ZodError) {
     reason = 'VALIDATION';
     data.fieldErrors = fieldErrors(cause);
+  } else if (isDatabaseUnavailable(cause)) {
+    // PostgreSQL down (an admin write, a query of orders): a named 503 to retry, not a 500
+    // — the fault run found admin.restock answering INTERNAL through a PostgreSQL restart.
+    reason = 'SERVICE_UNAVAILABLE';
+    data.retryAfterMs = 1000;
   } else {
     reason = BY_TRPC_CODE[error.code] ?? 'INTERNAL';
   }

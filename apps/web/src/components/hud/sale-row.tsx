@@ -5,6 +5,7 @@ import { formatCount, formatDateTime, formatPrice } from '../../lib/format.ts';
 import { stockPercent } from '../../lib/sale-view.ts';
 import { trpcClient } from '../../lib/trpc.ts';
 import { useControl } from './control.tsx';
+import { ReconcileBadge } from './reconcile-badge.tsx';
 
 /** One sale on the HUD: live stock and rates, and its controls (each confirmed first). */
 export function SaleRow({ sale }: { sale: HudSale }) {
@@ -35,6 +36,7 @@ export function SaleRow({ sale }: { sale: HudSale }) {
           {formatCount(sale.remaining)} / {formatCount(sale.totalStock)}
         </span>
       </div>
+      <ReconcileBadge sale={sale} />
       <dl className="sale-row-facts num">
         <div>
           <dt>acc/s</dt>

@@ -1,0 +1,292 @@
+/**
+ * `npm run chaos` (SPEC §10): load on several sales while a nemesis injects one fault at a time
+ * from a seeded schedule, a history of every call, the invariant checker over the history,
+ * PostgreSQL and Redis after the drain, and a report with a timeline picture. Exits 1 on any
+ * violation (or a fault that did not heal).
+ *
+ *   CHAOS_SEED=42 CHAOS_DURATION_S=60 npm run chaos [-- --cluster]
+ *   npm run chaos -- --test     the run of `npm test`: seed CHAOS_TEST_SEED, 60 s
+ *
+ * Everything runs on private Redis (no persistence), NATS and PostgreSQL on free ports, killed
+ * by PID; the output goes to `.chaos/<time>-seed<seed>/` (git-ignored).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  checkSale,
+  describeViolations,
+  History,
+  judge,
+  observeSale,
+  type Violation,
+  waitForQuiet,
+} from '../support/checker/index.ts';
+import { ADMIN_PASSWORD } from '../support/env.ts';
+import { ROOT } from '../support/paths.ts';
+import { closeAgent } from './client.ts';
+import { Admin, runLoad } from './load.ts';
+import { type FaultRecord, inject } from './nemesis.ts';
+import { answersByKind, faultWindows, series, timelineSvg } from './report.ts';
+import { buildSchedule, type FaultKind, parseKinds, REQUIRED_IN_TEST } from './schedule.ts';
+import { CHAOS_TEST_SEED } from './seed.ts';
+import { type ChaosStack, startChaosStack } from './stack.ts';
+
+const env = process.env;
+/** `--test`: the short run of `npm test` — the fixed seed, 60 s, the faults it must include first. */
+const testRun = process.argv.includes('--test');
+const seed = testRun ? CHAOS_TEST_SEED : Number(env.CHAOS_SEED ?? Math.floor(Math.random() * 1e9));
+const durationS = testRun ? 60 : Number(env.CHAOS_DURATION_S ?? 120);
+const cluster = process.argv.includes('--cluster');
+const required: readonly FaultKind[] = testRun ? REQUIRED_IN_TEST : [];
+/** `CHAOS_FAULTS=kill-server,redis-wipe`: only these faults (default: every kind). */
+const kinds = parseKinds(env.CHAOS_FAULTS);
+const shoppers = Number(env.CHAOS_SHOPPERS ?? 16);
+const LEASE_MS = 3000;
+const ACK_WAIT_MS = 3000;
+const SALES = ['chaos-a', 'chaos-b', 'chaos-c'];
+/** The checks that hold while calls are in flight (the rest are judged once quiet). */
+const AT_EVERY_MOMENT = new Set([
+  'remaining-negative',
+  'oversold',
+  'over-limit',
+  'duplicate-row',
+  'two-orders-one-key',
+]);
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const out = env.CHAOS_OUT ?? join(ROOT, '.chaos', `${stamp}-seed${seed}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string) => console.log(`[chaos] ${msg}`);
+
+log(
+  `seed ${seed}, ${durationS} s${cluster ? ', NATS cluster' : ''} — replay: CHAOS_SEED=${seed} CHAOS_DURATION_S=${durationS} npm run chaos${cluster ? ' -- --cluster' : ''}`,
+);
+mkdirSync(out, { recursive: true });
+
+let stack: ChaosStack | undefined;
+let cleaning: Promise<void> | undefined;
+const cleanup = () => {
+  cleaning ??= (async () => {
+    await stack?.destroy().catch((err) => log(`cleanup: ${err}`));
+    await closeAgent().catch(() => undefined);
+  })();
+  return cleaning;
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    log(`${sig}: stopping and removing the private servers`);
+    void cleanup().then(() => process.exit(130));
+  });
+
+try {
+  process.exitCode = await main();
+} catch (err) {
+  log(`run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 2;
+} finally {
+  await cleanup();
+}
+
+/** Whether an order.place invoked after `since` (history clock) was accepted, within `timeoutMs`. */
+async function acceptedSince(history: History, since: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  let from = 0;
+  const invokedAfter = new Set<number>();
+  while (Date.now() < until) {
+    const events = history.events;
+    for (; from < events.length; from++) {
+      const e = events[from];
+      if (e?.f !== 'place') continue;
+      if (e.type === 'invoke' && e.time >= since) invokedAfter.add(e.op);
+      if (e.type === 'ok' && invokedAfter.has(e.op)) return true;
+    }
+    await sleep(100);
+  }
+  return false;
+}
+
+async function main(): Promise<number> {
+  stack = await startChaosStack({
+    servers: 2,
+    workers: 2,
+    cluster,
+    env: {
+      LEASE_MS: String(LEASE_MS),
+      SWEEP_INTERVAL_MS: '300',
+      WORKER_ACK_WAIT_MS: String(ACK_WAIT_MS),
+      PAYMENT_FAILURE_RATE: '0.05',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const s = stack;
+  log(`stack up: namespace ${s.ns}, Redis ${s.redis.url}, NATS ${s.natsUrl}, PostgreSQL :${s.postgres.port}`);
+
+  const history = new History();
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const admin = new Admin({ history, adminPassword: ADMIN_PASSWORD });
+  const first = s.servers[0];
+  if (!first) throw new Error('no server');
+  const stock = Math.max(1000, durationS * 100);
+  for (const id of SALES) {
+    const r = await admin.call(first, 'admin.createSale', {
+      id,
+      name: `Chaos ${id}`,
+      priceCents: 1000,
+      totalStock: stock,
+      perUserLimit: 4,
+    } as never);
+    if (r?.status !== 200) throw new Error(`createSale ${id}: ${r?.status} ${JSON.stringify(r?.body)}`);
+  }
+
+  const schedule = buildSchedule({
+    seed,
+    count: 10_000,
+    servers: s.servers.length,
+    workers: s.workers.length,
+    leaseMs: LEASE_MS,
+    ackWaitMs: ACK_WAIT_MS,
+    first: required,
+    kinds,
+  });
+  let stopped = false;
+  const load = runLoad(
+    {
+      history,
+      servers: () => s.servers,
+      saleIds: SALES,
+      shoppers,
+      seed,
+      adminPassword: ADMIN_PASSWORD,
+      stopped: () => stopped,
+    },
+    admin,
+  );
+
+  // Invariants that hold at every moment (I1, I5, no duplicate): sampled while faults run.
+  const sampled: Violation[] = [];
+  const sampler = (async () => {
+    while (!stopped) {
+      await sleep(2000);
+      for (const saleId of SALES) {
+        try {
+          const obs = await observeSale({ db: s.db.url, redis: s.redis.url, ns: s.ns, saleId });
+          for (const v of judge(obs, { quiet: false }).violations)
+            if (AT_EVERY_MOMENT.has(v.check))
+              sampled.push({ ...v, message: `at ${Math.round(now())} ms: ${v.message}` });
+        } catch {
+          // a store is down: nothing to sample now
+        }
+      }
+    }
+  })();
+
+  const faults: FaultRecord[] = [];
+  const endMs = durationS * 1000;
+  await sleep(3000);
+  for (const fault of schedule) {
+    const mustRun = faults.length < required.length;
+    if (!mustRun && now() > endMs - 8000) break;
+    log(`${(now() / 1000).toFixed(1)} s: ${fault.kind} (target ${fault.target}, hold ${fault.holdMs} ms)`);
+    const rec = await inject(
+      s,
+      fault,
+      now,
+      (server, path, input) => admin.call(server, path, input as never),
+      SALES,
+    );
+    faults.push(rec);
+    log(
+      `  healed after ${((rec.healed - rec.start) / 1000).toFixed(1)} s, all ready after ${((rec.ready - rec.start) / 1000).toFixed(1)} s${rec.error ? ` — ${rec.error}` : ''}`,
+    );
+    if (rec.error) break;
+    // Healed means serving again: wait (up to a minute) for an order accepted after the heal.
+    const served = await acceptedSince(history, rec.healed, 60_000);
+    if (!served) log('  no order accepted within 60 s of the heal');
+    await sleep(fault.gapMs);
+  }
+  while (now() < endMs) await sleep(200);
+  stopped = true;
+  await load;
+  await sampler;
+  const loadEnd = now();
+  log(`load stopped at ${(loadEnd / 1000).toFixed(1)} s; draining`);
+
+  // Drain: every sale resumed and rebuilt, every message persisted, every record settled.
+  for (const saleId of SALES) await admin.until(() => s.servers, 'admin.resumeSale', { saleId });
+  const drainErrors: string[] = [];
+  for (const saleId of SALES)
+    await waitForQuiet({
+      ns: s.ns,
+      saleId,
+      redisUrl: s.redis.url,
+      natsUrl: s.natsUrl,
+      timeoutMs: 120_000,
+    }).catch((err) => drainErrors.push(String(err)));
+
+  const violations: Violation[] = [...sampled];
+  const facts: Record<string, unknown> = {};
+  for (const saleId of SALES) {
+    const v = await checkSale({
+      db: s.db.url,
+      redis: s.redis.url,
+      ns: s.ns,
+      saleId,
+      history: history.events,
+    });
+    violations.push(...v.violations.map((x) => ({ ...x, message: `${saleId}: ${x.message}` })));
+    facts[saleId] = v.facts;
+  }
+
+  // Report
+  const events = history.events;
+  const windows = faultWindows(events, faults, loadEnd);
+  const answers = answersByKind(events);
+  const calls = events.filter((e) => e.type === 'invoke').length;
+  const unhealed = faults.filter((f) => f.error);
+  const missing = required.filter((k) => !faults.some((f) => f.kind === k));
+  const summary = {
+    seed,
+    durationS,
+    cluster,
+    namespace: s.ns,
+    calls,
+    answers,
+    faults: windows,
+    facts,
+    violations,
+    drainErrors,
+    unhealed: unhealed.map((f) => `${f.kind} ${f.target}: ${f.error}`),
+    missingFaults: missing,
+  };
+  writeFileSync(join(out, 'history.jsonl'), `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(
+    join(out, 'timeline.svg'),
+    timelineSvg(series(events), faults, `Surge fault run — seed ${seed}, ${durationS} s`),
+  );
+  for (const a of [...s.servers, ...s.workers]) writeFileSync(join(out, `${a.name}.log`), a.app.output());
+
+  const place = answers.place ?? {};
+  log(
+    `${calls} calls; order.place: ${Object.entries(place)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
+  );
+  for (const [k, v] of Object.entries(answers)) if (k !== 'place') log(`  ${k}: ${JSON.stringify(v)}`);
+  log(`${faults.length} faults:`);
+  for (const w of windows)
+    log(
+      `  ${(w.start / 1000).toFixed(1)} s ${w.kind} ${w.target}: healed +${((w.healed - w.start) / 1000).toFixed(1)} s, ready +${((w.ready - w.start) / 1000).toFixed(1)} s, longest gap without a success ${(w.longestGapMs / 1000).toFixed(1)} s, first success ${w.recoveryMs === null ? 'never' : `${(w.recoveryMs / 1000).toFixed(1)} s`} after the heal`,
+    );
+  for (const [saleId, f] of Object.entries(facts)) log(`  ${saleId}: ${JSON.stringify(f)}`);
+  const problems = [
+    ...describeViolations(violations),
+    ...drainErrors.map((e) => `drain: ${e}`),
+    ...summary.unhealed.map((e) => `fault not healed: ${e}`),
+    ...missing.map((k) => `required fault not run: ${k}`),
+  ];
+  log(problems.length === 0 ? 'no violation' : `${problems.length} problems:\n  ${problems.join('\n  ')}`);
+  log(`history, summary and timeline in ${out}`);
+  return problems.length === 0 ? 0 : 1;
+}
