@@ -1,5 +1,5 @@
 /**
- * `npm run chaos` (SPEC §10): load on several sales while a nemesis injects one fault at a time
+ * `npm run chaos` (README.md#fault-runs): load on several sales while a nemesis injects one fault at a time
  * from a seeded schedule, a history of every call, the invariant checker over the history,
  * PostgreSQL and Redis after the drain, and a report with a timeline picture. Exits 1 on any
  * violation (or a fault that did not heal).

@@ -1,5 +1,5 @@
 /**
- * The nemesis's schedule (SPEC §10): a seeded list of faults, one at a time, each healed before
+ * The nemesis's schedule (README.md#fault-runs): a seeded list of faults, one at a time, each healed before
  * the next. Pure: the same seed gives the same schedule (tests/unit/chaos-schedule.test.ts).
  */
 
@@ -17,7 +17,7 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** What the short run of `npm test` must include (SPEC §10). */
+/** What the short run of `npm test` must include (README.md#fault-runs). */
 export const REQUIRED_IN_TEST: readonly FaultKind[] = [
   'kill-server',
   'kill-worker',

@@ -5,7 +5,7 @@ import { SHARED } from '../support/services.ts';
 import { expect, loginHud, newSale, test } from './support/fixtures.ts';
 
 /**
- * SPEC §10, the HUD's live reconciliation per sale: green while total = remaining + held by
+ * docs/architecture.md#live-data, the HUD's live reconciliation per sale: green while total = remaining + held by
  * open reservations + persisted without an open record; flagged when they disagree for 5 s in
  * a row, with the numbers; back to green once a flush rebuilds the hot state from PostgreSQL.
  */

@@ -9,7 +9,7 @@ import { ADMIN_PASSWORD, createSale } from '../support/stack.ts';
 const it = stackTest({ server: { SWEEP_INTERVAL_MS: '100' } });
 
 /**
- * SPEC §4 step 7 / I2 / I7: a restock writes PostgreSQL, then Redis. A server killed between
+ * docs/architecture.md#the-rebuild / I2 / I7: a restock writes PostgreSQL, then Redis. A server killed between
  * the two (found while building the fault run's kill -9 during a restock) left Redis's total and remaining
  * behind PostgreSQL's for good: units nobody could buy. Every server's sweep loop now applies
  * PostgreSQL's total again; the Redis step adds only what is missing.

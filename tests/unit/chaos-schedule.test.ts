@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSchedule, FAULT_KINDS, parseKinds, REQUIRED_IN_TEST } from '../chaos/schedule.ts';
 import { CHAOS_TEST_SEED } from '../chaos/seed.ts';
 
-/** The nemesis's schedule (SPEC §10): seeded, and the short run of `npm test` has what it must. */
+/** The nemesis's schedule (README.md#fault-runs): seeded, and the short run of `npm test` has what it must. */
 const base = { count: 40, servers: 2, workers: 2, leaseMs: 3000, ackWaitMs: 3000 };
 
 describe('chaos schedule', () => {

@@ -23,7 +23,7 @@ export interface HudSale extends Sale {
   acceptedPerSec: number;
   persistedPerSec: number;
   outbox: number;
-  /** SPEC §10's live reconciliation; null while the sale rebuilds or a store cannot be read. */
+  /** docs/architecture.md#live-data live reconciliation; null while the sale rebuilds or a store cannot be read. */
   reconciliation: Reconciliation | null;
 }
 

@@ -142,7 +142,7 @@ export function judge(obs: SaleObservation, x: Expectations = {}): Verdict {
     if (row && input.userId !== undefined && row.userId !== input.userId)
       add('I3', 'row-differs', `order ${result.orderId} belongs to another user`, { input, row });
   }
-  // A row under a (user, key) whose every call was definitely refused: SPEC §3, a definite
+  // A row under a (user, key) whose every call was definitely refused: docs/architecture.md#invariants, a definite
   // error has no order.
   const refusedWithRow = rows.filter((r) => calls.onlyRefused.has(scopedKey(r.userId, r.idempotencyKey)));
   if (refusedWithRow.length > 0)

@@ -3,7 +3,7 @@ import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 
 /**
- * SPEC §10, the HUD's live reconciliation of each sale: total stock (PostgreSQL) against
+ * docs/architecture.md#live-data, the HUD's live reconciliation of each sale: total stock (PostgreSQL) against
  * remaining + Σ quantity of open reservation records (one atomic Redis read) + Σ quantity of
  * live rows whose order has no open record (PostgreSQL, read after Redis). Read at most once a
  * second; a sale is flagged once they have disagreed for RECONCILE_FLAG_MS in a row, so the

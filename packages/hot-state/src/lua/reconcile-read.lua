@@ -1,4 +1,4 @@
--- reconcile-read.lua — SPEC §10, the HUD's live reconciliation: one atomic, read-only look at
+-- reconcile-read.lua — docs/architecture.md#live-data, the HUD's live reconciliation: one atomic, read-only look at
 -- a sale's hot state. Changes nothing.
 -- KEYS: the sale's eight keys (prelude.lua). ARGV: none.
 -- Returns { remaining ('' when there is no hot state), Σ quantity of the open records,

@@ -2,7 +2,7 @@ import type { HudSale } from '@surge/contracts';
 import { formatCount } from '../../lib/format.ts';
 
 /**
- * SPEC §10, a sale's live reconciliation: total stock against remaining + held by open
+ * docs/architecture.md#live-data, a sale's live reconciliation: total stock against remaining + held by open
  * reservations + persisted without an open record. Green while they agree; flagged (red) once
  * they have disagreed for 5 s in a row, with the numbers; amber while a difference is younger.
  */
