@@ -55,9 +55,12 @@ const STEPS = {
 type ScriptName = keyof typeof STEPS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
-/** The text Redis runs for one step: the prelude, then the step. */
-export function stepSource(step: string): string {
-  return `${preludeLua}\n${step}`;
+/**
+ * The text Redis runs for one step: the prelude, then the step. `cluster` (an ioredis Cluster,
+ * REDIS_CLUSTER) turns on the prelude's node fence (SPEC §7).
+ */
+export function stepSource(step: string, cluster = false): string {
+  return `local IN_CLUSTER = ${cluster}\n${preludeLua}\n${step}`;
 }
 
 /** The arguments of `reserve` (SPEC §4 step 1). */
@@ -76,7 +79,8 @@ export interface ReserveArgs {
 export class OrderScripts {
   constructor(private readonly redis: Redis) {
     for (const [name, lua] of Object.entries(STEPS)) {
-      redis.defineCommand(name, { numberOfKeys: SALE_KEY_ORDER.length, lua: stepSource(lua) });
+      const source = stepSource(lua, redis.isCluster);
+      redis.defineCommand(name, { numberOfKeys: SALE_KEY_ORDER.length, lua: source });
     }
   }
 

@@ -28,6 +28,7 @@ export interface StoreHealth {
 /** The variables a process connects with (`commonEnvSchema` in @surge/contracts/config). */
 export interface StoresEnv {
   REDIS_URL: string;
+  REDIS_CLUSTER: boolean;
   NATS_URL: string;
   DATABASE_URL: string;
   SURGE_NAMESPACE: string;
@@ -40,7 +41,7 @@ export interface StoresEnv {
  * (create-or-verify: ensureOrdersStream). `name` is the connection name Redis and NATS show.
  */
 export async function connectStores(env: StoresEnv, o: { name: string; log: Logger }): Promise<Stores> {
-  const redis = createRedis(env.REDIS_URL, o.name);
+  const redis = createRedis(env.REDIS_URL, o.name, env.REDIS_CLUSTER);
   await redis.connect();
   const prisma = createPrisma(env.DATABASE_URL);
   const nats = await connectNats(env.NATS_URL, o.name, o.log);
