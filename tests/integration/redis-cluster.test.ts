@@ -43,7 +43,7 @@ function buyers(clients: TestClient[], saleId: string, pauseMs = 50) {
   let round = 0;
   const shopper = async (c: TestClient, i: number) => {
     for (let n = 0; !stop && n < 400; n++) {
-      const key = `${saleId}-${i}-${n}-${round}`;
+      const key = `${saleId}-key-${i}-${n}-${round}`;
       for (let tries = 0; ; tries++) {
         const a = await c.mutate<{ orderId: string }>('order.place', {
           saleId,

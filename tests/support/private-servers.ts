@@ -1,5 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -291,4 +299,25 @@ export async function privateNatsCluster(size = 3): Promise<{
       await Promise.all(nodes.map((n) => n.destroy()));
     },
   };
+}
+
+/**
+ * A private HAProxy (Debian's package) on a free port balancing `servers` (their ports) with
+ * the configuration `npm run cluster` uses (scripts/haproxy.mjs): /readyz health checks,
+ * retries on connection failure, X-Forwarded-For.
+ */
+export async function privateHaproxy(serverPorts: number[]): Promise<PrivateServer> {
+  const { haproxyBinary, haproxyConfig, HAPROXY_MISSING } = await import('../../scripts/haproxy.mjs');
+  const binary = haproxyBinary();
+  if (!binary) throw new Error(HAPROXY_MISSING);
+  const servers = serverPorts.map((port, i) => ({ name: `s${i + 1}`, port }));
+  return privateServer(
+    'haproxy',
+    (port, dir) => {
+      const cfg = join(dir, 'haproxy.cfg');
+      writeFileSync(cfg, haproxyConfig({ port, servers }));
+      return [binary, ['-f', cfg, '-db']];
+    },
+    (port) => `http://127.0.0.1:${port}`,
+  );
 }
