@@ -80,6 +80,7 @@ describe('two servers behind HAProxy', () => {
     const firstFail = answers.find((a) => !a.ok && a.at >= killedAt - 50);
     const back = answers.find((a) => a.ok && a.at > (firstFail?.at ?? killedAt)) ?? { at: Number.NaN };
 
+    const firstOkAfter = answers.find((a) => a.ok && a.at > killedAt)?.at ?? Number.NaN;
     const reasons: Record<string, number> = {};
     for (const a of answers)
       if (!a.ok && a.at >= killedAt - 50) reasons[a.reason ?? '?'] = (reasons[a.reason ?? '?'] ?? 0) + 1;
@@ -88,7 +89,7 @@ describe('two servers behind HAProxy', () => {
         firstFail
           ? `unavailable ${back.at - firstFail.at} ms (first failing answer → first success)`
           : 'no failing answer'
-      }; answers after the kill that failed ${JSON.stringify(reasons)}; its reservations settled ${settledAt - killedAt} ms after the kill; ${
+      }, first order accepted ${firstOkAfter - killedAt} ms after the kill (calls caught on the dead server wait for its lease, ${common.LEASE_MS} ms); answers after the kill that failed ${JSON.stringify(reasons)}; its reservations settled ${settledAt - killedAt} ms after the kill; ${
         answers.filter((a) => a.ok && a.at > killedAt).length
       } orders accepted after the kill`,
     );
