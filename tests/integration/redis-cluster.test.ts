@@ -103,6 +103,15 @@ describe('Redis Cluster: a primary fails over to its replica', () => {
 
     const load = buyers(await shoppers(server.url, 16), 'failover');
     await sleep(2000);
+    // The server stays ready through the failover: one shard's trouble is its own sales'.
+    const readiness: number[] = [];
+    let probing = true;
+    const probe = (async () => {
+      while (probing) {
+        readiness.push((await fetch(`${server.url}/readyz`).catch(() => null))?.status ?? 0);
+        await sleep(200);
+      }
+    })();
     await primary.stop(); // kill -9 by PID
     const killedAt = Date.now();
     await eventually(
@@ -114,6 +123,12 @@ describe('Redis Cluster: a primary fails over to its replica', () => {
       `[redis-cluster] primary :${primary.port} killed, replica :${replica.port} promoted after ${Date.now() - killedAt} ms`,
     );
     const window = await load.window(killedAt, 'primary killed (replica up to date)');
+    probing = false;
+    await probe;
+    expect(
+      readiness.filter((st) => st !== 200),
+      `/readyz during the failover: ${readiness.join(' ')}`,
+    ).toEqual([]);
     expect(window).toBeLessThan(30_000);
     await sleep(1500);
     await load.stop();

@@ -71,13 +71,37 @@ export function redisCommandNeverSent(err: unknown): boolean {
   return NEVER_SENT.test(messageOf(err));
 }
 
-/** SPEC §4 step 8: a Redis that may evict keys could silently resell stock. */
+/**
+ * SPEC §4 step 8: a Redis that may evict keys could silently resell stock. On Redis Cluster
+ * every primary that answers must say `noeviction`; one that does not answer (failing over)
+ * concerns its own shard's sales, which answer SALE_REBUILDING or STORE_UNAVAILABLE by
+ * themselves, so it does not make the whole process unready — only no primary answering does.
+ */
 export async function checkNoEviction(redis: Redis): Promise<boolean> {
-  const nodes = redisPrimaries(redis);
-  if (nodes.length === 0) return false;
-  for (const node of nodes) {
-    const reply = (await node.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
-    if (reply[1] !== 'noeviction') return false;
+  const policy = async (node: Redis) =>
+    ((await node.call('CONFIG', 'GET', 'maxmemory-policy')) as string[])[1];
+  if (!redis.isCluster) return (await policy(redis)) === 'noeviction';
+  const answers = await Promise.allSettled(redisPrimaries(redis).map(policy));
+  const known = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  if (known.length === 0) throw new Error('no Redis Cluster primary answers');
+  return known.every((p) => p === 'noeviction');
+}
+
+/**
+ * The Redis line of `/readyz`. A single Redis: it answers and never evicts. A Redis Cluster: the
+ * primaries that answer never evict, and at least one answers (a primary failing over is its
+ * shard's business, see checkNoEviction).
+ */
+export async function redisHealth(
+  redis: Redis,
+): Promise<'ok' | 'down' | 'maxmemory-policy is not noeviction'> {
+  if (redis.isCluster) {
+    const ok = await checkNoEviction(redis).catch(() => null);
+    return ok === null ? 'down' : ok ? 'ok' : 'maxmemory-policy is not noeviction';
   }
-  return true;
+  return redis.ping().then(
+    async () =>
+      (await checkNoEviction(redis).catch(() => false)) ? 'ok' : 'maxmemory-policy is not noeviction',
+    () => 'down',
+  );
 }

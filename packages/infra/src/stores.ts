@@ -2,7 +2,7 @@ import { createPrisma, type PrismaClient } from '@surge/db';
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
 import { connectNats, ensureOrdersStream, type NatsHandle } from './nats.ts';
-import { checkNoEviction, createRedis } from './redis.ts';
+import { createRedis, redisHealth } from './redis.ts';
 
 /**
  * The three stores of a process — Redis, NATS JetStream, PostgreSQL — connected the same way by
@@ -56,12 +56,7 @@ export async function connectStores(env: StoresEnv, o: { name: string; log: Logg
     prisma,
     nats,
     health: {
-      redis: () =>
-        redis.ping().then(
-          async () =>
-            (await checkNoEviction(redis).catch(() => false)) ? 'ok' : 'maxmemory-policy is not noeviction',
-          () => 'down',
-        ),
+      redis: () => redisHealth(redis),
       nats: () => (nats.isConnected() ? 'ok' : 'down'),
       postgres: () =>
         prisma.$queryRaw`SELECT 1`.then(
