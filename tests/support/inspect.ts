@@ -2,7 +2,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { natsNames, type OrderMessage } from '@surge/contracts';
 import { saleKeys } from '@surge/hot-state';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { testRedis } from './redis-client.ts';
 import { SHARED } from './services.ts';
 
 /** Reads what the order path left behind: the stream's messages and the sale's hot state. */
@@ -27,7 +28,7 @@ export async function streamMessages(
 }
 
 export async function hotState(ns: string, saleId: string, redisUrl = SHARED.redis) {
-  const redis = new Redis(redisUrl);
+  const redis = testRedis(redisUrl);
   try {
     const k = saleKeys(ns, saleId);
     const [hot, users, idem, open, outbox] = await Promise.all([
@@ -44,7 +45,7 @@ export async function hotState(ns: string, saleId: string, redisUrl = SHARED.red
 }
 
 export async function withRedis<T>(fn: (r: Redis) => Promise<T>, redisUrl = SHARED.redis): Promise<T> {
-  const redis = new Redis(redisUrl);
+  const redis = testRedis(redisUrl);
   try {
     return await fn(redis);
   } finally {

@@ -1,5 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +44,7 @@ function listening(port: number): Promise<boolean> {
  * a free port can be taken by another run's server between `freePort()` and our bind, and a
  * mere "something listens" would then hand this test someone else's server (to SIGSTOP…).
  */
-function listensOn(pid: number | undefined, port: number): boolean {
+export function listensOn(pid: number | undefined, port: number): boolean {
   if (pid === undefined) return false;
   try {
     const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
@@ -46,10 +54,12 @@ function listensOn(pid: number | undefined, port: number): boolean {
   }
 }
 
-async function privateServer(
+export async function privateServer(
   name: string,
   command: (port: number, dir: string) => [string, string[]],
   urlOf: (port: number) => string,
+  /** How a free port is found (a Redis Cluster node needs its bus port, +10000, free too). */
+  pickPort: () => Promise<number> = freePort,
 ): Promise<PrivateServer> {
   const dir = mkdtempSync(join(tmpdir(), `surge-${name}-`));
   let child: ChildProcess | null = null;
@@ -62,7 +72,7 @@ async function privateServer(
       // The first start may move to another free port if its port was taken meanwhile; a
       // restart keeps its port (clients reconnect to it) and fails if it cannot have it.
       for (let attempt = 0; ; attempt++) {
-        if (!started && attempt > 0) srv.port = await freePort();
+        if (!started && attempt > 0) srv.port = await pickPort();
         srv.url = urlOf(srv.port);
         const [cmd, args] = command(srv.port, dir);
         const c = spawn(cmd, args, { stdio: 'ignore' });
@@ -89,7 +99,7 @@ async function privateServer(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  srv.port = await freePort();
+  srv.port = await pickPort();
   await srv.start();
   return srv;
 }
@@ -130,7 +140,7 @@ export function privateRedis(opts: { aof?: boolean } = {}): Promise<PrivateServe
 }
 
 /** Debian installs nats-server under /usr/sbin, which is not on every user's PATH. */
-function bin(name: string): string {
+export function bin(name: string): string {
   for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/bin'])
     if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
   return name;
@@ -289,4 +299,25 @@ export async function privateNatsCluster(size = 3): Promise<{
       await Promise.all(nodes.map((n) => n.destroy()));
     },
   };
+}
+
+/**
+ * A private HAProxy (Debian's package) on a free port balancing `servers` (their ports) with
+ * the configuration `npm run cluster` uses (scripts/haproxy.mjs): /readyz health checks,
+ * retries on connection failure, X-Forwarded-For.
+ */
+export async function privateHaproxy(serverPorts: number[]): Promise<PrivateServer> {
+  const { haproxyBinary, haproxyConfig, HAPROXY_MISSING } = await import('../../scripts/haproxy.mjs');
+  const binary = haproxyBinary();
+  if (!binary) throw new Error(HAPROXY_MISSING);
+  const servers = serverPorts.map((port, i) => ({ name: `s${i + 1}`, port }));
+  return privateServer(
+    'haproxy',
+    (port, dir) => {
+      const cfg = join(dir, 'haproxy.cfg');
+      writeFileSync(cfg, haproxyConfig({ port, servers }));
+      return [binary, ['-f', cfg, '-db']];
+    },
+    (port) => `http://127.0.0.1:${port}`,
+  );
 }

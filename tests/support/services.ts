@@ -3,9 +3,10 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { natsNames } from '@surge/contracts';
 import { applyMigrations, dropDatabase } from '@surge/db/migrate';
-import { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { freePort } from '../../scripts/spawn-app.mjs';
 import { ROOT } from './paths.ts';
+import { testRedis } from './redis-client.ts';
 
 export { freePort };
 
@@ -48,15 +49,19 @@ export async function cleanupNamespace(
   redisUrl = SHARED.redis,
   natsUrl = SHARED.nats,
 ): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = testRedis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    const nodes = redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${ns}:*`, 'COUNT', 1000);
+        cursor = next;
+        // One DEL per key: on a cluster, the keys of one node are in many slots.
+        await Promise.all(keys.map((key) => node.del(key)));
+      } while (cursor !== '0');
+    }
   } catch {
     // a test that stopped its own Redis has nothing to clean
   } finally {

@@ -4,6 +4,16 @@ import { loadServerEnv, startupLogLevel } from './env.ts';
 const secrets = { SESSION_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'a-strong-admin-password' };
 
 describe('server configuration', () => {
+  it('takes the seed nodes of a Redis Cluster in REDIS_URL (README.md#running-a-cluster), and refuses a list with a bad URL', () => {
+    const seeds = 'redis://10.0.0.1:6379,redis://10.0.0.2:6379, redis://10.0.0.3:6379';
+    expect(loadServerEnv({ ...secrets, REDIS_URL: seeds, REDIS_CLUSTER: 'true' })).toMatchObject({
+      REDIS_URL: seeds,
+      REDIS_CLUSTER: true,
+    });
+    expect(() => loadServerEnv({ ...secrets, REDIS_URL: 'redis://10.0.0.1:6379,nonsense' })).toThrow(
+      /REDIS_URL/,
+    );
+  });
   it('applies the defaults of the configuration table', () => {
     const env = loadServerEnv(secrets);
     expect(env).toMatchObject({
@@ -20,6 +30,7 @@ describe('server configuration', () => {
       STREAM_REPLICAS: 1,
       STREAM_MAX_BYTES: 1024 ** 3,
       TRUST_PROXY: false,
+      REDIS_CLUSTER: false,
       LOG_LEVEL: 'info',
     });
     expect([...env.allowedOrigins]).toEqual([

@@ -35,7 +35,16 @@ export const bytes = (def: string) =>
 export const commonEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/surge'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** One URL, or with REDIS_CLUSTER the seed nodes of a Redis Cluster separated by commas. */
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine(
+      (v) => v.split(',').every((u) => URL.canParse(u.trim())),
+      'one URL, or several separated by commas',
+    ),
+  /** README.md#running-a-cluster: REDIS_URL names seed nodes of a Redis Cluster (ioredis `Cluster`). */
+  REDIS_CLUSTER: bool,
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
   SURGE_NAMESPACE: z.string().regex(NAMESPACE_PATTERN, 'lowercase letters, digits, _ and -').default('surge'),
   LEASE_MS: int(5000, 200),

@@ -58,9 +58,12 @@ const STEPS = {
 type ScriptName = keyof typeof STEPS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
-/** The text Redis runs for one step: the prelude, then the step. */
-export function stepSource(step: string): string {
-  return `${preludeLua}\n${step}`;
+/**
+ * The text Redis runs for one step: the prelude, then the step. `cluster` (an ioredis Cluster,
+ * REDIS_CLUSTER) turns on the prelude's node fence (README.md#running-a-cluster).
+ */
+export function stepSource(step: string, cluster = false): string {
+  return `local IN_CLUSTER = ${cluster}\n${preludeLua}\n${step}`;
 }
 
 /** The arguments of `reserve` (docs/architecture.md#reserve). */
@@ -79,7 +82,8 @@ export interface ReserveArgs {
 export class OrderScripts {
   constructor(private readonly redis: Redis) {
     for (const [name, lua] of Object.entries(STEPS)) {
-      redis.defineCommand(name, { numberOfKeys: SALE_KEY_ORDER.length, lua: stepSource(lua) });
+      const source = stepSource(lua, redis.isCluster);
+      redis.defineCommand(name, { numberOfKeys: SALE_KEY_ORDER.length, lua: source });
     }
   }
 

@@ -2,7 +2,7 @@ import { createPrisma, type PrismaClient } from '@surge/db';
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
 import { connectNats, ensureOrdersStream, type NatsHandle } from './nats.ts';
-import { checkNoEviction, createRedis } from './redis.ts';
+import { createRedis, redisHealth } from './redis.ts';
 
 /**
  * The three stores of a process — Redis, NATS JetStream, PostgreSQL — connected the same way by
@@ -31,6 +31,7 @@ export interface StoreHealth {
 /** The variables a process connects with (`commonEnvSchema` in @surge/contracts/config). */
 export interface StoresEnv {
   REDIS_URL: string;
+  REDIS_CLUSTER: boolean;
   NATS_URL: string;
   DATABASE_URL: string;
   SURGE_NAMESPACE: string;
@@ -43,7 +44,7 @@ export interface StoresEnv {
  * (create-or-verify: ensureOrdersStream). `name` is the connection name Redis and NATS show.
  */
 export async function connectStores(env: StoresEnv, o: { name: string; log: Logger }): Promise<Stores> {
-  const redis = createRedis(env.REDIS_URL, o.name);
+  const redis = createRedis(env.REDIS_URL, o.name, env.REDIS_CLUSTER);
   await redis.connect();
   const prisma = createPrisma(env.DATABASE_URL);
   const nats = await connectNats(env.NATS_URL, o.name, o.log);
@@ -58,12 +59,7 @@ export async function connectStores(env: StoresEnv, o: { name: string; log: Logg
     prisma,
     nats,
     health: {
-      redis: () =>
-        redis.ping().then(
-          async () =>
-            (await checkNoEviction(redis).catch(() => false)) ? 'ok' : 'maxmemory-policy is not noeviction',
-          () => 'down',
-        ),
+      redis: () => redisHealth(redis),
       nats: () => (nats.isConnected() ? 'ok' : 'down'),
       postgres: () =>
         prisma.$queryRaw`SELECT 1`.then(

@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import pg from 'pg';
 // Not `@surge/hot-state`: its index loads the .lua scripts, which tsx cannot import.
 import { saleKeys } from '../../../packages/hot-state/src/keys.ts';
+import { testRedis } from '../redis-client.ts';
 
 /**
  * What one sale left behind, read from PostgreSQL (the truth: its row and its orders) and
@@ -116,7 +116,7 @@ export function sqlOfPrisma(prisma: PrismaSql): Sql {
 
 export async function withRedis<T>(source: RedisSource, fn: (r: RedisReads) => Promise<T>): Promise<T> {
   if (typeof source !== 'string') return fn(source);
-  const redis = new Redis(source);
+  const redis = testRedis(source);
   try {
     return await fn(redis);
   } finally {

@@ -1,9 +1,9 @@
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pendingForSale } from '@surge/infra';
-import { Redis } from 'ioredis';
 // Not `@surge/hot-state`: its index loads the .lua scripts, which tsx cannot import.
 import { saleKeys } from '../../../packages/hot-state/src/keys.ts';
+import { testRedis } from '../redis-client.ts';
 
 /**
  * Waits until a sale is quiet — the state I2 (conservation) is judged in: no message of the sale
@@ -21,7 +21,7 @@ export async function waitForQuiet(o: {
   const timeoutMs = o.timeoutMs ?? 60_000;
   const until = Date.now() + timeoutMs;
   const k = saleKeys(o.ns, o.saleId);
-  const redis = new Redis(o.redisUrl);
+  const redis = testRedis(o.redisUrl);
   let nc: NatsConnection | null = null;
   let jsm: JetStreamManager | null = null;
   try {

@@ -121,7 +121,7 @@ export function createServerMetrics() {
 }
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
 
-/** One read of the gauges: a Redis pipeline over the known sales, and the stream's state. */
+/** One read of the gauges: Redis over the known sales, and the stream's state. */
 export async function readGauges(d: {
   redis: Redis;
   jsm: JetStreamManager;
@@ -130,14 +130,19 @@ export async function readGauges(d: {
   keysOf: (saleId: string) => SaleKeys;
 }): Promise<GaugeReadings> {
   const ids = d.saleIds();
-  const pipe = d.redis.pipeline();
-  for (const id of ids) {
-    const k = d.keysOf(id);
-    pipe.hget(k.hot, 'remaining');
-    pipe.zcard(k.outbox);
-  }
+  // Plain commands, not a pipeline: on Redis Cluster the sales live on several shards.
+  const settle = (p: Promise<unknown>) =>
+    p.then(
+      (v): [Error | null, unknown] => [null, v],
+      (e: Error): [Error | null, unknown] => [e, null],
+    );
   const [replies, stream] = await Promise.all([
-    pipe.exec(),
+    Promise.all(
+      ids.flatMap((id) => {
+        const k = d.keysOf(id);
+        return [settle(d.redis.hget(k.hot, 'remaining')), settle(d.redis.zcard(k.outbox))];
+      }),
+    ),
     d.jsm.streams.info(natsNames(d.namespace).stream),
   ]);
   const value = (i: number): unknown => {

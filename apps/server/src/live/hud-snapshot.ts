@@ -43,17 +43,22 @@ export class HudSnapshots {
   async read(): Promise<Omit<HudFrame, 'events'>> {
     const { redis } = this.d;
     const ids = this.d.saleIds();
-    const pipe = redis.pipeline();
-    pipe.time();
-    for (const id of ids) {
-      const k = this.d.keysOf(id);
-      pipe.hgetall(k.hot);
-      pipe.exists(k.rebuild);
-      pipe.zcard(k.outbox);
-    }
-    const replies = (await pipe.exec()) ?? [];
+    // Plain commands, not a pipeline: on Redis Cluster the sales live on several shards (the
+    // client still sends each node's commands together). Same [error, value] shape as before.
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        (v): [Error | null, unknown] => [null, v],
+        (e: Error): [Error | null, unknown] => [e, null],
+      );
+    const replies = await Promise.all([
+      settle(redis.time()),
+      ...ids.flatMap((id) => {
+        const k = this.d.keysOf(id);
+        return [settle(redis.hgetall(k.hot)), settle(redis.exists(k.rebuild)), settle(redis.zcard(k.outbox))];
+      }),
+    ]);
     const [, time] = replies[0] ?? [null, ['0', '0']];
-    const [sec, usec] = time as [string, string];
+    const [sec, usec] = (time ?? ['0', '0']) as [string, string];
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     const elapsedS = this.prev ? Math.max(0.001, (now - this.prev.at) / 1000) : 1;
     const counters = new Map<string, { accepted: number; finalized: number }>();

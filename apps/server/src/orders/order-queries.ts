@@ -39,10 +39,9 @@ export class OrderQueries {
   private async fromRedis(orderId: string): Promise<{ saleId: string; r: ReservationRecord } | null> {
     const sales = this.d.saleIds();
     if (sales.length === 0) return null;
-    const pipe = this.d.redis.pipeline();
-    for (const s of sales) pipe.hget(this.d.keysOf(s).res, orderId);
-    const replies = (await pipe.exec()) ?? [];
-    for (const [i, [, raw]] of replies.entries()) {
+    // One command per sale, not a pipeline: on Redis Cluster the sales live on several shards.
+    const replies = await Promise.all(sales.map((s) => this.d.redis.hget(this.d.keysOf(s).res, orderId)));
+    for (const [i, raw] of replies.entries()) {
       const saleId = sales[i];
       if (typeof raw !== 'string' || !saleId) continue;
       const r = parseRecord(raw);

@@ -23,6 +23,7 @@ export class RedisRestartWatch {
 
   /** Flags every sale that has not ended for a rebuild when the run_id changed or went missing. */
   async check(): Promise<void> {
+    if (this.d.redis.isCluster) return this.checkShards();
     const { redis, catalog, keysOf, log, events } = this.d;
     const info = await redis.info('server');
     const id = /run_id:(\w+)/.exec(info)?.[1];
@@ -39,4 +40,42 @@ export class RedisRestartWatch {
         if (!catalog.ended(saleId)) await redis.set(keysOf(saleId).rebuild, '1');
     }
   }
+
+  /**
+   * Redis Cluster (README.md#running-a-cluster): the same check per shard. Each sale keeps, under its own hash tag,
+   * the run_id of the primary that serves it, read and swapped there by one script — so the
+   * stored id lives and dies with that shard's data, and a primary that restarted with its
+   * persistence (same cluster node id, so the Lua fence lets it through) or a promoted replica
+   * flags exactly the sales of its shard. A missing id is a new sale or a shard that lost
+   * everything, whose missing hot state starts the rebuild by itself.
+   */
+  private async checkShards(): Promise<void> {
+    const { redis, catalog, keysOf, log, events } = this.d;
+    for (const saleId of catalog.ids()) {
+      if (catalog.ended(saleId)) continue;
+      const k = keysOf(saleId);
+      const [previous, id] = (await redis.eval(SWAP_RUN_ID, 2, `${k.hot}:run-id`, k.hot)) as [
+        string | null,
+        string,
+      ];
+      if (previous === null || previous === id) continue;
+      log.warn(
+        { event: 'redis.restarted', saleId, previous, id },
+        'Redis shard restarted or failed over: rebuilding',
+      );
+      void events.emit('health', `Redis shard of sale ${saleId} restarted or failed over: rebuilding`);
+      await redis.set(k.rebuild, '1');
+    }
+  }
 }
+
+/** KEYS[1] the stored run_id, KEYS[2] the hot hash (its expAt); returns {previous or nil, run_id}. */
+const SWAP_RUN_ID = `
+local id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+local previous = redis.call('GET', KEYS[1])
+if previous ~= id then
+  redis.call('SET', KEYS[1], id)
+  local expAt = tonumber(redis.call('HGET', KEYS[2], 'expAt'))
+  if expAt then redis.call('EXPIREAT', KEYS[1], expAt) end
+end
+return { previous or false, id }`;

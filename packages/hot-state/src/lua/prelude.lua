@@ -17,6 +17,17 @@
 local K_HOT, K_REBUILD, K_REBUILD_LEASE, K_USERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_IDEM, K_RES, K_OUTBOX, K_OPEN = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
+-- The node fence (README.md#running-a-cluster, Redis Cluster only: IN_CLUSTER comes from scripts.ts). The hot
+-- state records the node that built it (`node`, its cluster node id, written by
+-- write-hot-state.lua). On any other node — a replica promoted without the last writes, a slot
+-- moved — the sale's keys are stale: the step drops them first and so answers as for missing
+-- hot state (SALE_REBUILDING, the rebuild from PostgreSQL), as after a restart without
+-- persistence. Checked inside every step, so no step ever acts on stale keys.
+local NODE_ID = IN_CLUSTER and redis.call('CLUSTER', 'MYID') or ''
+if NODE_ID ~= '' and redis.call('EXISTS', K_HOT) == 1 and redis.call('HGET', K_HOT, 'node') ~= NODE_ID then
+  for _, key in ipairs({ K_HOT, K_USERS, K_IDEM, K_RES, K_OUTBOX, K_OPEN }) do redis.call('DEL', key) end
+end
+
 -- Every time comes from Redis, never a server's clock: every server judges windows alike.
 local function now_ms()
   local t = redis.call('TIME')

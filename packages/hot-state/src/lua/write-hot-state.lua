@@ -10,6 +10,7 @@ if ARGV[1] ~= '' and redis.call('GET', K_REBUILD_LEASE) ~= ARGV[1] then return 0
 local state = { K_HOT, K_USERS, K_IDEM, K_RES, K_OUTBOX, K_OPEN }
 for _, key in ipairs(state) do redis.call('DEL', key) end
 for k, v in pairs(cjson.decode(ARGV[2])) do redis.call('HSET', K_HOT, k, tostring(v)) end
+if NODE_ID ~= '' then redis.call('HSET', K_HOT, 'node', NODE_ID) end -- the fence (prelude.lua)
 for u, n in pairs(cjson.decode(ARGV[3])) do
   if tonumber(n) > 0 then redis.call('HSET', K_USERS, u, n) end
 end
