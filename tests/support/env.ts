@@ -26,6 +26,9 @@ export function baseEnv(
     SESSION_SECRET,
     RATE_LIMIT_PER_USER: '0',
     RATE_LIMIT_PER_IP: '0',
+    // Proof of work off like the limits above (SPEC §2's switch); the tests of §9 and the
+    // e2e stack turn it on, and TestClient.startSession() solves it then.
+    POW_MAX_NUMBER: '0',
     LOG_LEVEL: 'silent',
     STREAM_MAX_BYTES: '64MiB',
     WORKER_PORT: '0',

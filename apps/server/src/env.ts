@@ -27,6 +27,10 @@ const serverEnvSchema = commonEnvSchema
     BREAKER_FAILURES: int(5, 1),
     BREAKER_HALF_OPEN_MS: int(10_000, 1),
     TRUST_PROXY: bool,
+    /** Proof of work on new guest sessions (SPEC §9): counter bound (0 = off), PBKDF2 cost, TTL. */
+    POW_MAX_NUMBER: int(500),
+    POW_COST: int(1000, 1),
+    POW_TTL_S: int(300, 1),
     /** Single JSON mutations skip tRPC's web Request/Response layer (http/fast-mutation.ts). */
     TRPC_FAST_PATH: boolDefaultTrue,
     WEB_DIST: z.string().optional(),

@@ -5,6 +5,7 @@ import { connectStores, EventFeed, type Logger, pendingForSale, startHeartbeat }
 import { AuditLog, describeInput } from './admin/audit.ts';
 import { DeadLetters } from './admin/dead-letters.ts';
 import { CacheAdmin } from './admin/flush-cache.ts';
+import { ProofOfWork } from './auth/proof-of-work.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
 import { clientIpOf } from './http/client-ip.ts';
@@ -26,6 +27,7 @@ import { SalesService } from './sales/sales-service.ts';
 /** What procedures reach through `ctx.services`: domain services only, never a raw client. */
 export interface DomainServices {
   sessions: Sessions;
+  pow: ProofOfWork;
   limits: RateLimits;
   audit: AuditLog;
   sales: SalesService;
@@ -110,6 +112,13 @@ export async function createServices(env: ServerEnv, log: Logger) {
       adminPassword: env.ADMIN_PASSWORD,
       secure: env.NODE_ENV === 'production',
       adminKey: gk.adminSession,
+    }),
+    pow: new ProofOfWork(redis, {
+      maxNumber: env.POW_MAX_NUMBER,
+      cost: env.POW_COST,
+      ttlS: env.POW_TTL_S,
+      secret: env.SESSION_SECRET,
+      usedKey: gk.powUsed,
     }),
     limits,
     audit,

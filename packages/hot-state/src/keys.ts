@@ -50,6 +50,8 @@ export function globalKeys(namespace: string) {
   return {
     adminSession: (id: string) => `${namespace}:admin:session:${id}`,
     rateLimitPrefix: `${namespace}:rl`,
+    /** A proof-of-work solution already accepted, by its challenge's signature (SPEC §9). */
+    powUsed: (signature: string) => `${namespace}:pow:used:${signature}`,
     /** The Redis `run_id` last seen by any server (SPEC §4 step 8). */
     redisRunId: `${namespace}:redis-run-id`,
   };

@@ -21,6 +21,9 @@ export function stackEnv(state: Pick<StackState, 'databaseUrl' | 'ns'>, extra: R
       PAYMENT_LATENCY_MS: '400',
       HEARTBEAT_MS: '500',
       LOG_LEVEL: 'warn',
+      // The shop page pays the proof of work at its default difficulty (SPEC §9).
+      POW_MAX_NUMBER: '500',
+      POW_COST: '1000',
       ...extra,
     }),
   };

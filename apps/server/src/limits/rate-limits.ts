@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { appError } from '../errors.ts';
+import { ipGroup } from '../http/client-ip.ts';
 
 /**
  * The limits of SPEC §5b, counted in Redis so every server shares them. A limit of 0 turns
@@ -16,6 +17,9 @@ export interface RateLimitConfig {
 }
 
 export type LimitName = 'order-user' | 'order-ip' | 'session-ip' | 'admin-login';
+
+/** The limits keyed by the caller's address. */
+const PER_IP: ReadonlySet<LimitName> = new Set<LimitName>(['order-ip', 'session-ip', 'admin-login']);
 
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterRedis>();
@@ -47,11 +51,13 @@ export class RateLimits {
   async consume(name: LimitName, key: string): Promise<void> {
     const limiter = this.limiters.get(name);
     if (!limiter) return;
+    // Every per-IP limit counts an IPv6 caller by its /64 (SPEC §9).
+    const unit = PER_IP.has(name) ? ipGroup(key) : key;
     try {
-      await limiter.consume(key);
+      await limiter.consume(unit);
     } catch (err) {
       if (err instanceof RateLimiterRes) {
-        this.onLimited?.(name, key);
+        this.onLimited?.(name, unit);
         throw appError('RATE_LIMITED', { retryAfterMs: Math.max(1, Math.ceil(err.msBeforeNext)) });
       }
       throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
