@@ -31,6 +31,8 @@ const serverEnvSchema = commonEnvSchema
     POW_MAX_NUMBER: int(500),
     POW_COST: int(1000, 1),
     POW_TTL_S: int(300, 1),
+    /** Units one IP group may hold in one sale, checked in the reserve step (SPEC §9); 0 = off. */
+    IP_UNIT_LIMIT: int(0),
     /** Single JSON mutations skip tRPC's web Request/Response layer (http/fast-mutation.ts). */
     TRPC_FAST_PATH: boolDefaultTrue,
     WEB_DIST: z.string().optional(),

@@ -77,6 +77,8 @@ export interface ReservationRecord {
   x?: number;
   /** the order's status once `done` */
   st?: string;
+  /** the caller's IP-group counter ("ip:<group>") when IP_UNIT_LIMIT was on (SPEC §9) */
+  i?: string;
   /** admin.dlq.replay: the replay generation the message must carry */
   g?: number;
 }

@@ -17,6 +17,7 @@ export type SaleRefusal =
   | 'SALE_PAUSED'
   | 'SALE_NOT_STARTED'
   | 'USER_LIMIT'
+  | 'IP_LIMIT'
   | 'SOLD_OUT';
 
 /** reserve-stock.lua. Numbers travel as strings (epoch, lease expiry in ms). */
@@ -100,6 +101,7 @@ export const asReserveReply = (reply: unknown): ReserveReply =>
       SALE_PAUSED: REFUSED,
       SALE_NOT_STARTED: REFUSED,
       USER_LIMIT: REFUSED,
+      IP_LIMIT: REFUSED,
       SOLD_OUT: REFUSED,
     },
     reply,
@@ -116,6 +118,7 @@ export const asReReserveReply = (reply: unknown): ReReserveReply =>
       SALE_PAUSED: REFUSED,
       SALE_NOT_STARTED: REFUSED,
       USER_LIMIT: REFUSED,
+      IP_LIMIT: REFUSED,
       SOLD_OUT: REFUSED,
     },
     reply,

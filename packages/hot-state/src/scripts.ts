@@ -71,6 +71,9 @@ export interface ReserveArgs {
   /** Breaker open or NATS down: answer existing keys only (SPEC §4 step 1). */
   replayOnly: boolean;
   correlationId: string;
+  /** The caller's IP group and IP_UNIT_LIMIT (SPEC §9); absent or 0: no per-IP cap. */
+  ipGroup?: string;
+  ipUnitLimit?: number;
 }
 
 export class OrderScripts {
@@ -98,6 +101,8 @@ export class OrderScripts {
       a.leaseMs,
       a.replayOnly ? '1' : '0',
       a.correlationId,
+      a.ipGroup ?? '',
+      a.ipUnitLimit ?? 0,
     );
     return asReserveReply(reply);
   }
