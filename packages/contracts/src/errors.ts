@@ -123,7 +123,7 @@ export function isErrorReason(value: unknown): value is ErrorReason {
 
 /**
  * Why a message was dead-lettered (SPEC §4 step 6), exactly as `dead_letters.reason` stores
- * it: the code first, then what a person needs to know. The worker writes the first five; a
+ * it: the code first, then what a person needs to know. The worker writes the first six; a
  * refused `admin.dlq.replay` rewrites the reason of the letter it kept.
  */
 export type DeadLetterReason =
@@ -131,5 +131,6 @@ export type DeadLetterReason =
   | `INVALID: ${string}`
   | 'SALE_NOT_FOUND: the message names no existing sale'
   | 'RECORD_MISMATCH: the message disagrees with its reservation'
+  | 'FORGED_EPOCH: no reservation record and an epoch newer than the sale’s'
   | `UNCLASSIFIED after ${number} failed attempts: ${string}`
   | `replay refused: ${string}`;
