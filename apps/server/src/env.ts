@@ -1,5 +1,6 @@
 import { bool, ConfigError, commonEnvSchema, int, parseEnv } from '@surge/contracts/config';
 import { z } from 'zod';
+import { parseTrustProxy } from './http/client-ip.ts';
 
 /** Like `bool` of @surge/contracts/config, but on unless set to false/0 (empty = default). */
 const boolDefaultTrue = z
@@ -26,7 +27,21 @@ const serverEnvSchema = commonEnvSchema
     ADMIN_LOGIN_WINDOW_MS: int(60_000, 1),
     BREAKER_FAILURES: int(5, 1),
     BREAKER_HALF_OPEN_MS: int(10_000, 1),
-    TRUST_PROXY: bool,
+    /** false | true (= 1) | a hop count | comma-separated trusted proxy CIDRs (SPEC §9). */
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((v, ctx) => {
+        try {
+          return parseTrustProxy(v);
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `false, true, a hop count or trusted proxy CIDRs (${(err as Error).message})`,
+          });
+          return z.NEVER;
+        }
+      }),
     /** Proof of work on new guest sessions (SPEC §9): counter bound (0 = off), PBKDF2 cost, TTL. */
     POW_MAX_NUMBER: int(500),
     POW_COST: int(1000, 1),

@@ -1,16 +1,91 @@
 import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 
-/** The caller's address for rate limits and the audit log; `TRUST_PROXY` reads X-Forwarded-For. */
-export function clientIpOf(trustProxy: boolean): (req: IncomingMessage) => string {
+/**
+ * `TRUST_PROXY` (SPEC §9): `false` — the socket's peer is the client; `{ hops: n }` — n
+ * trusted proxies each append to X-Forwarded-For, so the client is the n-th entry from the
+ * right (`true` = 1); `{ cidrs }` — X-Forwarded-For counts only when the socket peer is one
+ * of these proxies, and the client is the first entry from the right that is not.
+ */
+export type TrustProxy = false | { hops: number } | { cidrs: string[] };
+
+/** Parses TRUST_PROXY; throws a message naming what is wrong (env.ts turns it into an issue). */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true') return { hops: 1 };
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 100) throw new Error('a hop count of 1..100');
+    return { hops };
+  }
+  const cidrs = v
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  for (const c of cidrs) cidrBlock(c); // throws on a bad entry
+  if (cidrs.length === 0) throw new Error('false, true, a hop count or a list of CIDRs');
+  return { cidrs };
+}
+
+/** `10.0.0.0/8`, `2001:db8::/32`, or a single address (a /32 or /128). */
+function cidrBlock(cidr: string, list = new BlockList()): BlockList {
+  const [addr = '', bits] = cidr.split('/');
+  const family = isIP(addr);
+  if (family === 0) throw new Error(`not an address or CIDR: ${cidr}`);
+  const max = family === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (!/^\d+$/.test(bits ?? String(max)) || prefix > max) throw new Error(`bad prefix length: ${cidr}`);
+  list.addSubnet(addr, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  return list;
+}
+
+/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`, how a dual-stack socket reports IPv4) as plain IPv4. */
+function plain(addr: string): string {
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(addr);
+  return m?.[1] ?? addr;
+}
+
+function forwardedFor(req: IncomingMessage): string[] {
+  const xff = req.headers['x-forwarded-for'];
+  const joined = Array.isArray(xff) ? xff.join(',') : (xff ?? '');
+  return joined
+    .split(',')
+    .map((e) => plain(e.trim()))
+    .filter(Boolean);
+}
+
+/** The caller's address for rate limits and the audit log, as TRUST_PROXY says. */
+export function clientIpOf(trust: TrustProxy | boolean): (req: IncomingMessage) => string {
+  const mode: TrustProxy = trust === true ? { hops: 1 } : trust;
+  const socketIp = (req: IncomingMessage) => plain(req.socket.remoteAddress ?? 'unknown');
+  if (!mode) return socketIp;
+  // An entry that is not an address (garbage a client put there) never becomes a limit's key.
+  const pick = (req: IncomingMessage, entry: string | undefined) =>
+    entry && isIP(entry) ? entry : socketIp(req);
+  if ('hops' in mode) {
+    return (req) => {
+      const entries = forwardedFor(req);
+      if (entries.length === 0) return socketIp(req);
+      // Fewer entries than trusted hops: the furthest one is the best we know.
+      return pick(req, entries[Math.max(0, entries.length - mode.hops)]);
+    };
+  }
+  const trusted = new BlockList();
+  for (const c of mode.cidrs) cidrBlock(c, trusted);
+  const isTrusted = (a: string) => {
+    const family = isIP(a);
+    return family !== 0 && trusted.check(a, family === 4 ? 'ipv4' : 'ipv6');
+  };
   return (req) => {
-    if (trustProxy) {
-      const xff = req.headers['x-forwarded-for'];
-      // The rightmost entry is the one our trusted proxy appended; entries to its left
-      // come from the client and can say anything.
-      const last = (Array.isArray(xff) ? xff.join(',') : xff)?.split(',').at(-1)?.trim();
-      if (last) return last;
+    const peer = socketIp(req);
+    if (!isTrusted(peer)) return peer; // not through our proxy: the header is the caller's word
+    const entries = forwardedFor(req);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i] ?? '';
+      if (!isTrusted(e)) return pick(req, e);
     }
-    return req.socket.remoteAddress ?? 'unknown';
+    return pick(req, entries[0]);
   };
 }
 
