@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { describe, expect } from 'vitest';
 import { FOLLOWED_TRPC_VERSION, installedTrpcVersion } from '../../apps/server/src/http/fast-mutation.ts';
 import { agent, TestClient } from '../support/client.ts';
+import { PRODUCTION_SECRETS } from '../support/env.ts';
 import { stackTest } from '../support/fixtures.ts';
 import { createSale, type Stack } from '../support/stack.ts';
 
@@ -379,14 +380,14 @@ const MODES = [
 
 /** One server of a mode, TRPC_FAST_PATH as `flag`, and its world: sales, clients. */
 async function startWorld(stack: Stack, production: boolean, flag: string, p: string): Promise<World> {
-  const adminPassword = production ? 'a-long-production-password' : 'test-admin-password';
+  const adminPassword = production ? PRODUCTION_SECRETS.ADMIN_PASSWORD : 'test-admin-password';
   const env = {
     ADMIN_LOGIN_LIMIT: '1000', // both servers log in from 127.0.0.1 into one namespace
     ...(production
       ? {
           NODE_ENV: 'production',
           ADMIN_PASSWORD: adminPassword,
-          SESSION_SECRET: 'production-session-secret-0123456789',
+          SESSION_SECRET: PRODUCTION_SECRETS.SESSION_SECRET,
         }
       : {}),
   };

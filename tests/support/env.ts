@@ -7,6 +7,11 @@ import { SHARED } from './services.ts';
  */
 export const ADMIN_PASSWORD = 'test-admin-password';
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+/** Secrets strong enough for NODE_ENV=production (~80 bits estimated, SPEC §9). */
+export const PRODUCTION_SECRETS = {
+  ADMIN_PASSWORD: 'vQ8-rT2mK9pZ4xL7wN6yB3cF5hJ1sD0gA',
+  SESSION_SECRET: 'Zp4rT9qW2xL7mK3vN8bC6yH1sF5gJ0dEuA3k',
+};
 
 /** The environment of a server under test: its own namespace and database, limits off. */
 export function baseEnv(

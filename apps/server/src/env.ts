@@ -1,5 +1,6 @@
 import { bool, ConfigError, commonEnvSchema, int, parseEnv } from '@surge/contracts/config';
 import { z } from 'zod';
+import { estimatedBits, MIN_SECRET_BITS } from './auth/strength.ts';
 import { parseTrustProxy } from './http/client-ip.ts';
 
 /** Like `bool` of @surge/contracts/config, but on unless set to false/0 (empty = default). */
@@ -25,6 +26,8 @@ const serverEnvSchema = commonEnvSchema
     RATE_LIMIT_WINDOW_MS: int(10_000, 1),
     ADMIN_LOGIN_LIMIT: int(10, 1),
     ADMIN_LOGIN_WINDOW_MS: int(60_000, 1),
+    /** Failed logins of all callers per window answered without delay; then backoff (SPEC §9). */
+    ADMIN_LOGIN_GLOBAL_FREE: int(20),
     BREAKER_FAILURES: int(5, 1),
     BREAKER_HALF_OPEN_MS: int(10_000, 1),
     /** false | true (= 1) | a hop count | comma-separated trusted proxy CIDRs (SPEC §9). */
@@ -59,6 +62,13 @@ const serverEnvSchema = commonEnvSchema
   })
   .superRefine((env, ctx) => {
     const prod = env.NODE_ENV === 'production';
+    // Production refuses secrets below ~80 bits of estimated strength (SPEC §9).
+    const weak = (secret: string) => {
+      const bits = estimatedBits(secret);
+      return bits < MIN_SECRET_BITS
+        ? `too weak for production: ~${Math.floor(bits)} bits estimated, ${MIN_SECRET_BITS} required (e.g. \`openssl rand -base64 32\`)`
+        : null;
+    };
     if (!env.SESSION_SECRET) {
       ctx.addIssue({
         code: 'custom',
@@ -73,6 +83,9 @@ const serverEnvSchema = commonEnvSchema
         path: ['SESSION_SECRET'],
         message: 'a default secret is refused in production',
       });
+    } else if (prod) {
+      const message = weak(env.SESSION_SECRET);
+      if (message) ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message });
     }
     if (!env.ADMIN_PASSWORD) {
       ctx.addIssue({
@@ -80,15 +93,9 @@ const serverEnvSchema = commonEnvSchema
         path: ['ADMIN_PASSWORD'],
         message: 'required; `npm start` generates one into .env.local for development',
       });
-    } else if (
-      prod &&
-      (env.ADMIN_PASSWORD.length < 12 || /^(admin|password|changeme)$/i.test(env.ADMIN_PASSWORD))
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ADMIN_PASSWORD'],
-        message: 'too weak for production (≥ 12 chars, not a default)',
-      });
+    } else if (prod) {
+      const message = weak(env.ADMIN_PASSWORD);
+      if (message) ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message });
     }
   });
 

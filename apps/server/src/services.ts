@@ -5,6 +5,7 @@ import { connectStores, EventFeed, type Logger, pendingForSale, startHeartbeat }
 import { AuditLog, describeInput } from './admin/audit.ts';
 import { DeadLetters } from './admin/dead-letters.ts';
 import { CacheAdmin } from './admin/flush-cache.ts';
+import { LoginGuard } from './auth/login-guard.ts';
 import { ProofOfWork } from './auth/proof-of-work.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
@@ -28,6 +29,7 @@ import { SalesService } from './sales/sales-service.ts';
 export interface DomainServices {
   sessions: Sessions;
   pow: ProofOfWork;
+  loginGuard: LoginGuard;
   limits: RateLimits;
   audit: AuditLog;
   sales: SalesService;
@@ -119,6 +121,12 @@ export async function createServices(env: ServerEnv, log: Logger) {
       ttlS: env.POW_TTL_S,
       secret: env.SESSION_SECRET,
       usedKey: gk.powUsed,
+    }),
+    loginGuard: new LoginGuard(redis, {
+      key: gk.loginFailures,
+      windowS: Math.max(1, Math.ceil(env.ADMIN_LOGIN_WINDOW_MS / 1000)),
+      freeFailures: env.ADMIN_LOGIN_GLOBAL_FREE,
+      maxDelayMs: 5000,
     }),
     limits,
     audit,

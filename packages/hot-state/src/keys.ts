@@ -52,6 +52,8 @@ export function globalKeys(namespace: string) {
     rateLimitPrefix: `${namespace}:rl`,
     /** A proof-of-work solution already accepted, by its challenge's signature (SPEC §9). */
     powUsed: (signature: string) => `${namespace}:pow:used:${signature}`,
+    /** Failed admin logins of the whole install in the current window (SPEC §9). */
+    loginFailures: `${namespace}:admin:login-failures`,
     /** The Redis `run_id` last seen by any server (SPEC §4 step 8). */
     redisRunId: `${namespace}:redis-run-id`,
   };
