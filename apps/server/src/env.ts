@@ -24,6 +24,8 @@ const serverEnvSchema = commonEnvSchema
     RATE_LIMIT_PER_USER: int(10),
     RATE_LIMIT_PER_IP: int(300),
     RATE_LIMIT_WINDOW_MS: int(10_000, 1),
+    /** Queries and subscriptions per IP group and window (SPEC §9); 0 = off. */
+    RATE_LIMIT_READS_PER_IP: int(600),
     ADMIN_LOGIN_LIMIT: int(10, 1),
     ADMIN_LOGIN_WINDOW_MS: int(60_000, 1),
     /** Failed logins of all callers per window answered without delay; then backoff (SPEC §9). */

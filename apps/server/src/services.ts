@@ -203,6 +203,7 @@ function rateLimitConfig(env: ServerEnv, prefix: string) {
   return {
     perUser: env.RATE_LIMIT_PER_USER,
     perIp: env.RATE_LIMIT_PER_IP,
+    readsPerIp: env.RATE_LIMIT_READS_PER_IP,
     windowMs: env.RATE_LIMIT_WINDOW_MS,
     adminLogin: env.ADMIN_LOGIN_LIMIT,
     adminLoginWindowMs: env.ADMIN_LOGIN_WINDOW_MS,

@@ -10,16 +10,23 @@ import { ipGroup } from '../http/client-ip.ts';
 export interface RateLimitConfig {
   perUser: number;
   perIp: number;
+  /** Every query and subscription, per IP (SPEC §9); its own switch, not RATE_LIMIT_PER_IP. */
+  readsPerIp: number;
   windowMs: number;
   adminLogin: number;
   adminLoginWindowMs: number;
   prefix: string;
 }
 
-export type LimitName = 'order-user' | 'order-ip' | 'session-ip' | 'admin-login';
+export type LimitName = 'order-user' | 'order-ip' | 'session-ip' | 'admin-login' | 'read-ip';
 
 /** The limits keyed by the caller's address. */
-const PER_IP: ReadonlySet<LimitName> = new Set<LimitName>(['order-ip', 'session-ip', 'admin-login']);
+const PER_IP: ReadonlySet<LimitName> = new Set<LimitName>([
+  'order-ip',
+  'session-ip',
+  'admin-login',
+  'read-ip',
+]);
 
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterRedis>();
@@ -44,6 +51,7 @@ export class RateLimits {
     make('order-user', cfg.perUser, cfg.windowMs);
     make('order-ip', cfg.perIp, cfg.windowMs);
     make('session-ip', cfg.perIp, cfg.windowMs);
+    make('read-ip', cfg.readsPerIp, cfg.windowMs);
     make('admin-login', cfg.adminLogin, cfg.adminLoginWindowMs);
   }
 

@@ -9,8 +9,9 @@
 --   2 rebuild       str   present while the sale is being rebuilt (SPEC §4 step 7)
 --   3 rebuildLease  str   the token of the one process rebuilding it
 --   4 users         hash  userId -> units held by live orders and open reservations (I5);
---                         also "ip:<group>" -> units held by one IP group (IP_UNIT_LIMIT, §9;
---                         user ids never contain ':')
+--                         also "ip:<group>" -> units held by one IP group (IP_UNIT_LIMIT, §9)
+--                         and "open:<userId>" -> the user's open orderIds, space-separated:
+--                         order.mine's own index (§9); user ids never contain ':'
 --   5 idem          hash  "<userId> <key>" -> orderId: the idempotency records (I4)
 --   6 res           hash  orderId -> JSON reservation record {s,u,q,k,t,x,e,c,ts,st,g}
 --   7 outbox        zset  orderId scored by lease expiry (ms): records still `reserved`
@@ -62,6 +63,32 @@ local function judge_sale(now, userId, qty, ip)
   return { epoch = h[6], expAt = h[7] }
 end
 
+-- order.mine's per-user index of open orders (SPEC §9: no read scans other users' data).
+-- A user holds at most `limit` units, so the list stays short.
+local function index_open(userId, orderId)
+  local f = 'open:' .. userId
+  local cur = redis.call('HGET', K_USERS, f)
+  if cur then
+    for id in string.gmatch(cur, '%S+') do
+      if id == orderId then return end
+    end
+    redis.call('HSET', K_USERS, f, cur .. ' ' .. orderId)
+  else
+    redis.call('HSET', K_USERS, f, orderId)
+  end
+end
+
+local function unindex_open(userId, orderId)
+  local f = 'open:' .. userId
+  local cur = redis.call('HGET', K_USERS, f)
+  if not cur then return end
+  local rest = {}
+  for id in string.gmatch(cur, '%S+') do
+    if id ~= orderId then rest[#rest + 1] = id end
+  end
+  if #rest == 0 then redis.call('HDEL', K_USERS, f) else redis.call('HSET', K_USERS, f, table.concat(rest, ' ')) end
+end
+
 -- Takes the units of an order the sale checks accepted: stock, the user's count, the
 -- idempotency record, a `reserved` record with its lease, the outbox entry and the open set.
 -- `o` = {orderId, userId, key, qty, token, leaseMs, correlationId, replayGen (or nil),
@@ -79,6 +106,7 @@ local function reserve_units(now, sale, o)
   })
   redis.call('ZADD', K_OUTBOX, expiry, o.orderId)
   redis.call('SADD', K_OPEN, o.orderId)
+  index_open(o.userId, o.orderId)
   -- Keys created here get the sale's expiry like the rest of its keys (SPEC §4 step 8).
   local expAt = tonumber(sale.expAt)
   if expAt then
@@ -118,6 +146,7 @@ local function close_record(orderId, r, state, status)
   put_record(orderId, r)
   redis.call('ZREM', K_OUTBOX, orderId)
   redis.call('SREM', K_OPEN, orderId)
+  unindex_open(r.u, orderId)
 end
 
 -- Adds to one of the hot hash's counters, never creating a missing hot state.
