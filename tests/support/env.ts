@@ -32,6 +32,7 @@ export function baseEnv(
     RATE_LIMIT_PER_USER: '0',
     RATE_LIMIT_PER_IP: '0',
     RATE_LIMIT_READS_PER_IP: '0',
+    SSE_MAX_PER_IP: '0',
     // Proof of work off like the limits above (SPEC §2's switch); the tests of §9 and the
     // e2e stack turn it on, and TestClient.startSession() solves it then.
     POW_MAX_NUMBER: '0',

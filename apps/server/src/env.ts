@@ -26,6 +26,10 @@ const serverEnvSchema = commonEnvSchema
     RATE_LIMIT_WINDOW_MS: int(10_000, 1),
     /** Queries and subscriptions per IP group and window (SPEC §9); 0 = off. */
     RATE_LIMIT_READS_PER_IP: int(600),
+    /** Open SSE streams per IP group per server, their longest life, open sockets (SPEC §9). */
+    SSE_MAX_PER_IP: int(20),
+    SSE_MAX_DURATION_S: int(3600),
+    MAX_CONNECTIONS: int(10_000),
     ADMIN_LOGIN_LIMIT: int(10, 1),
     ADMIN_LOGIN_WINDOW_MS: int(60_000, 1),
     /** Failed logins of all callers per window answered without delay; then backoff (SPEC §9). */
