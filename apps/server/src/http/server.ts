@@ -54,6 +54,9 @@ export function createHttpServer(services: AppServices, webDist: string): Server
       const url = new URL(req.url ?? '/', 'http://surge.invalid');
       const path = url.pathname;
       if (path.startsWith('/trpc/')) {
+        // Answers may be personal (orders, sessions, the HUD): never kept by a shared cache or
+        // the browser (SPEC §9, issue 10 L5).
+        res.setHeader('Cache-Control', 'private, no-store');
         const refusal = refuseTrpcRequest(req, url, services.env.allowedOrigins);
         if (refusal) {
           req.resume();
