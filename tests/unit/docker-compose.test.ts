@@ -16,7 +16,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  * - WORKER_ID: each replica must keep its own default (container hostname + pid); one value
  *   from compose would give every `--scale worker=N` replica the same name on the HUD.
  */
-const NOT_IN_COMPOSE = new Set(['HOST', 'WEB_DIST', 'VITE_DEV_PORT', 'WORKER_ID']);
+const NOT_IN_COMPOSE = new Set(['HOST', 'DEV_LISTEN_ANY', 'WEB_DIST', 'VITE_DEV_PORT', 'WORKER_ID']);
 const APP_SERVICES = ['server', 'worker'] as const;
 const SERVICES = ['postgres', 'redis', 'nats', 'migrate', 'server', 'worker'] as const;
 

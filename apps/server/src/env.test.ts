@@ -85,6 +85,14 @@ describe('server configuration (SPEC §2)', () => {
     ).not.toThrow();
   });
 
+  it('issue 10 L3: outside production it listens on loopback, and refuses a public HOST unless told', () => {
+    expect(loadServerEnv(secrets).HOST).toBe('127.0.0.1');
+    expect(loadServerEnv({ ...secrets, NODE_ENV: 'production', ...strong }).HOST).toBe('0.0.0.0');
+    expect(() => loadServerEnv({ ...secrets, HOST: '0.0.0.0' })).toThrow(/HOST.*NODE_ENV/);
+    expect(loadServerEnv({ ...secrets, HOST: '0.0.0.0', DEV_LISTEN_ANY: 'true' }).HOST).toBe('0.0.0.0');
+    expect(loadServerEnv({ ...secrets, HOST: '::1' }).HOST).toBe('::1');
+  });
+
   it('starts logging at LOG_LEVEL, or at info when it is unset or invalid (which loadServerEnv then names)', () => {
     expect(startupLogLevel({ LOG_LEVEL: 'debug' })).toBe('debug');
     expect(startupLogLevel({})).toBe('info');

@@ -16,7 +16,10 @@ const boolDefaultTrue = z
 const serverEnvSchema = commonEnvSchema
   .extend({
     PORT: int(3000),
-    HOST: z.string().default('0.0.0.0'),
+    /** Listen address; default 0.0.0.0 in production, 127.0.0.1 otherwise (SPEC §9, L3). */
+    HOST: z.string().optional(),
+    /** Development or test on a non-loopback HOST: only when said so (no Secure cookies there). */
+    DEV_LISTEN_ANY: bool,
     ALLOWED_ORIGINS: z.string().optional(),
     VITE_DEV_PORT: int(5173),
     ADMIN_PASSWORD: z.string().min(1).optional(),
@@ -105,7 +108,12 @@ const serverEnvSchema = commonEnvSchema
     }
   });
 
-export type ServerEnv = z.output<typeof serverEnvSchema> & {
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export type ServerEnv = Omit<z.output<typeof serverEnvSchema>, 'HOST'> & {
+  HOST: string;
   SESSION_SECRET: string;
   ADMIN_PASSWORD: string;
   allowedOrigins: Set<string>;
@@ -133,6 +141,14 @@ export function isProductionProcess(): boolean {
 
 export function loadServerEnv(source: Record<string, string | undefined> = processEnv()): ServerEnv {
   const env = parseEnv(serverEnvSchema, source);
+  const prod = env.NODE_ENV === 'production';
+  const host = env.HOST || (prod ? '0.0.0.0' : '127.0.0.1');
+  // A process that forgot NODE_ENV=production runs as development (no Secure cookies, stack
+  // traces in answers): it stays on this machine unless told otherwise (issue 10 L3).
+  if (!prod && !env.DEV_LISTEN_ANY && !isLoopback(host))
+    throw new ConfigError(
+      `invalid configuration: HOST: ${host} is beyond this machine while NODE_ENV is ${env.NODE_ENV}; set NODE_ENV=production, or DEV_LISTEN_ANY=true to mean it`,
+    );
   const origins = env.ALLOWED_ORIGINS
     ? env.ALLOWED_ORIGINS.split(',')
         .map((o) => o.trim())
@@ -140,6 +156,7 @@ export function loadServerEnv(source: Record<string, string | undefined> = proce
     : [env.PORT, env.VITE_DEV_PORT].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]);
   return {
     ...env,
+    HOST: host,
     SESSION_SECRET: env.SESSION_SECRET ?? '',
     ADMIN_PASSWORD: env.ADMIN_PASSWORD ?? '',
     allowedOrigins: new Set(origins),

@@ -39,6 +39,7 @@ export function createHttpServer(services: AppServices, webDist: string): Server
       })
     : null;
   const web = staticFiles(webDist);
+  const hsts = services.env.NODE_ENV === 'production';
   const streams = new StreamCaps({
     maxPerIp: services.env.SSE_MAX_PER_IP,
     maxDurationMs: services.env.SSE_MAX_DURATION_S * 1000,
@@ -51,6 +52,8 @@ export function createHttpServer(services: AppServices, webDist: string): Server
     { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 },
     (req, res) => {
       if (services.isShuttingDown()) res.setHeader('Connection', 'close');
+      // Production is served over TLS (by the deployment): browsers keep to HTTPS (issue 10 L8).
+      if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
       const url = new URL(req.url ?? '/', 'http://surge.invalid');
       const path = url.pathname;
       if (path.startsWith('/trpc/')) {

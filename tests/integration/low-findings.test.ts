@@ -2,7 +2,7 @@ import { get, type IncomingMessage } from 'node:http';
 import { describe, expect } from 'vitest';
 import { stackTest } from '../support/fixtures.ts';
 
-/** SPEC §9 / issue 10 L1: live.hud ends once its admin session is revoked (or expires). */
+/** SPEC §9 / issue 10, the low findings: L1 live.hud and revocation, L5 caching, L8 HSTS. */
 const it = stackTest();
 
 describe('live.hud and the admin session (L1)', () => {
@@ -42,5 +42,20 @@ describe('personal answers are not cached (L5)', () => {
       await u.query('order.get', { orderId: 'nope' }),
     ])
       expect(r.headers['cache-control']).toBe('private, no-store');
+  });
+});
+
+describe('HSTS in production (L8)', () => {
+  it('a production server says Strict-Transport-Security on every answer; development does not', async ({
+    stack,
+    server,
+  }) => {
+    const { PRODUCTION_SECRETS } = await import('../support/env.ts');
+    const prod = await stack.server({ NODE_ENV: 'production', ...PRODUCTION_SECRETS });
+    for (const path of ['/healthz', '/trpc/sale.list', '/'])
+      expect((await fetch(`${prod.url}${path}`)).headers.get('strict-transport-security'), path).toMatch(
+        /max-age=31536000/,
+      );
+    expect((await fetch(`${server.url}/healthz`)).headers.get('strict-transport-security')).toBeNull();
   });
 });
