@@ -35,7 +35,7 @@ export const CFG = {
   saleId: 'bench-sale',
 };
 
-export const ADMIN_PASSWORD = `bench-admin-${randomBytes(8).toString('hex')}`;
+export const ADMIN_PASSWORD = `bench-admin-${randomBytes(16).toString('hex')}`;
 /** The tests' process environment (tests/support/env.ts), for production and heavy load. */
 function commonEnv(db: TestDatabase, ns: string): Record<string, string> {
   return baseEnv(db, ns, {

@@ -30,6 +30,7 @@ import { ADMIN_PASSWORD, BASELINE_JS, BASELINE_TS, CFG } from './config.ts';
 import { cleanupAll, type IntakeResult, printWarnings, startRun } from './isolated-run.ts';
 import { type LiveLatency, latencyLines, measureLiveLatency } from './live-latency.ts';
 import { runPipeline } from './pipeline.ts';
+import { powCostLines } from './pow-cost.ts';
 import { headerLines, intakeReport, pipelineTable } from './report.ts';
 
 async function main(): Promise<void> {
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
   const latency = await runLatency();
   console.log('');
   for (const line of latencyLines(latency)) console.log(line);
+  console.log('');
+  for (const line of await powCostLines()) console.log(line);
   console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (one.failures.length > 0 || two.failures.length > 0) {
     console.error('\nEND-TO-END INVARIANT CHECK FAILED');

@@ -1,6 +1,6 @@
 // `npm run dev`: Vite dev server (with a proxy to the API) + server and worker in watch mode.
 import { spawn } from 'node:child_process';
-import { ensureDeps, ensureLocalEnv, ensureServices, log, relaySignals, run } from './lib.mjs';
+import { appEnv, ensureDeps, ensureLocalEnv, ensureServices, log, relaySignals, run } from './lib.mjs';
 import { ensureNode } from './node-runtime.mjs';
 
 await ensureNode();
@@ -26,7 +26,10 @@ const procs = [
     { stdio: 'inherit' },
   ),
   spawn(process.execPath, ['--watch', 'apps/server/dist/main.js'], { stdio: 'inherit' }),
-  spawn(process.execPath, ['--watch', 'apps/worker/dist/main.js'], { stdio: 'inherit' }),
+  spawn(process.execPath, ['--watch', 'apps/worker/dist/main.js'], {
+    stdio: 'inherit',
+    env: appEnv('worker'),
+  }),
   spawn('npx', ['vite', '--config', 'apps/web/vite.config.ts'], { stdio: 'inherit' }),
 ];
 log(`dev: http://localhost:${process.env.VITE_DEV_PORT ?? 5173}/ (proxying /trpc to the server)`);

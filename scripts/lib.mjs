@@ -107,6 +107,46 @@ export function ensureLocalEnv() {
   loadEnvFile(file);
 }
 
+/**
+ * The passwords docker-compose.yml's stores require, and the URLs with them for this machine's
+ * processes (the worker's own NATS user in SURGE_WORKER_NATS_URL; `appEnv` hands it over).
+ */
+function composeCredentials() {
+  const file = join(ROOT, '.env.local');
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const vars = { ...parseEnv(current) };
+  const pw = (name) => vars[name] ?? process.env[name] ?? randomBytes(18).toString('base64url');
+  const p = {
+    POSTGRES_PASSWORD: pw('POSTGRES_PASSWORD'),
+    REDIS_PASSWORD: pw('REDIS_PASSWORD'),
+    NATS_SERVER_PASSWORD: pw('NATS_SERVER_PASSWORD'),
+    NATS_WORKER_PASSWORD: pw('NATS_WORKER_PASSWORD'),
+  };
+  const want = {
+    ...p,
+    DATABASE_URL: `postgresql://surge:${p.POSTGRES_PASSWORD}@127.0.0.1:5432/surge`,
+    REDIS_URL: `redis://surge:${p.REDIS_PASSWORD}@127.0.0.1:6379`,
+    NATS_URL: `nats://surge-server:${p.NATS_SERVER_PASSWORD}@127.0.0.1:4222`,
+    SURGE_WORKER_NATS_URL: `nats://surge-worker:${p.NATS_WORKER_PASSWORD}@127.0.0.1:4222`,
+  };
+  const add = Object.entries(want).filter(([k]) => !vars[k]);
+  if (add.length > 0) {
+    writeFileSync(
+      file,
+      `${current}${current && !current.endsWith('\n') ? '\n' : ''}${add.map(([k, v]) => `${k}=${v}`).join('\n')}\n`,
+      { mode: 0o600 },
+    );
+    log("wrote the compose stores' passwords and URLs to .env.local");
+  }
+  for (const [k, v] of Object.entries(want)) process.env[k] = vars[k] ?? v;
+}
+
+/** The environment of one app: the worker connects to NATS as its own user when one is set. */
+export function appEnv(app, env = process.env) {
+  if (app !== 'worker' || !env.SURGE_WORKER_NATS_URL) return env;
+  return { ...env, NATS_URL: env.SURGE_WORKER_NATS_URL };
+}
+
 export function loadEnvFile(file) {
   if (!existsSync(file)) return;
   for (const [k, v] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) {
@@ -195,6 +235,9 @@ export async function ensureServices() {
   if (missing.length === 0) return;
   if (has('docker') && spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0) {
     log(`starting ${missing.map((m) => m.name).join(', ')} with docker compose…`);
+    // Compose's stores require passwords (README.md#security): generated once into .env.local with the
+    // URLs that carry them, so later runs reach the same containers.
+    composeCredentials();
     // Compose checks the app services' required secrets even when only infra is started.
     run('docker', ['compose', 'up', '-d', 'postgres', 'redis', 'nats'], {
       env: {

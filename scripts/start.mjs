@@ -1,5 +1,5 @@
 // `npm start`: from a fresh clone to a running Surge on http://localhost:3000.
-import { ensureDeps, ensureLocalEnv, ensureServices, log, relaySignals, run } from './lib.mjs';
+import { appEnv, ensureDeps, ensureLocalEnv, ensureServices, log, relaySignals, run } from './lib.mjs';
 import { ensureNode } from './node-runtime.mjs';
 import { spawnApp } from './spawn-app.mjs';
 
@@ -18,7 +18,11 @@ run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], {
 
 const port = process.env.PORT ?? '3000';
 const children = (
-  await Promise.all(['server', 'worker'].map((app) => spawnApp({ app, stdio: 'inherit', waitReady: false })))
+  await Promise.all(
+    ['server', 'worker'].map((app) =>
+      spawnApp({ app, stdio: 'inherit', waitReady: false, env: appEnv(app) }),
+    ),
+  )
 ).map((app) => app.child);
 log(`shop:  http://localhost:${port}/`);
 log(`HUD:   http://localhost:${port}/admin   (admin password: ${process.env.ADMIN_PASSWORD})`);

@@ -28,6 +28,28 @@ test.describe('shop page', () => {
     });
   });
 
+  test('README.md#security: the page pays the proof of work in a Web Worker before its first session; a bare call is refused', async ({
+    page,
+    stack,
+    api,
+  }) => {
+    const saleId = await newSale(api, { totalStock: 5, perUserLimit: 1 });
+    const workers: string[] = [];
+    page.on('worker', (w) => workers.push(w.url()));
+    await page.goto(`${stack.url}/?sale=${saleId}`);
+    await expect
+      .poll(async () => (await page.context().cookies()).some((c) => c.name === 'surge_sid'))
+      .toBe(true);
+    const ms = await page.evaluate(() => (globalThis as { __surgePowMs?: number }).__surgePowMs);
+    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(workers.some((u) => u.includes('pow-worker'))).toBe(true);
+    console.log(`proof of work solved in the page's Web Worker at the default difficulty: ${ms} ms`);
+    // A script without the work gets the named refusal, never a session.
+    const bot = await new TestClient(stack.url).mutate('session.start', {});
+    expect(bot.status).toBe(403);
+    expect(bot.body.error?.data.reason).toBe('POW_REQUIRED');
+  });
+
   test('a double click makes one order; after a final status, Buy starts a new intent', async ({
     page,
     stack,

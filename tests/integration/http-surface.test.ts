@@ -2,6 +2,7 @@ import type { AppRouter } from '@surge/server/router';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
+import { PRODUCTION_SECRETS } from '../support/env.ts';
 import { stackTest } from '../support/fixtures.ts';
 import { eventually } from '../support/services.ts';
 import { ADMIN_PASSWORD, createSale } from '../support/stack.ts';
@@ -180,11 +181,10 @@ describe('production process', () => {
     async ({ stack }) => {
       const prod = await stack.spawnServer({
         NODE_ENV: 'production',
-        ADMIN_PASSWORD: 'a-long-production-password',
-        SESSION_SECRET: 'production-session-secret-0123456789',
+        ...PRODUCTION_SECRETS,
       });
       const admin = new TestClient(prod.url);
-      await admin.loginAdmin('a-long-production-password');
+      await admin.loginAdmin(PRODUCTION_SECRETS.ADMIN_PASSWORD);
       await createSale(admin, { id: 'prod', totalStock: 100_000, perUserLimit: 100 });
       const u = new TestClient(prod.url);
       await u.startSession();

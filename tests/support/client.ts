@@ -1,4 +1,6 @@
+import type { Challenge } from 'altcha-lib';
 import { Agent, request } from 'undici';
+import { solvePow } from './pow.ts';
 
 /**
  * A tRPC-over-HTTP client for tests that need to see the wire: status codes, headers, cookies. It
@@ -88,8 +90,18 @@ export class TestClient {
     return { status: r.status, body: JSON.parse(r.text), headers: r.headers };
   }
 
+  /** A solved proof of work for `session.start`, or undefined when the server asks none (§9). */
+  async solvePow(): Promise<string | undefined> {
+    const c = await this.query<Challenge | null>('session.challenge');
+    if (c.status !== 200 || !c.body.result)
+      throw new Error(`session.challenge: ${c.status} ${JSON.stringify(c.body)}`);
+    return c.body.result.data ? solvePow(c.body.result.data) : undefined;
+  }
+
+  /** A new guest session, paying the proof of work when the server asks for one. */
   async startSession(): Promise<string> {
-    const r = await this.mutate<{ userId: string }>('session.start');
+    const pow = await this.solvePow();
+    const r = await this.mutate<{ userId: string }>('session.start', pow ? { pow } : {});
     if (r.status !== 200 || !r.body.result)
       throw new Error(`session.start: ${r.status} ${JSON.stringify(r.body)}`);
     this.userId = r.body.result.data.userId;

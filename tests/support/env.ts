@@ -7,6 +7,11 @@ import { SHARED } from './services.ts';
  */
 export const ADMIN_PASSWORD = 'test-admin-password';
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+/** Secrets strong enough for NODE_ENV=production (~80 bits estimated, README.md#security). */
+export const PRODUCTION_SECRETS = {
+  ADMIN_PASSWORD: 'vQ8-rT2mK9pZ4xL7wN6yB3cF5hJ1sD0gA',
+  SESSION_SECRET: 'Zp4rT9qW2xL7mK3vN8bC6yH1sF5gJ0dEuA3k',
+};
 
 /** The environment of a server under test: its own namespace and database, limits off. */
 export function baseEnv(
@@ -26,6 +31,11 @@ export function baseEnv(
     SESSION_SECRET,
     RATE_LIMIT_PER_USER: '0',
     RATE_LIMIT_PER_IP: '0',
+    RATE_LIMIT_READS_PER_IP: '0',
+    SSE_MAX_PER_IP: '0',
+    // Proof of work off like the limits above (POW_MAX_NUMBER=0); the tests of the defence and the
+    // e2e stack turn it on, and TestClient.startSession() solves it then.
+    POW_MAX_NUMBER: '0',
     LOG_LEVEL: 'silent',
     STREAM_MAX_BYTES: '64MiB',
     WORKER_PORT: '0',

@@ -9,7 +9,12 @@ export interface StackTestOptions {
    * Private servers on free ports for fault tests (stopped and restarted by PID), started
    * before the stack and wired into it: the database, Redis or NATS of every process it starts.
    */
-  private?: { nats?: boolean; redis?: boolean | { aof: boolean }; postgres?: boolean };
+  private?: {
+    /** A config: nats-server started with that file (e.g. deploy/nats.conf) and those variables. */
+    nats?: boolean | { config: string; env: Record<string, string> };
+    redis?: boolean | { aof: boolean };
+    postgres?: boolean;
+  };
   /** The file's in-process server, with these environment overrides; `false`: none. Default `{}`. */
   server?: Env | false;
   /** An in-process worker started after the server, with these overrides. Default: none. */
@@ -46,7 +51,7 @@ export function stackTest(options: StackTestOptions = {}) {
           });
           if (p.postgres) started.postgres = await privatePostgres();
           if (p.redis) started.redis = await privateRedis(p.redis === true ? {} : p.redis);
-          if (p.nats) started.nats = await privateNats();
+          if (p.nats) started.nats = await privateNats(p.nats === true ? {} : p.nats);
           return started;
         },
       )

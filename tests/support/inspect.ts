@@ -38,7 +38,19 @@ export async function hotState(ns: string, saleId: string, redisUrl = SHARED.red
       redis.scard(k.open),
       redis.zcard(k.outbox),
     ]);
-    return { hot, users, idem, open, outbox, keys: k };
+    // The users hash also holds "ip:<group>" counters and "open:<userId>" indexes (README.md#security):
+    // `users` is the users' units only, `extra` the rest.
+    const only = (keep: (f: string) => boolean) =>
+      Object.fromEntries(Object.entries(users).filter(([f]) => keep(f)));
+    return {
+      hot,
+      users: only((f) => !f.includes(':')),
+      extra: only((f) => f.includes(':')),
+      idem,
+      open,
+      outbox,
+      keys: k,
+    };
   } finally {
     redis.disconnect();
   }

@@ -76,7 +76,7 @@ export async function privateRedisCluster(o: { primaries?: number; nodeTimeoutMs
         ],
       ],
       (port) => `redis://127.0.0.1:${port}`,
-      freeClusterPort,
+      { pickPort: freeClusterPort },
     );
     // Signals go to the node's own PID only, and SIGCONT only to a node this helper stopped.
     let paused: number | undefined;

@@ -58,9 +58,14 @@ export async function privateServer(
   name: string,
   command: (port: number, dir: string) => [string, string[]],
   urlOf: (port: number) => string,
-  /** How a free port is found (a Redis Cluster node needs its bus port, +10000, free too). */
-  pickPort: () => Promise<number> = freePort,
+  o: {
+    /** How a free port is found (a Redis Cluster node needs its bus port, +10000, free too). */
+    pickPort?: () => Promise<number>;
+    /** Variables set over this process's environment for the server. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<PrivateServer> {
+  const { pickPort = freePort, env } = o;
   const dir = mkdtempSync(join(tmpdir(), `surge-${name}-`));
   let child: ChildProcess | null = null;
   let started = false;
@@ -75,7 +80,7 @@ export async function privateServer(
         if (!started && attempt > 0) srv.port = await pickPort();
         srv.url = urlOf(srv.port);
         const [cmd, args] = command(srv.port, dir);
-        const c = spawn(cmd, args, { stdio: 'ignore' });
+        const c = spawn(cmd, args, { stdio: 'ignore', env: env ? { ...process.env, ...env } : process.env });
         child = c;
         const exited = () => c.exitCode !== null || c.signalCode !== null;
         await eventually(async () => exited() || listensOn(c.pid, srv.port), 15_000, 50);
@@ -104,11 +109,18 @@ export async function privateServer(
   return srv;
 }
 
-export function privateNats(): Promise<PrivateServer> {
+/** `config`: a nats-server configuration file (deploy/nats.conf), `env` the variables it reads. */
+export function privateNats(
+  opts: { config?: string; env?: Record<string, string> } = {},
+): Promise<PrivateServer> {
   return privateServer(
     'nats',
-    (port, dir) => [bin('nats-server'), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir]],
+    (port, dir) => [
+      bin('nats-server'),
+      [...(opts.config ? ['-c', opts.config] : []), '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+    ],
     (port) => `nats://127.0.0.1:${port}`,
+    { env: opts.env },
   );
 }
 

@@ -16,7 +16,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  * - WORKER_ID: each replica must keep its own default (container hostname + pid); one value
  *   from compose would give every `--scale worker=N` replica the same name on the HUD.
  */
-const NOT_IN_COMPOSE = new Set(['HOST', 'WEB_DIST', 'VITE_DEV_PORT', 'WORKER_ID']);
+const NOT_IN_COMPOSE = new Set(['HOST', 'DEV_LISTEN_ANY', 'WEB_DIST', 'VITE_DEV_PORT', 'WORKER_ID']);
 const APP_SERVICES = ['server', 'worker'] as const;
 const SERVICES = ['postgres', 'redis', 'nats', 'migrate', 'server', 'worker'] as const;
 
@@ -110,7 +110,7 @@ function mounts(name: string): Map<string, string> {
 }
 
 beforeAll(() => {
-  compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as Compose;
+  compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as Compose;
   example = new Map();
   for (const line of readFileSync(path.join(ROOT, '.env.example'), 'utf8').split('\n')) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
@@ -185,8 +185,12 @@ describe('docker-compose.yml', () => {
     expect(cmd).toMatch(/packages\/db\/src\/cli\/migrate\.ts deploy.*&&.*prisma\/seed\.ts/);
   });
 
-  it('gives server and worker the same environment, in production', () => {
-    expect(env('worker')).toEqual(env('server'));
+  it('gives server and worker the same environment but their NATS user, in production', () => {
+    const { NATS_URL: workerNats, ...worker } = env('worker');
+    const { NATS_URL: serverNats, ...server } = env('server');
+    expect(worker).toEqual(server);
+    expect(new URL(serverNats ?? '').username).toBe('surge-server');
+    expect(new URL(workerNats ?? '').username).toBe('surge-worker');
     expect(env('migrate')).toEqual(env('server'));
     expect(env('server').NODE_ENV).toBe('production');
   });
@@ -232,6 +236,23 @@ describe('docker-compose.yml', () => {
     expect(new URL(e.DATABASE_URL ?? '').pathname).toBe('/surge');
   });
 
+  it("README.md#security: every store needs credentials, carried in the apps' URLs", () => {
+    expect(env('postgres').POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?.+\}$/);
+    expect(env('postgres')).not.toHaveProperty('POSTGRES_HOST_AUTH_METHOD');
+    expect(env('redis').REDIS_PASSWORD).toMatch(/^\$\{REDIS_PASSWORD:\?.+\}$/);
+    expect(words(service('redis').command).join(' ')).toMatch(
+      /--user default off --user surge on >\$\{REDIS_PASSWORD\}/,
+    );
+    expect(env('nats')).toMatchObject({
+      NATS_SERVER_PASSWORD: expect.stringMatching(/^\$\{NATS_SERVER_PASSWORD:\?/),
+      NATS_WORKER_PASSWORD: expect.stringMatching(/^\$\{NATS_WORKER_PASSWORD:\?/),
+    });
+    expect(mounts('nats').get('/etc/nats/surge.conf')).toBe('./deploy/nats.conf');
+    const e = env('server');
+    expect(new URL(e.DATABASE_URL ?? '').password).not.toBe('');
+    expect(new URL(e.REDIS_URL ?? '').username).toBe('surge');
+    expect(new URL(e.REDIS_URL ?? '').password).not.toBe('');
+  });
   it('requires ADMIN_PASSWORD and SESSION_SECRET (no default secrets)', () => {
     const e = env('server');
     expect(e.ADMIN_PASSWORD).toMatch(/^\$\{ADMIN_PASSWORD:\?.+\}$/);

@@ -22,6 +22,8 @@ export async function startServer(source = processEnv(), logger?: Logger) {
   });
   const port = (http.address() as AddressInfo).port;
   log.info({ port, namespace: env.SURGE_NAMESPACE }, 'server listening');
+  if (env.POW_MAX_NUMBER === 0 && env.NODE_ENV === 'production')
+    log.warn('POW_MAX_NUMBER=0: new guest sessions cost no proof of work (README.md#security)');
   return {
     port,
     url: `http://127.0.0.1:${port}`,

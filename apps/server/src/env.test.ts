@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { loadServerEnv, startupLogLevel } from './env.ts';
 
 const secrets = { SESSION_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'a-strong-admin-password' };
+/** ~110 bits estimated each: what production accepts. */
+const strong = {
+  SESSION_SECRET: 'Zp4rT9qW2xL7mK3vN8bC6yH1sF5gJ0dEuA3k',
+  ADMIN_PASSWORD: 'vQ8-rT2mK9pZ4xL7wN6yB3cF5hJ1sD0gA',
+};
 
 describe('server configuration', () => {
   it('takes the seed nodes of a Redis Cluster in REDIS_URL (README.md#running-a-cluster), and refuses a list with a bad URL', () => {
@@ -65,13 +70,38 @@ describe('server configuration', () => {
   });
 
   it('refuses default or weak secrets in production', () => {
-    const prod = { NODE_ENV: 'production' };
-    expect(() => loadServerEnv({ ...prod, ...secrets })).not.toThrow();
+    const prod = { NODE_ENV: 'production', ...strong };
+    expect(() => loadServerEnv({ ...prod, ...strong })).not.toThrow();
     expect(() => loadServerEnv({ ...prod, ...secrets, ADMIN_PASSWORD: 'admin' })).toThrow(/ADMIN_PASSWORD/);
     expect(() => loadServerEnv({ ...prod, ...secrets, ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
     expect(() => loadServerEnv({ ...prod, ...secrets, SESSION_SECRET: `changeme${'x'.repeat(30)}` })).toThrow(
       /SESSION_SECRET/,
     );
+  });
+
+  it('README.md#security (issue 10 M4): production wants ~80 bits of estimated strength, not just length', () => {
+    const prod = { NODE_ENV: 'production', ...strong };
+    // Long enough for the old rules, and refused now.
+    expect(() => loadServerEnv({ ...prod, ADMIN_PASSWORD: 'password1234' })).toThrow(/ADMIN_PASSWORD.*bits/);
+    expect(() => loadServerEnv({ ...prod, ADMIN_PASSWORD: 'a-long-production-password' })).toThrow(
+      /ADMIN_PASSWORD/,
+    );
+    expect(() => loadServerEnv({ ...prod, SESSION_SECRET: 'x'.repeat(40) })).toThrow(/SESSION_SECRET.*bits/);
+    expect(() => loadServerEnv({ ...prod, SESSION_SECRET: 'production-session-secret-0123456789' })).toThrow(
+      /SESSION_SECRET/,
+    );
+    // Outside production the same values are fine (development and tests).
+    expect(() =>
+      loadServerEnv({ ADMIN_PASSWORD: 'password1234', SESSION_SECRET: 'x'.repeat(40) }),
+    ).not.toThrow();
+  });
+
+  it('issue 10 L3: outside production it listens on loopback, and refuses a public HOST unless told', () => {
+    expect(loadServerEnv(secrets).HOST).toBe('127.0.0.1');
+    expect(loadServerEnv({ ...secrets, NODE_ENV: 'production', ...strong }).HOST).toBe('0.0.0.0');
+    expect(() => loadServerEnv({ ...secrets, HOST: '0.0.0.0' })).toThrow(/HOST.*NODE_ENV/);
+    expect(loadServerEnv({ ...secrets, HOST: '0.0.0.0', DEV_LISTEN_ANY: 'true' }).HOST).toBe('0.0.0.0');
+    expect(loadServerEnv({ ...secrets, HOST: '::1' }).HOST).toBe('::1');
   });
 
   it('starts logging at LOG_LEVEL, or at info when it is unset or invalid (which loadServerEnv then names)', () => {

@@ -12,6 +12,8 @@ import {
 import { AuditLog, describeInput } from './admin/audit.ts';
 import { DeadLetters } from './admin/dead-letters.ts';
 import { CacheAdmin } from './admin/flush-cache.ts';
+import { LoginGuard } from './auth/login-guard.ts';
+import { ProofOfWork } from './auth/proof-of-work.ts';
 import { Sessions } from './auth/sessions.ts';
 import type { ServerEnv } from './env.ts';
 import { clientIpOf } from './http/client-ip.ts';
@@ -33,6 +35,8 @@ import { SalesService } from './sales/sales-service.ts';
 /** What procedures reach through `ctx.services`: domain services only, never a raw client. */
 export interface DomainServices {
   sessions: Sessions;
+  pow: ProofOfWork;
+  loginGuard: LoginGuard;
   limits: RateLimits;
   audit: AuditLog;
   sales: SalesService;
@@ -126,6 +130,19 @@ export async function createServices(env: ServerEnv, log: Logger) {
       secure: env.NODE_ENV === 'production',
       adminKey: gk.adminSession,
     }),
+    pow: new ProofOfWork(redis, {
+      maxNumber: env.POW_MAX_NUMBER,
+      cost: env.POW_COST,
+      ttlS: env.POW_TTL_S,
+      secret: env.SESSION_SECRET,
+      usedKey: gk.powUsed,
+    }),
+    loginGuard: new LoginGuard(redis, {
+      key: gk.loginFailures,
+      windowS: Math.max(1, Math.ceil(env.ADMIN_LOGIN_WINDOW_MS / 1000)),
+      freeFailures: env.ADMIN_LOGIN_GLOBAL_FREE,
+      maxDelayMs: 5000,
+    }),
     limits,
     audit,
     sales: new SalesService({
@@ -136,7 +153,13 @@ export async function createServices(env: ServerEnv, log: Logger) {
         : undefined,
     }),
     orders: new OrderQueries(shared),
-    intake: new OrderIntake({ ...shared, rebuild, limits, afterReserve: faultAfterReserve(env) }),
+    intake: new OrderIntake({
+      ...shared,
+      rebuild,
+      limits,
+      afterReserve: faultAfterReserve(env),
+      ipUnitLimit: env.IP_UNIT_LIMIT,
+    }),
     cache: new CacheAdmin({ catalog, rebuild }),
     deadLetters: new DeadLetters(shared),
     sampler: new SharedSampler((err, key) => log.warn({ err, key }, 'live sampler read failed')),
@@ -201,6 +224,7 @@ function rateLimitConfig(env: ServerEnv, prefix: string) {
   return {
     perUser: env.RATE_LIMIT_PER_USER,
     perIp: env.RATE_LIMIT_PER_IP,
+    readsPerIp: env.RATE_LIMIT_READS_PER_IP,
     windowMs: env.RATE_LIMIT_WINDOW_MS,
     adminLogin: env.ADMIN_LOGIN_LIMIT,
     adminLoginWindowMs: env.ADMIN_LOGIN_WINDOW_MS,

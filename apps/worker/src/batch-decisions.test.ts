@@ -37,7 +37,17 @@ describe('after the claim', () => {
 });
 
 describe('after the persist transaction', () => {
-  const persisted = { staleEpoch: new Set(['stale']), keyConflict: new Set(['taken']) };
+  const persisted = {
+    staleEpoch: new Set(['stale']),
+    keyConflict: new Set(['taken']),
+    forgedEpoch: new Set(['forged']),
+  };
+  it('a record-less message with a newer epoch is a forgery: a dead letter (README.md#security)', () => {
+    expect(decidePersisted('forged', persisted)).toEqual({
+      do: 'dead-letter',
+      reason: 'FORGED_EPOCH: no reservation record and an epoch newer than the sale’s',
+    });
+  });
   it('an older epoch is dropped, never persisted', () => {
     expect(decidePersisted('stale', persisted)).toEqual({ do: 'drop', why: 'stale-epoch' });
   });

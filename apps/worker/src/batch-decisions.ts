@@ -41,13 +41,20 @@ export type PersistedDecision =
   | { do: 'drop'; why: 'stale-epoch' }
   /** Its key belongs to another order: Redis lost data. Alarm, finish the record FAILED, ack. */
   | { do: 'key-conflict' }
+  /** No record and an epoch newer than the sale's: a forged message. A dead letter, no row. */
+  | { do: 'dead-letter'; reason: DeadLetterReason }
   | { do: 'settle' };
 
 export function decidePersisted(
   orderId: string,
-  persisted: Pick<PersistResult, 'staleEpoch' | 'keyConflict'>,
+  persisted: Pick<PersistResult, 'staleEpoch' | 'keyConflict'> & Partial<Pick<PersistResult, 'forgedEpoch'>>,
 ): PersistedDecision {
   if (persisted.staleEpoch.has(orderId)) return { do: 'drop', why: 'stale-epoch' };
+  if (persisted.forgedEpoch?.has(orderId))
+    return {
+      do: 'dead-letter',
+      reason: 'FORGED_EPOCH: no reservation record and an epoch newer than the sale’s',
+    };
   if (persisted.keyConflict.has(orderId)) return { do: 'key-conflict' };
   return { do: 'settle' };
 }

@@ -39,7 +39,9 @@ export async function storeDeadLetter(
       const updated = await tx.$executeRaw`
         UPDATE orders SET status = 'FAILED', failure_reason = ${reason.slice(0, 500)}, updated_at = now()
         WHERE id = ${ids.orderId} AND status = 'PENDING'`;
-      if (updated === 0 && d.kind === 'order') await insertFailedOrder(tx, d.order, reason);
+      // A forged message gets no row: a FAILED row under its key would collide with a real retry.
+      if (updated === 0 && d.kind === 'order' && !reason.startsWith('FORGED_EPOCH'))
+        await insertFailedOrder(tx, d.order, reason);
     }
     // The row's stored status decides the Redis half: a row that was already final keeps it.
     const row = ids.orderId

@@ -15,6 +15,11 @@ export interface PersistResult {
   existing: Map<string, { status: string; replayGen: number }>;
   /** Messages of an epoch older than their sale's: never persisted (the epoch fence). */
   staleEpoch: Set<string>;
+  /**
+   * Messages without a reservation record whose epoch is newer than their sale's: no server
+   * ever reserved them (an epoch only grows in PostgreSQL first) — a forgery (README.md#security).
+   */
+  forgedEpoch: Set<string>;
   /** The key was taken by another order id: Redis lost data silently (alarm). */
   keyConflict: Set<string>;
 }
@@ -22,12 +27,18 @@ export interface PersistResult {
 export async function persistOrders(
   prisma: PrismaClient,
   orders: OrderMessage[],
-  hooks: { beforeCommit?: () => void; replayGenOf?: (orderId: string) => number } = {},
+  hooks: {
+    beforeCommit?: () => void;
+    replayGenOf?: (orderId: string) => number;
+    /** The claim found no reservation record (Redis lost it, or none was ever made). */
+    recordless?: (orderId: string) => boolean;
+  } = {},
 ): Promise<PersistResult> {
   const result: PersistResult = {
     inserted: new Set(),
     existing: new Map(),
     staleEpoch: new Set(),
+    forgedEpoch: new Set(),
     keyConflict: new Set(),
   };
   if (orders.length === 0) return result;
@@ -41,6 +52,11 @@ export async function persistOrders(
         const current = epochOf.get(o.saleId);
         if (current !== undefined && o.epoch < current) {
           result.staleEpoch.add(o.orderId);
+          return false;
+        }
+        // A record-less message is persisted only at exactly the sale's current epoch.
+        if (hooks.recordless?.(o.orderId) && (current === undefined || o.epoch !== current)) {
+          result.forgedEpoch.add(o.orderId);
           return false;
         }
         return true;

@@ -57,6 +57,7 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     ),
   );
   const toPersist: OrderDelivery[] = [];
+  const recordless = new Set<string>();
   const finished: OrderDelivery[] = [];
   const claims = await Promise.all(
     orders.map((d) =>
@@ -70,7 +71,10 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
       metrics.dropped.inc({ why: decision.why });
       d.msg.ack();
     } else if (decision.do === 'settle') finished.push(d);
-    else toPersist.push(d);
+    else {
+      toPersist.push(d);
+      if (claims[i]?.[0] === 'GONE') recordless.add(d.order.orderId);
+    }
   }
 
   const crash = env.SURGE_FAULT_WORKER_CRASH;
@@ -80,6 +84,7 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     {
       beforeCommit: crash === 'before-commit' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
       replayGenOf: (id) => toPersist.find((d) => d.order.orderId === id)?.replayGen ?? 0,
+      recordless: (id) => recordless.has(id),
     },
   );
   if (crash === 'after-commit' && persisted.inserted.size > 0) process.kill(process.pid, 'SIGKILL');
@@ -92,6 +97,12 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     if (decision.do === 'drop') {
       metrics.dropped.inc({ why: decision.why });
       d.msg.ack();
+    } else if (decision.do === 'dead-letter') {
+      log.error(
+        { orderId: id, saleId: d.order.saleId, epoch: d.order.epoch, event: 'alarm.forged-epoch' },
+        'a message without a reservation carries an epoch newer than its sale: forged',
+      );
+      await deps.deadLetter(d, decision.reason);
     } else if (decision.do === 'key-conflict') {
       metrics.keyConflicts.inc();
       log.error(

@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   NOT_ADMIN: 401,
   BAD_CREDENTIALS: 401,
   FORBIDDEN_ORIGIN: 403,
+  POW_REQUIRED: 403,
+  POW_INVALID: 403,
   SALE_NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
   PROCEDURE_NOT_FOUND: 404,
@@ -23,6 +25,7 @@ export const ERROR_STATUS = {
   SALE_PAUSED: 409,
   SALE_NOT_STARTED: 409,
   USER_LIMIT: 409,
+  IP_LIMIT: 409,
   SOLD_OUT: 409,
   SALE_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -54,6 +57,8 @@ export const ERROR_MESSAGES: Record<ErrorReason, string> = {
   NOT_ADMIN: 'Admin login required.',
   BAD_CREDENTIALS: 'Wrong password.',
   FORBIDDEN_ORIGIN: 'Calls from this origin are not allowed.',
+  POW_REQUIRED: 'A new session needs a solved proof-of-work challenge (session.challenge).',
+  POW_INVALID: 'The proof of work is wrong, expired or already used; solve a new challenge.',
   SALE_NOT_FOUND: 'This sale does not exist.',
   ORDER_NOT_FOUND: 'Order not found.',
   PROCEDURE_NOT_FOUND: 'The server does not offer this action.',
@@ -63,6 +68,7 @@ export const ERROR_MESSAGES: Record<ErrorReason, string> = {
   SALE_PAUSED: 'The sale is paused; try again when it resumes.',
   SALE_NOT_STARTED: 'The sale has not started yet.',
   USER_LIMIT: 'That would exceed your per-customer limit for this sale.',
+  IP_LIMIT: 'Your network already holds as many units of this sale as it may.',
   SOLD_OUT: 'Sold out — every unit is taken.',
   SALE_EXISTS: 'A sale with this id already exists.',
   PAYLOAD_TOO_LARGE: 'The request was too large.',
@@ -119,12 +125,13 @@ export function isErrorReason(value: unknown): value is ErrorReason {
 /**
  * Why a message was dead-lettered (docs/architecture.md#dead-letters-and-replay), exactly as
  * `dead_letters.reason` stores it: the code first, then what a person needs to know. The worker
- * writes the first five; a refused `admin.dlq.replay` rewrites the reason of the letter it kept.
+ * writes the first six; a refused `admin.dlq.replay` rewrites the reason of the letter it kept.
  */
 export type DeadLetterReason =
   | 'UNPARSEABLE: not JSON'
   | `INVALID: ${string}`
   | 'SALE_NOT_FOUND: the message names no existing sale'
   | 'RECORD_MISMATCH: the message disagrees with its reservation'
+  | 'FORGED_EPOCH: no reservation record and an epoch newer than the sale’s'
   | `UNCLASSIFIED after ${number} failed attempts: ${string}`
   | `replay refused: ${string}`;

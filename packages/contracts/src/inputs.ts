@@ -30,6 +30,18 @@ const displayText = (max: number) =>
 
 export const emptyInput = z.strictObject({}).optional();
 
+/** `session.start`: the base64 ALTCHA v2 payload of a solved `session.challenge` (README.md#security). */
+export const sessionStartInput = z
+  .strictObject({
+    pow: z
+      .string()
+      .min(1)
+      .max(4096)
+      .regex(/^[A-Za-z0-9+/=_-]+$/, 'base64')
+      .optional(),
+  })
+  .optional();
+
 export const saleGetInput = z.strictObject({ saleId: saleIdSchema });
 
 export const orderPlaceInput = z.strictObject({

@@ -50,6 +50,10 @@ export function globalKeys(namespace: string) {
   return {
     adminSession: (id: string) => `${namespace}:admin:session:${id}`,
     rateLimitPrefix: `${namespace}:rl`,
+    /** A proof-of-work solution already accepted, by its challenge's signature (README.md#security). */
+    powUsed: (signature: string) => `${namespace}:pow:used:${signature}`,
+    /** Failed admin logins of the whole install in the current window (README.md#security). */
+    loginFailures: `${namespace}:admin:login-failures`,
     /** The Redis `run_id` last seen by any server (docs/architecture.md#when-a-rebuild-starts). */
     redisRunId: `${namespace}:redis-run-id`,
   };
@@ -75,6 +79,8 @@ export interface ReservationRecord {
   x?: number;
   /** the order's status once `done` */
   st?: string;
+  /** the caller's IP-group counter ("ip:<group>") when IP_UNIT_LIMIT was on (README.md#security) */
+  i?: string;
   /** admin.dlq.replay: the replay generation the message must carry */
   g?: number;
 }

@@ -20,6 +20,7 @@ export type SaleRefusal =
   | 'SALE_PAUSED'
   | 'SALE_NOT_STARTED'
   | 'USER_LIMIT'
+  | 'IP_LIMIT'
   | 'SOLD_OUT';
 
 /** reserve-stock.lua. Numbers travel as strings (epoch, lease expiry in ms). */
@@ -103,6 +104,7 @@ export const asReserveReply = (reply: unknown): ReserveReply =>
       SALE_PAUSED: REFUSED,
       SALE_NOT_STARTED: REFUSED,
       USER_LIMIT: REFUSED,
+      IP_LIMIT: REFUSED,
       SOLD_OUT: REFUSED,
     },
     reply,
@@ -119,6 +121,7 @@ export const asReReserveReply = (reply: unknown): ReReserveReply =>
       SALE_PAUSED: REFUSED,
       SALE_NOT_STARTED: REFUSED,
       USER_LIMIT: REFUSED,
+      IP_LIMIT: REFUSED,
       SOLD_OUT: REFUSED,
     },
     reply,

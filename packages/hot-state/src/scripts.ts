@@ -77,6 +77,9 @@ export interface ReserveArgs {
   /** Breaker open or NATS down: answer existing keys only (replay-only mode). */
   replayOnly: boolean;
   correlationId: string;
+  /** The caller's IP group and IP_UNIT_LIMIT (README.md#security); absent or 0: no per-IP cap. */
+  ipGroup?: string;
+  ipUnitLimit?: number;
 }
 
 export class OrderScripts {
@@ -105,6 +108,8 @@ export class OrderScripts {
       a.leaseMs,
       a.replayOnly ? '1' : '0',
       a.correlationId,
+      a.ipGroup ?? '',
+      a.ipUnitLimit ?? 0,
     );
     return asReserveReply(reply);
   }

@@ -27,9 +27,44 @@ export interface NatsHandle {
   close(): Promise<void>;
 }
 
+/**
+ * NATS_URL's seeds and the credentials they carry (README.md#security: credentials travel in the URLs):
+ * `nats://user:pass@host:port` → user + pass, `nats://token@host:port` → token. The client
+ * is given them as options and the seeds without them, so they never show in its server list.
+ */
+export function natsConnectOptions(url: string): {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+} {
+  const out: { servers: string[]; user?: string; pass?: string; token?: string } = { servers: [] };
+  for (const raw of url
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const withScheme = raw.includes('://') ? raw : `nats://${raw}`;
+    let u: URL;
+    try {
+      u = new URL(withScheme);
+    } catch {
+      out.servers.push(raw);
+      continue;
+    }
+    const user = decodeURIComponent(u.username);
+    const pass = decodeURIComponent(u.password);
+    if (user && pass) Object.assign(out, { user, pass });
+    else if (user) out.token = user;
+    u.username = '';
+    u.password = '';
+    out.servers.push(`${u.protocol}//${u.host}`);
+  }
+  return out;
+}
+
 export async function connectNats(url: string, name: string, log: Logger): Promise<NatsHandle> {
   const nc = await connect({
-    servers: url.split(','),
+    ...natsConnectOptions(url),
     name,
     // The default gives up after ~20 s; a server or worker must outlive any NATS outage.
     maxReconnectAttempts: -1,

@@ -5,8 +5,9 @@ import { baseEnv } from '../../support/env.ts';
 import { createTestDatabase, newNamespace } from '../../support/services.ts';
 import { STATE_FILE, type StackState } from './stack-state.ts';
 
-export const E2E_ADMIN_PASSWORD = 'e2e-admin-password-0001';
-const SESSION_SECRET = 'e2e-session-secret-0123456789abcdefgh';
+// Production refuses secrets below ~80 bits of estimated strength (README.md#security).
+export const E2E_ADMIN_PASSWORD = 'e2e-Xq7vR2mK9pL4zT8wN6yB3cF5hJ1sDa';
+const SESSION_SECRET = 'e2e-Kd9wQ3xV7nB2mL5pR8tY4zH6jF1cGs0';
 
 /** Environment of the e2e server and workers: their own database and namespace, limits off. */
 export function stackEnv(state: Pick<StackState, 'databaseUrl' | 'ns'>, extra: Record<string, string> = {}) {
@@ -21,6 +22,9 @@ export function stackEnv(state: Pick<StackState, 'databaseUrl' | 'ns'>, extra: R
       PAYMENT_LATENCY_MS: '400',
       HEARTBEAT_MS: '500',
       LOG_LEVEL: 'warn',
+      // The shop page pays the proof of work at its default difficulty (README.md#security).
+      POW_MAX_NUMBER: '500',
+      POW_COST: '1000',
       ...extra,
     }),
   };

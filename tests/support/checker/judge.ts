@@ -204,7 +204,9 @@ export function judge(obs: SaleObservation, x: Expectations = {}): Verdict {
     });
   if (quiet) {
     // Redis agrees with PostgreSQL on every user's held units (an entry of 0 is a disagreement).
-    const users = new Set([...Object.keys(obs.hot.users), ...perUser.keys()]);
+    // "ip:<group>" (IP_UNIT_LIMIT's counters) and "open:<userId>" (order.mine's index) are
+    // not users: user ids never contain ':' (README.md#security).
+    const users = new Set([...Object.keys(obs.hot.users).filter((u) => !u.includes(':')), ...perUser.keys()]);
     const disagree = [...users]
       .map((userId) => ({ userId, redis: obs.hot.users[userId], liveRows: perUser.get(userId) }))
       .filter((u) => u.redis === undefined || u.liveRows === undefined || Number(u.redis) !== u.liveRows);

@@ -1,4 +1,5 @@
 import { TestClient } from '../client.ts';
+import { PRODUCTION_SECRETS } from '../env.ts';
 import { createSale, type Stack } from '../stack.ts';
 
 /**
@@ -28,14 +29,14 @@ export async function fastCount(url: string): Promise<number | null> {
 
 /** One server of a mode, TRPC_FAST_PATH as `flag`, and its world: sales, clients. */
 export async function startWorld(stack: Stack, production: boolean, flag: string, p: string): Promise<World> {
-  const adminPassword = production ? 'a-long-production-password' : 'test-admin-password';
+  const adminPassword = production ? PRODUCTION_SECRETS.ADMIN_PASSWORD : 'test-admin-password';
   const env = {
     ADMIN_LOGIN_LIMIT: '1000', // both servers log in from 127.0.0.1 into one namespace
     ...(production
       ? {
           NODE_ENV: 'production',
           ADMIN_PASSWORD: adminPassword,
-          SESSION_SECRET: 'production-session-secret-0123456789',
+          SESSION_SECRET: PRODUCTION_SECRETS.SESSION_SECRET,
         }
       : {}),
   };

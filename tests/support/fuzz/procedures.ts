@@ -28,6 +28,7 @@ export interface Proc {
 /** How the properties call each query and mutation of the router (the router gives the rest). */
 export const CALLS: Record<string, Omit<Proc, 'path' | 'kind' | 'schema'>> = {
   'session.start': { base: {}, auth: 'none', clients: ['shopper', 'anon', 'forged'], guarded: [] },
+  'session.challenge': { base: undefined, auth: 'none', clients: ['shopper', 'anon'], guarded: [] },
   'sale.list': { base: undefined, auth: 'none', clients: ['shopper', 'anon'], guarded: [] },
   'sale.get': { base: { saleId: 'fuzz' }, auth: 'none', clients: ['shopper', 'anon'], guarded: [] },
   'order.place': {

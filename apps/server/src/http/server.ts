@@ -8,6 +8,7 @@ import { type AppRouter, appRouter } from '../trpc/root.ts';
 import { createFastMutationHandler, FOLLOWED_TRPC_VERSION, installedTrpcVersion } from './fast-mutation.ts';
 import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError } from './guards.ts';
 import { staticFiles } from './static-files.ts';
+import { isSubscriptionRequest, StreamCaps } from './stream-caps.ts';
 
 /** Routes of the server: /trpc, /healthz, /readyz, /metrics and the built web app. */
 export function createHttpServer(services: AppServices, webDist: string): Server {
@@ -38,42 +39,61 @@ export function createHttpServer(services: AppServices, webDist: string): Server
       })
     : null;
   const web = staticFiles(webDist);
+  const hsts = services.env.NODE_ENV === 'production';
+  const streams = new StreamCaps({
+    maxPerIp: services.env.SSE_MAX_PER_IP,
+    maxDurationMs: services.env.SSE_MAX_DURATION_S * 1000,
+  });
 
-  return createServer((req, res) => {
-    if (services.isShuttingDown()) res.setHeader('Connection', 'close');
-    const url = new URL(req.url ?? '/', 'http://surge.invalid');
-    const path = url.pathname;
-    if (path.startsWith('/trpc/')) {
-      const refusal = refuseTrpcRequest(req, url, services.env.allowedOrigins);
-      if (refusal) {
-        req.resume();
-        sendTrpcError(res, refusal.reason, refusal.message);
+  // README.md#security: bounded header and request times (slow-loris), checked every second, and open
+  // connections. A request timeout bounds receiving a request, not answering it: SSE streams
+  // are not cut by it.
+  const server = createServer(
+    { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      if (services.isShuttingDown()) res.setHeader('Connection', 'close');
+      // Production is served over TLS (by the deployment): browsers keep to HTTPS (issue 10 L8).
+      if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+      const url = new URL(req.url ?? '/', 'http://surge.invalid');
+      const path = url.pathname;
+      if (path.startsWith('/trpc/')) {
+        // Answers may be personal (orders, sessions, the HUD): never kept by a shared cache or
+        // the browser (README.md#security, issue 10 L5).
+        res.setHeader('Cache-Control', 'private, no-store');
+        const refusal = refuseTrpcRequest(req, url, services.env.allowedOrigins);
+        if (refusal) {
+          req.resume();
+          sendTrpcError(res, refusal.reason, refusal.message);
+          return;
+        }
+        if (fastMutation?.(req, res, url)) return;
+        if (isSubscriptionRequest(req, path) && !streams.admit(req, res, services.clientIp(req))) return;
+        void trpc(req, res);
         return;
       }
-      if (fastMutation?.(req, res, url)) return;
-      void trpc(req, res);
-      return;
-    }
-    if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
-      return;
-    }
-    if (path === '/readyz') {
-      void services.readiness().then(({ ready, checks }) => {
-        res
-          .writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' })
-          .end(JSON.stringify({ ready, ...checks }));
-      });
-      return;
-    }
-    if (path === '/metrics') {
-      void services.metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'Content-Type': services.metrics.registry.contentType }).end(text);
-      });
-      return;
-    }
-    web(req, res, path);
-  });
+      if (path === '/healthz') {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      if (path === '/readyz') {
+        void services.readiness().then(({ ready, checks }) => {
+          res
+            .writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify({ ready, ...checks }));
+        });
+        return;
+      }
+      if (path === '/metrics') {
+        void services.metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { 'Content-Type': services.metrics.registry.contentType }).end(text);
+        });
+        return;
+      }
+      web(req, res, path);
+    },
+  );
+  if (services.env.MAX_CONNECTIONS > 0) server.maxConnections = services.env.MAX_CONNECTIONS;
+  return server;
 }
 
 /** TRPC_FAST_PATH, and only over the @trpc/server version whose answers the fast path reproduces. */

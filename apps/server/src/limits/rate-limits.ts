@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { appError } from '../errors.ts';
+import { ipGroup } from '../http/client-ip.ts';
 
 /**
  * The rate limits (docs/architecture.md#the-http-edge), counted in Redis so every server shares
@@ -9,13 +10,23 @@ import { appError } from '../errors.ts';
 export interface RateLimitConfig {
   perUser: number;
   perIp: number;
+  /** Every query and subscription, per IP (README.md#security); its own switch, not RATE_LIMIT_PER_IP. */
+  readsPerIp: number;
   windowMs: number;
   adminLogin: number;
   adminLoginWindowMs: number;
   prefix: string;
 }
 
-export type LimitName = 'order-user' | 'order-ip' | 'session-ip' | 'admin-login';
+export type LimitName = 'order-user' | 'order-ip' | 'session-ip' | 'admin-login' | 'read-ip';
+
+/** The limits keyed by the caller's address. */
+const PER_IP: ReadonlySet<LimitName> = new Set<LimitName>([
+  'order-ip',
+  'session-ip',
+  'admin-login',
+  'read-ip',
+]);
 
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterRedis>();
@@ -40,6 +51,7 @@ export class RateLimits {
     make('order-user', cfg.perUser, cfg.windowMs);
     make('order-ip', cfg.perIp, cfg.windowMs);
     make('session-ip', cfg.perIp, cfg.windowMs);
+    make('read-ip', cfg.readsPerIp, cfg.windowMs);
     make('admin-login', cfg.adminLogin, cfg.adminLoginWindowMs);
   }
 
@@ -47,11 +59,13 @@ export class RateLimits {
   async consume(name: LimitName, key: string): Promise<void> {
     const limiter = this.limiters.get(name);
     if (!limiter) return;
+    // Every per-IP limit counts an IPv6 caller by its /64 (README.md#security).
+    const unit = PER_IP.has(name) ? ipGroup(key) : key;
     try {
-      await limiter.consume(key);
+      await limiter.consume(unit);
     } catch (err) {
       if (err instanceof RateLimiterRes) {
-        this.onLimited?.(name, key);
+        this.onLimited?.(name, unit);
         throw appError('RATE_LIMITED', { retryAfterMs: Math.max(1, Math.ceil(err.msBeforeNext)) });
       }
       throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);

@@ -3,6 +3,7 @@ import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import type { EventFeed } from '@surge/infra';
 import type { ServerEnv } from '../env.ts';
 import { isAppError } from '../errors.ts';
+import { ipGroup } from '../http/client-ip.ts';
 import type { ServerMetrics } from '../infra/metrics.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
 import type { SaleCatalog } from '../sales/catalog.ts';
@@ -30,6 +31,7 @@ export class OrderIntake {
       metrics: ServerMetrics;
       events: EventFeed;
       afterReserve?: PlaceOrderDeps['afterReserve'];
+      ipUnitLimit?: number;
     },
   ) {
     const { scripts, publisher, catalog, rebuild } = d;
@@ -46,6 +48,7 @@ export class OrderIntake {
       requestRebuild: (saleId: string) => rebuild.request(saleId),
       saleEnded: (saleId: string) => catalog.ended(saleId),
       afterReserve: d.afterReserve,
+      ipUnitLimit: d.ipUnitLimit,
     };
   }
 
@@ -56,7 +59,7 @@ export class OrderIntake {
     try {
       await limits.consume('order-user', input.userId);
       await limits.consume('order-ip', input.ip);
-      const result = await placeOrder(this.placeDeps, input);
+      const result = await placeOrder(this.placeDeps, { ...input, ipGroup: ipGroup(input.ip) });
       if (result.replayed) {
         metrics.ordersReplayed.inc();
         events.coalesce('duplicate', input.saleId, `duplicate order attempts on ${input.saleId} (replayed)`, {

@@ -51,6 +51,11 @@ export class OrderQueries {
     return null;
   }
 
+  /**
+   * The caller's rows, plus their reservations still in flight — read from their own index
+   * (`open:<userId>` in the sale's users hash, kept by the Lua steps), never from the sale's
+   * whole backlog: the cost does not grow with other users' orders (README.md#security).
+   */
   async mine(userId: string, saleId?: string): Promise<OrderView[]> {
     const rows = await this.d.prisma.order.findMany({
       where: { userId, ...(saleId ? { saleId } : {}) },
@@ -59,22 +64,35 @@ export class OrderQueries {
     });
     const seen = new Set(rows.map((r) => r.id));
     const views = rows.map(fromRow);
-    for (const s of saleId ? [saleId] : this.d.saleIds()) {
-      const k = this.d.keysOf(s);
-      const open = await this.d.redis.smembers(k.open);
-      const fresh = open.filter((id) => !seen.has(id));
-      if (fresh.length === 0) continue;
-      const raws = await this.d.redis.hmget(k.res, ...fresh);
-      raws.forEach((raw, i) => {
-        const id = fresh[i];
+    const sales = saleId ? [saleId] : this.d.saleIds();
+    if (sales.length === 0) return views;
+    const indexes = await this.d.redis
+      .pipeline(sales.map((s) => ['hget', this.d.keysOf(s).users, `open:${userId}`]))
+      .exec();
+    const wanted = sales.flatMap((s, i) => {
+      const raw = indexes?.[i]?.[1];
+      const ids = typeof raw === 'string' ? raw.split(' ').filter((id) => id && !seen.has(id)) : [];
+      return ids.length > 0 ? [{ saleId: s, ids }] : [];
+    });
+    if (wanted.length === 0) return views.sort(newestFirst);
+    const records = await this.d.redis
+      .pipeline(wanted.map((w) => ['hmget', this.d.keysOf(w.saleId).res, ...w.ids]))
+      .exec();
+    wanted.forEach((w, i) => {
+      const raws = (records?.[i]?.[1] ?? []) as (string | null)[];
+      raws.forEach((raw, j) => {
+        const id = w.ids[j];
         if (!raw || !id) return;
         const r = parseRecord(raw);
-        if (r.u === userId && (r.s === 'reserved' || r.s === 'published')) views.push(fromRecord(id, s, r));
+        if (r.u === userId && (r.s === 'reserved' || r.s === 'published'))
+          views.push(fromRecord(id, w.saleId, r));
       });
-    }
-    return views.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    });
+    return views.sort(newestFirst);
   }
 }
+
+const newestFirst = (a: OrderView, b: OrderView) => b.createdAt.localeCompare(a.createdAt);
 
 function fromRow(row: {
   id: string;

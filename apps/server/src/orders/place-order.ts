@@ -36,6 +36,8 @@ export interface PlaceOrderDeps {
   requestRebuild(saleId: string): void;
   /** A sale past its end answers SALE_ENDED even when its hot state has expired. */
   saleEnded?: (saleId: string) => boolean;
+  /** IP_UNIT_LIMIT (README.md#security): units one IP group may hold in one sale; 0 or absent = off. */
+  ipUnitLimit?: number;
   /** Test-only fault injection between the reservation and the publish (die, or stall). */
   afterReserve?: () => void | Promise<void>;
 }
@@ -46,6 +48,8 @@ export interface PlaceOrderInput {
   quantity: number;
   idempotencyKey: string;
   correlationId: string;
+  /** The caller's IP group (ipGroup of http/client-ip.ts), for IP_UNIT_LIMIT. */
+  ipGroup?: string;
 }
 
 export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<PlaceOrderResult> {
@@ -63,6 +67,8 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
       leaseMs: deps.leaseMs,
       replayOnly: !deps.acceptsNewOrders(),
       correlationId: input.correlationId,
+      ipGroup: input.ipGroup,
+      ipUnitLimit: deps.ipUnitLimit,
     }),
   );
   const reply = asReserveReply(raw);
@@ -99,6 +105,7 @@ function answerWithoutReserving(
     case 'SALE_PAUSED':
     case 'SALE_NOT_STARTED':
     case 'USER_LIMIT':
+    case 'IP_LIMIT':
     case 'SOLD_OUT':
       throw appError(reply[0]);
   }

@@ -29,8 +29,14 @@ const mapAppErrors = t.middleware(async function mapAppErrors({ next }) {
   return result;
 });
 
+/** README.md#security: no read is free — every query and subscription counts against its IP group. */
+const limitReads = t.middleware(async function limitReads({ ctx, type, next }) {
+  if (type !== 'mutation') await ctx.services.limits.consume('read-ip', ctx.ip);
+  return next();
+});
+
 export const router = t.router;
-export const publicProcedure = t.procedure.use(mapAppErrors);
+export const publicProcedure = t.procedure.use(mapAppErrors).use(limitReads);
 
 /** Shoppers: a signed guest cookie from `session.start`, else 401 NO_SESSION. */
 export const requireSession = t.middleware(async function requireSession({ ctx, next }) {

@@ -12,7 +12,7 @@ import { StockBar } from '../components/shop/stock-bar.tsx';
 import { messageFor } from '../lib/errors.ts';
 import { formatPrice } from '../lib/format.ts';
 import { STATE_LABELS } from '../lib/sale-view.ts';
-import { ensureSession } from '../lib/session.ts';
+import { ensureSession, onCheckingBrowser } from '../lib/session.ts';
 import { trpc } from '../lib/trpc.ts';
 import { usePurchase } from '../lib/use-purchase.ts';
 import { useShopSale } from '../lib/use-shop-sale.ts';
@@ -28,6 +28,9 @@ const BUY_LABELS: Record<Exclude<SaleState, 'live'>, string> = {
 /** `/`: one sale, its live stock and countdown, and a Buy button that never buys twice. */
 export function ShopPage() {
   const [sessionReady, setSessionReady] = useState(false);
+  // A proof of work longer than ~300 ms shows a short notice; a quicker one stays invisible.
+  const [checking, setChecking] = useState(false);
+  useEffect(() => onCheckingBrowser(setChecking), []);
   useEffect(() => {
     ensureSession().then(
       () => setSessionReady(true),
@@ -68,6 +71,11 @@ export function ShopPage() {
         </span>
       </header>
       <main className="shop-main">
+        {checking && (
+          <p className="muted checking-browser" role="status">
+            <LoaderCircle className="spin" size={16} aria-hidden /> Checking your browser…
+          </p>
+        )}
         {!sale ? (
           <section className="panel product empty">
             {loading ? (

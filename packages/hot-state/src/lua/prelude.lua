@@ -9,7 +9,10 @@
 --                         epoch, expAt; counters accepted, finalized (the HUD's rates)
 --   2 rebuild       str   present while the sale is being rebuilt
 --   3 rebuildLease  str   the token of the one process rebuilding it
---   4 users         hash  userId -> units held by live orders and open reservations (I5)
+--   4 users         hash  userId -> units held by live orders and open reservations (I5);
+--                         also "ip:<group>" -> units held by one IP group (IP_UNIT_LIMIT, §9)
+--                         and "open:<userId>" -> the user's open orderIds, space-separated:
+--                         order.mine's own index (§9); user ids never contain ':'
 --   5 idem          hash  "<userId> <key>" -> orderId: the idempotency records (I4)
 --   6 res           hash  orderId -> JSON reservation record {s,u,q,k,t,x,e,c,ts,st,g}
 --   7 outbox        zset  orderId scored by lease expiry (ms): records still `reserved`
@@ -54,8 +57,9 @@ end
 -- rebuilt, window, pause (I6: inside the same atomic step as the reservation), the user's
 -- quantity (I5: also when quantity > limit) and stock (no partial fills). A missing stock key
 -- means "rebuilding", never "sold out". Returns the sale's hot fields, or nil and the refusal:
--- 'REBUILDING' 'SALE_ENDED' 'SALE_PAUSED' 'SALE_NOT_STARTED' 'USER_LIMIT' 'SOLD_OUT'.
-local function judge_sale(now, userId, qty)
+-- 'REBUILDING' 'SALE_ENDED' 'SALE_PAUSED' 'SALE_NOT_STARTED' 'USER_LIMIT' 'IP_LIMIT' 'SOLD_OUT'.
+-- `ip` = {field = 'ip:<group>', limit = n} caps the units one IP group holds (README.md#security), or nil.
+local function judge_sale(now, userId, qty, ip)
   if redis.call('EXISTS', K_REBUILD) == 1 then return nil, 'REBUILDING' end
   local h = redis.call('HMGET', K_HOT, 'remaining', 'limit', 'startsMs', 'endsMs', 'paused', 'epoch', 'expAt')
   if not h[1] then return nil, 'REBUILDING' end
@@ -65,25 +69,57 @@ local function judge_sale(now, userId, qty)
   local limit = tonumber(h[2])
   local held = tonumber(redis.call('HGET', K_USERS, userId) or '0')
   if qty > limit or held + qty > limit then return nil, 'USER_LIMIT' end
+  if ip and tonumber(redis.call('HGET', K_USERS, ip.field) or '0') + qty > ip.limit then
+    return nil, 'IP_LIMIT'
+  end
   if tonumber(h[1]) < qty then return nil, 'SOLD_OUT' end
   return { epoch = h[6], expAt = h[7] }
 end
 
+-- order.mine's per-user index of open orders (README.md#security: no read scans other users' data).
+-- A user holds at most `limit` units, so the list stays short.
+local function index_open(userId, orderId)
+  local f = 'open:' .. userId
+  local cur = redis.call('HGET', K_USERS, f)
+  if cur then
+    for id in string.gmatch(cur, '%S+') do
+      if id == orderId then return end
+    end
+    redis.call('HSET', K_USERS, f, cur .. ' ' .. orderId)
+  else
+    redis.call('HSET', K_USERS, f, orderId)
+  end
+end
+
+local function unindex_open(userId, orderId)
+  local f = 'open:' .. userId
+  local cur = redis.call('HGET', K_USERS, f)
+  if not cur then return end
+  local rest = {}
+  for id in string.gmatch(cur, '%S+') do
+    if id ~= orderId then rest[#rest + 1] = id end
+  end
+  if #rest == 0 then redis.call('HDEL', K_USERS, f) else redis.call('HSET', K_USERS, f, table.concat(rest, ' ')) end
+end
+
 -- Takes the units of an order the sale checks accepted: stock, the user's count, the
 -- idempotency record, a `reserved` record with its lease, the outbox entry and the open set.
--- `o` = {orderId, userId, key, qty, token, leaseMs, correlationId, replayGen (or nil)}.
+-- `o` = {orderId, userId, key, qty, token, leaseMs, correlationId, replayGen (or nil),
+-- ipField (or nil): the IP group's counter, kept in the record so its units come back}.
 -- Returns the lease expiry (ms).
 local function reserve_units(now, sale, o)
   local expiry = now + o.leaseMs
   redis.call('HINCRBY', K_HOT, 'remaining', -o.qty)
   redis.call('HINCRBY', K_USERS, o.userId, o.qty)
+  if o.ipField then redis.call('HINCRBY', K_USERS, o.ipField, o.qty) end
   redis.call('HSET', K_IDEM, idem_field(o.userId, o.key), o.orderId)
   put_record(o.orderId, {
     s = 'reserved', u = o.userId, q = o.qty, k = o.key, t = o.token, x = expiry,
-    e = tonumber(sale.epoch), c = o.correlationId, ts = now, g = o.replayGen,
+    e = tonumber(sale.epoch), c = o.correlationId, ts = now, g = o.replayGen, i = o.ipField,
   })
   redis.call('ZADD', K_OUTBOX, expiry, o.orderId)
   redis.call('SADD', K_OPEN, o.orderId)
+  index_open(o.userId, o.orderId)
   -- Keys created here get the sale's expiry like the rest of its keys
   -- (docs/architecture.md#expiry-and-eviction).
   local expAt = tonumber(sale.expAt)
@@ -110,6 +146,7 @@ local function return_units(r)
   if redis.call('EXISTS', K_HOT) == 1 then
     redis.call('HINCRBY', K_HOT, 'remaining', r.q)
     if redis.call('HINCRBY', K_USERS, r.u, -r.q) <= 0 then redis.call('HDEL', K_USERS, r.u) end
+    if r.i and redis.call('HINCRBY', K_USERS, r.i, -r.q) <= 0 then redis.call('HDEL', K_USERS, r.i) end
   end
 end
 
@@ -123,6 +160,7 @@ local function close_record(orderId, r, state, status)
   put_record(orderId, r)
   redis.call('ZREM', K_OUTBOX, orderId)
   redis.call('SREM', K_OPEN, orderId)
+  unindex_open(r.u, orderId)
 end
 
 -- Adds to one of the hot hash's counters, never creating a missing hot state.

@@ -2,7 +2,7 @@
 -- KEYS: the sale's eight keys (prelude.lua).
 -- ARGV: 1 userId, 2 idempotencyKey, 3 quantity, 4 orderId (made by the server),
 --       5 lease token, 6 LEASE_MS, 7 "1" = replay-only mode (breaker open / NATS down),
---       8 correlationId
+--       8 correlationId, 9 the caller's IP group ('' = none), 10 IP_UNIT_LIMIT (0 = off)
 --
 -- Returns an array whose first element is the decision (ReserveReply in scripts.ts):
 --   {'RESERVED', orderId, epoch, leaseExpiryMs}  new reservation; or this very call re-sent by
@@ -12,7 +12,7 @@
 --   {'MISMATCH', orderId}                        the key was used with another quantity
 --   {'INCONSISTENT', orderId}                    key without record: hot state lost -> rebuild
 --   {'QUEUE_UNAVAILABLE'} or a refusal of judge_sale: {'REBUILDING'} {'SALE_ENDED'}
---   {'SALE_PAUSED'} {'SALE_NOT_STARTED'} {'USER_LIMIT'} {'SOLD_OUT'}
+--   {'SALE_PAUSED'} {'SALE_NOT_STARTED'} {'USER_LIMIT'} {'IP_LIMIT'} {'SOLD_OUT'}
 
 local now = now_ms()
 local userId, key, qty, orderId = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
@@ -31,10 +31,13 @@ if existing then
 end
 
 if ARGV[7] == '1' then return {'QUEUE_UNAVAILABLE'} end
-local sale, refusal = judge_sale(now, userId, qty)
+local ipLimit = tonumber(ARGV[10] or '0') or 0
+local ip = nil
+if ipLimit > 0 and ARGV[9] and ARGV[9] ~= '' then ip = { field = 'ip:' .. ARGV[9], limit = ipLimit } end
+local sale, refusal = judge_sale(now, userId, qty, ip)
 if not sale then return {refusal} end
 local expiry = reserve_units(now, sale, {
   orderId = orderId, userId = userId, key = key, qty = qty, token = ARGV[5],
-  leaseMs = tonumber(ARGV[6]), correlationId = ARGV[8],
+  leaseMs = tonumber(ARGV[6]), correlationId = ARGV[8], ipField = ip and ip.field or nil,
 })
 return {'RESERVED', orderId, sale.epoch, tostring(expiry)}

@@ -12,9 +12,12 @@ import { adminProcedure, publicProcedure, router } from '../trpc.ts';
 
 export const adminRouter = router({
   login: publicProcedure.input(adminLoginInput).mutation(async ({ ctx, input }) => {
-    const { limits, sessions, audit } = ctx.services;
-    await limits.consume('admin-login', ctx.ip);
+    const { limits, sessions, audit, loginGuard } = ctx.services;
+    // README.md#security: the password first — the throttles delay and refuse wrong passwords only, so a
+    // correct one is never refused (failing on purpose cannot lock the admin out mid-sale).
     if (!sessions.checkPassword(input.password)) {
+      await limits.consume('admin-login', ctx.ip);
+      await loginGuard.failed();
       await audit.record({
         action: 'admin.login',
         input,

@@ -4,6 +4,8 @@ import { tracked } from '@trpc/server';
 import { adminProcedure, publicProcedure, requireSession, router, toTRPCError } from '../trpc.ts';
 
 const TICK_MS = 250; // ≤ 4 frames per second per stream (docs/architecture.md#live-data)
+/** How often a HUD stream checks that its admin session still lives. */
+const SESSION_CHECK_MS = 1000;
 
 /**
  * An error thrown inside a stream reaches the client as an SSE `serialized-error`; it must
@@ -53,17 +55,31 @@ export const liveRouter = router({
     const resumeFrom = input?.lastEventId ?? null;
     let backlog = resumeFrom ? await events.after(resumeFrom) : await events.recent(50);
     let cursor: string = backlog.at(-1)?.id ?? resumeFrom ?? '0-0';
-    const stream = sampler.watch('hud', () => hud.read(), {
-      intervalMs: TICK_MS,
-      signal: ctx.services.subscriptionSignal(signal),
-      fingerprint: (f) => JSON.stringify({ ...f, at: '' }),
-    });
-    for await (const snapshot of stream) {
-      const fresh: HudEvent[] = [...backlog, ...(await events.after(cursor))];
-      backlog = [];
-      cursor = fresh.at(-1)?.id ?? cursor;
-      const frame: HudFrame = { ...snapshot, events: fresh };
-      yield tracked(cursor, frame);
+    // README.md#security (issue 10 L1): the stream ends once its admin session is revoked or expires.
+    const revoked = new AbortController();
+    const watchSession = setInterval(() => {
+      ctx.services.sessions.adminSessionId(ctx.req).then(
+        (id) => {
+          if (id !== ctx.adminSessionId) revoked.abort();
+        },
+        () => undefined, // Redis unreachable: not a revocation
+      );
+    }, SESSION_CHECK_MS);
+    try {
+      const stream = sampler.watch('hud', () => hud.read(), {
+        intervalMs: TICK_MS,
+        signal: AbortSignal.any([ctx.services.subscriptionSignal(signal), revoked.signal]),
+        fingerprint: (f) => JSON.stringify({ ...f, at: '' }),
+      });
+      for await (const snapshot of stream) {
+        const fresh: HudEvent[] = [...backlog, ...(await events.after(cursor))];
+        backlog = [];
+        cursor = fresh.at(-1)?.id ?? cursor;
+        const frame: HudFrame = { ...snapshot, events: fresh };
+        yield tracked(cursor, frame);
+      }
+    } finally {
+      clearInterval(watchSession);
     }
   }),
 });

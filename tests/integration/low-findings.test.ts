@@ -1,0 +1,61 @@
+import { get, type IncomingMessage } from 'node:http';
+import { describe, expect } from 'vitest';
+import { stackTest } from '../support/fixtures.ts';
+
+/** README.md#security / issue 10, the low findings: L1 live.hud and revocation, L5 caching, L8 HSTS. */
+const it = stackTest();
+
+describe('live.hud and the admin session (L1)', () => {
+  it('a HUD stream stops within seconds of admin.logout', async ({ stack, server }) => {
+    const admin = await stack.admin(server.url);
+    const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(`${server.url}/trpc/live.hud`, { headers: { cookie, accept: 'text/event-stream' } }, resolve).on(
+        'error',
+        reject,
+      ),
+    );
+    expect(res.statusCode).toBe(200);
+    let text = '';
+    res.on('data', (d) => (text += d));
+    const closed = new Promise<number>((resolve) => res.once('close', () => resolve(Date.now())));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(text).toMatch(/data:/);
+    const loggedOut = Date.now();
+    expect((await admin.mutate('admin.logout', {})).status).toBe(200);
+    const end = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 5000))]);
+    expect(end, 'the stream is still open 5 s after logout').toBeGreaterThan(0);
+    expect(end - loggedOut).toBeLessThan(4000);
+    res.destroy();
+  });
+});
+
+describe('personal answers are not cached (L5)', () => {
+  it('every /trpc answer says Cache-Control: private, no-store', async ({ server }) => {
+    const { TestClient } = await import('../support/client.ts');
+    const u = new TestClient(server.url);
+    await u.startSession();
+    for (const r of [
+      await u.query('order.mine', {}),
+      await u.query('sale.list'),
+      await u.mutate('session.start', {}),
+      await u.query('order.get', { orderId: 'nope' }),
+    ])
+      expect(r.headers['cache-control']).toBe('private, no-store');
+  });
+});
+
+describe('HSTS in production (L8)', () => {
+  it('a production server says Strict-Transport-Security on every answer; development does not', async ({
+    stack,
+    server,
+  }) => {
+    const { PRODUCTION_SECRETS } = await import('../support/env.ts');
+    const prod = await stack.server({ NODE_ENV: 'production', ...PRODUCTION_SECRETS });
+    for (const path of ['/healthz', '/trpc/sale.list', '/'])
+      expect((await fetch(`${prod.url}${path}`)).headers.get('strict-transport-security'), path).toMatch(
+        /max-age=31536000/,
+      );
+    expect((await fetch(`${server.url}/healthz`)).headers.get('strict-transport-security')).toBeNull();
+  });
+});
