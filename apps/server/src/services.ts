@@ -18,6 +18,9 @@ import { faultAfterReserve, OrderIntake } from './orders/order-intake.ts';
 import { OrderQueries } from './orders/order-queries.ts';
 import { OrderPublisher } from './orders/publisher.ts';
 import { startSweepLoop } from './orders/sweep-loop.ts';
+import { startAdmissionClock } from './queue/admission-clock.ts';
+import { AdmissionTokens } from './queue/admission-tokens.ts';
+import { WaitingRoom } from './queue/waiting-room.ts';
 import { SaleCatalog } from './sales/catalog.ts';
 import { RebuildCoordinator } from './sales/rebuild.ts';
 import { RedisRestartWatch } from './sales/redis-restart.ts';
@@ -31,6 +34,7 @@ export interface DomainServices {
   sales: SalesService;
   orders: OrderQueries;
   intake: OrderIntake;
+  room: WaitingRoom;
   cache: CacheAdmin;
   deadLetters: DeadLetters;
   sampler: SharedSampler;
@@ -103,6 +107,11 @@ export async function createServices(env: ServerEnv, log: Logger) {
     readGauges({ redis, jsm: nats.jsm, namespace: ns, saleIds: () => catalog.ids(), keysOf }),
   );
   const shutdown = new Shutdown();
+  const room = new WaitingRoom({
+    ...shared,
+    tokens: new AdmissionTokens(env.SESSION_SECRET),
+    requestRebuild: (saleId) => rebuild.request(saleId),
+  });
   const domain: DomainServices = {
     sessions: new Sessions({
       redis,
@@ -115,7 +124,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
     audit,
     sales: new SalesService({ ...shared, rebuild }),
     orders: new OrderQueries(shared),
-    intake: new OrderIntake({ ...shared, rebuild, limits, afterReserve: faultAfterReserve(env) }),
+    intake: new OrderIntake({ ...shared, rebuild, limits, room, afterReserve: faultAfterReserve(env) }),
+    room,
     cache: new CacheAdmin({ catalog, rebuild }),
     deadLetters: new DeadLetters(shared),
     sampler: new SharedSampler((err, key) => log.warn({ err, key }, 'live sampler read failed')),
@@ -147,6 +157,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
     },
   });
 
+  const admissionClock = startAdmissionClock({ catalog, room, intervalMs: env.ADMISSION_TICK_MS, log });
+
   return {
     env,
     log,
@@ -167,6 +179,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
       domain.sampler.closeAll();
       publisher.stopProbing();
       await sweeper.stop();
+      await admissionClock.stop();
       await heartbeat.stop();
       await events.close();
       await stores.close();

@@ -23,6 +23,9 @@ export interface HudSale extends Sale {
   acceptedPerSec: number;
   persistedPerSec: number;
   outbox: number;
+  /** A queued sale's waiting room (SPEC §8): admissions per second, and those admitted within
+   * the token lifetime who have not placed an accepted order. */
+  room: { admittedPerSec: number; outstanding: number } | null;
 }
 
 export interface HudInstance {

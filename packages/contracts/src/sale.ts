@@ -12,6 +12,31 @@ export interface Sale {
   startsAt: string;
   endsAt: string;
   serverTime: string;
+  /** SPEC §8: null for a sale without a waiting room. */
+  queue: SaleQueue | null;
+}
+
+export interface SaleQueue {
+  waiting: number;
+  admitted: number;
+  admitPerSecond: number;
+}
+
+/** SPEC §8: a shopper's place in a sale's waiting room. */
+export const TICKET_STATES = ['waiting', 'admitted', 'soldout', 'ended', 'expired'] as const;
+export type TicketState = (typeof TICKET_STATES)[number];
+
+export interface Ticket {
+  saleId: string;
+  state: TicketState;
+  /** 1-based among those still waiting; 0 once admitted (or on an unqueued sale). */
+  position: number;
+  ahead: number;
+  waiting: number;
+  /** From the current admission rate; null while admission is paused or not started. */
+  etaMs: number | null;
+  admissionToken: string | null;
+  tokenExpiresAt: string | null;
 }
 
 /** SPEC §4: the order of precedence of a sale's state. */

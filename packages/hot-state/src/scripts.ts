@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
 import { type ReservationRecord, SALE_KEY_ORDER, type SaleKeys, saleKeyList } from './keys.ts';
 import adminUpdateLua from './lua/admin-update.lua';
+import admitLua from './lua/admit.lua';
 import claimRecordLua from './lua/claim-record.lua';
 import finishRecordLua from './lua/finish-record.lua';
 import markPublishedLua from './lua/mark-published.lua';
 import preludeLua from './lua/prelude.lua';
+import queueJoinLua from './lua/queue-join.lua';
+import queueReadLua from './lua/queue-read.lua';
 import reReserveLua from './lua/re-reserve.lua';
 import releaseReservationLua from './lua/release-reservation.lua';
 import reserveStockLua from './lua/reserve-stock.lua';
@@ -13,12 +16,14 @@ import writeHotStateLua from './lua/write-hot-state.lua';
 import {
   type AdminUpdateReply,
   asAdminUpdateReply,
+  asAdmitReply,
   asClaimReply,
   asFinishReply,
   asMarkPublishedReply,
   asReleaseReply,
   asReReserveReply,
   asReserveReply,
+  asRoomReply,
   asTakenRecord,
   asWriteHotReply,
   type ClaimReply,
@@ -27,6 +32,7 @@ import {
   type ReleaseReply,
   type ReReserveReply,
   type ReserveReply,
+  type RoomReply,
   type WriteHotReply,
 } from './replies.ts';
 
@@ -38,7 +44,7 @@ import {
  * seen a script yet — gets it again with no loading step of ours. Scripts are addressed by
  * the SHA of their text, so servers of two versions (a rolling deploy, test runs sharing one
  * Redis) never replace each other's steps, as they would with one named Functions library.
- * Every step takes the sale's eight keys in SALE_KEY_ORDER; the wrappers pass them, so a
+ * Every step takes the sale's twelve keys in SALE_KEY_ORDER; the wrappers pass them, so a
  * caller names a sale, never a key position.
  */
 const STEPS = {
@@ -51,6 +57,9 @@ const STEPS = {
   surgeClaim: claimRecordLua,
   surgeFinish: finishRecordLua,
   surgeReReserve: reReserveLua,
+  surgeQueueJoin: queueJoinLua,
+  surgeQueueRead: queueReadLua,
+  surgeAdmit: admitLua,
 } as const;
 type ScriptName = keyof typeof STEPS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -71,6 +80,8 @@ export interface ReserveArgs {
   /** Breaker open or NATS down: answer existing keys only (SPEC §4 step 1). */
   replayOnly: boolean;
   correlationId: string;
+  /** Queued sales (SPEC §8): the verified admission token's expiry (ms); null without one. */
+  tokenExpiresMs?: number | null;
 }
 
 export class OrderScripts {
@@ -80,7 +91,7 @@ export class OrderScripts {
     }
   }
 
-  /** Runs one step on a sale's keys (all eight, in SALE_KEY_ORDER) with its arguments. */
+  /** Runs one step on a sale's keys (all twelve, in SALE_KEY_ORDER) with its arguments. */
   private call(name: ScriptName, k: SaleKeys, ...args: (string | number)[]): Promise<unknown> {
     const fn = (this.redis as unknown as Record<ScriptName, ScriptFn>)[name];
     return fn.apply(this.redis, [...saleKeyList(k), ...args]);
@@ -98,8 +109,24 @@ export class OrderScripts {
       a.leaseMs,
       a.replayOnly ? '1' : '0',
       a.correlationId,
+      a.tokenExpiresMs == null ? '' : a.tokenExpiresMs,
     );
     return asReserveReply(reply);
+  }
+
+  /** SPEC §8 `queue.join`: a place in the waiting room (`random` in [0, 1): a pre-start place). */
+  async queueJoin(k: SaleKeys, userId: string, random: number): Promise<RoomReply> {
+    return asRoomReply('queue-join', await this.call('surgeQueueJoin', k, userId, random));
+  }
+
+  /** The waiting room's figures and, with a userId, that user's ticket. */
+  async queueRead(k: SaleKeys, userId = ''): Promise<RoomReply> {
+    return asRoomReply('queue-read', await this.call('surgeQueueRead', k, userId));
+  }
+
+  /** One tick of the admission clock (admit.lua): how many were admitted. */
+  async admit(k: SaleKeys): Promise<number> {
+    return asAdmitReply(await this.call('surgeAdmit', k));
   }
 
   /** SPEC §4 step 2, after a PubAck: `reserved -> published`. */
@@ -161,8 +188,12 @@ export class OrderScripts {
     return asReReserveReply(reply);
   }
 
-  /** Pause/resume; or restock to the new absolute `total` (see admin-update.lua). */
-  async adminUpdate(k: SaleKeys, op: 'pause' | 'resume' | 'restock', total = 0): Promise<AdminUpdateReply> {
+  /** Pause/resume; restock to the new absolute `total`; or set the admission rate (admin-update.lua). */
+  async adminUpdate(
+    k: SaleKeys,
+    op: 'pause' | 'resume' | 'restock' | 'rate',
+    total = 0,
+  ): Promise<AdminUpdateReply> {
     return asAdminUpdateReply(await this.call('surgeAdminUpdate', k, op, total));
   }
 

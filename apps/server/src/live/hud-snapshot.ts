@@ -15,7 +15,10 @@ const FORGET_AFTER_MS = 60_000;
  * the change of Redis counters between two reads; slow sources are read at most once a second.
  */
 export class HudSnapshots {
-  private prev: { at: number; counters: Map<string, { accepted: number; finalized: number }> } | null = null;
+  private prev: {
+    at: number;
+    counters: Map<string, { accepted: number; finalized: number; admitted: number }>;
+  } | null = null;
   private slow: {
     at: number;
     queue: HudFrame['queue'];
@@ -45,32 +48,46 @@ export class HudSnapshots {
       pipe.hgetall(k.hot);
       pipe.exists(k.rebuild);
       pipe.zcard(k.outbox);
+      pipe.hget(k.qTix, '#cursor');
+      pipe.zcard(k.qLine);
+      pipe.zcard(k.qOut);
     }
     const replies = (await pipe.exec()) ?? [];
     const [, time] = replies[0] ?? [null, ['0', '0']];
     const [sec, usec] = time as [string, string];
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     const elapsedS = this.prev ? Math.max(0.001, (now - this.prev.at) / 1000) : 1;
-    const counters = new Map<string, { accepted: number; finalized: number }>();
+    const counters = new Map<string, { accepted: number; finalized: number; admitted: number }>();
+    const PER_SALE = 6;
     const sales: HudSale[] = [];
     for (const [i, id] of ids.entries()) {
-      const hot = (replies[1 + i * 3]?.[1] ?? {}) as Record<string, string>;
-      const rebuilding = replies[2 + i * 3]?.[1] === 1 || hot.remaining === undefined;
-      const outbox = Number(replies[3 + i * 3]?.[1] ?? 0);
-      const c = { accepted: Number(hot.accepted ?? 0), finalized: Number(hot.finalized ?? 0) };
+      const at = (j: number) => replies[1 + i * PER_SALE + j]?.[1];
+      const hot = (at(0) ?? {}) as Record<string, string>;
+      const rebuilding = at(1) === 1 || hot.remaining === undefined;
+      const outbox = Number(at(2) ?? 0);
+      const room = { admitted: Number(at(3) ?? 0), lineLength: Number(at(4) ?? 0) };
+      const c = {
+        accepted: Number(hot.accepted ?? 0),
+        finalized: Number(hot.finalized ?? 0),
+        admitted: room.admitted,
+      };
       counters.set(id, c);
       const before = this.prev?.counters.get(id);
       const rate = (a: number, b: number | undefined) =>
         b === undefined ? 0 : Math.max(0, (a - b) / elapsedS);
       if (hot.remaining === undefined) {
-        sales.push({ ...emptySale(id, now), acceptedPerSec: 0, persistedPerSec: 0, outbox });
+        sales.push({ ...emptySale(id, now), acceptedPerSec: 0, persistedPerSec: 0, outbox, room: null });
         continue;
       }
       sales.push({
-        ...saleFromHot(id, hot, rebuilding, now),
+        ...saleFromHot(id, hot, rebuilding, now, room),
         acceptedPerSec: round(rate(c.accepted, before?.accepted)),
         persistedPerSec: round(rate(c.finalized, before?.finalized)),
         outbox,
+        room:
+          hot.qRate === undefined
+            ? null
+            : { admittedPerSec: round(rate(c.admitted, before?.admitted)), outstanding: Number(at(5) ?? 0) },
       });
     }
     this.prev = { at: now, counters };
@@ -167,6 +184,7 @@ function emptySale(id: string, now: number) {
     startsAt: iso,
     endsAt: iso,
     serverTime: iso,
+    queue: null,
   };
 }
 

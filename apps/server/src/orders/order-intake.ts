@@ -5,6 +5,7 @@ import type { ServerEnv } from '../env.ts';
 import { isAppError } from '../errors.ts';
 import type { ServerMetrics } from '../infra/metrics.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
+import type { WaitingRoom } from '../queue/waiting-room.ts';
 import type { SaleCatalog } from '../sales/catalog.ts';
 import type { RebuildCoordinator } from '../sales/rebuild.ts';
 import { type PlaceOrderDeps, type PlaceOrderInput, placeOrder } from './place-order.ts';
@@ -29,10 +30,11 @@ export class OrderIntake {
       limits: RateLimits;
       metrics: ServerMetrics;
       events: EventFeed;
+      room: WaitingRoom;
       afterReserve?: PlaceOrderDeps['afterReserve'];
     },
   ) {
-    const { scripts, publisher, catalog, rebuild } = d;
+    const { scripts, publisher, catalog, rebuild, room } = d;
     this.placeDeps = {
       leaseMs: d.leaseMs,
       retryAfterMs: 500,
@@ -45,6 +47,9 @@ export class OrderIntake {
       release: scripts.release.bind(scripts),
       requestRebuild: (saleId: string) => rebuild.request(saleId),
       saleEnded: (saleId: string) => catalog.ended(saleId),
+      // A sale this process learnt of only now: its token is judged here, after the lookup.
+      admission: (i) =>
+        catalog.queued(i.saleId) ? room.admissionOf(i.saleId, i.userId, i.admissionToken) : null,
       afterReserve: d.afterReserve,
     };
   }
@@ -54,9 +59,14 @@ export class OrderIntake {
     metrics.ordersReceived.inc();
     const end = metrics.placeLatency.startTimer();
     try {
+      // SPEC §5: on a sale known to be queued, a missing, forged or foreign admission token is
+      // refused before any I/O and before a rate-limit token is spent.
+      const tokenExpiresMs = this.d.catalog.queued(input.saleId)
+        ? this.d.room.admissionOf(input.saleId, input.userId, input.admissionToken)
+        : undefined;
       await limits.consume('order-user', input.userId);
       await limits.consume('order-ip', input.ip);
-      const result = await placeOrder(this.placeDeps, input);
+      const result = await placeOrder(this.placeDeps, { ...input, tokenExpiresMs });
       if (result.replayed) {
         metrics.ordersReplayed.inc();
         events.coalesce('duplicate', input.saleId, `duplicate order attempts on ${input.saleId} (replayed)`, {

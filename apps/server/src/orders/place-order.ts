@@ -35,6 +35,12 @@ export interface PlaceOrderDeps {
   requestRebuild(saleId: string): void;
   /** A sale past its end answers SALE_ENDED even when its hot state has expired. */
   saleEnded?: (saleId: string) => boolean;
+  /**
+   * Queued sales (SPEC §8): the admission token's expiry (ms) when the sale is queued and the
+   * token verifies; null on an unqueued sale; throws NOT_ADMITTED otherwise. Called after the
+   * sale is known to exist, for calls whose token was not judged before the rate limits.
+   */
+  admission?: (input: PlaceOrderInput) => number | null;
   /** Test-only fault injection between the reservation and the publish (die, or stall). */
   afterReserve?: () => void | Promise<void>;
 }
@@ -45,10 +51,15 @@ export interface PlaceOrderInput {
   quantity: number;
   idempotencyKey: string;
   correlationId: string;
+  admissionToken?: string;
+  /** The verified token's expiry, when the intake judged it before the rate limits. */
+  tokenExpiresMs?: number | null;
 }
 
 export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   if (!(await deps.saleExists(input.saleId))) throw appError('SALE_NOT_FOUND');
+  const tokenExpiresMs =
+    input.tokenExpiresMs !== undefined ? input.tokenExpiresMs : (deps.admission?.(input) ?? null);
   const k = deps.keysOf(input.saleId);
   const orderId = randomUUID();
   const token = randomUUID();
@@ -62,6 +73,7 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
       leaseMs: deps.leaseMs,
       replayOnly: !deps.acceptsNewOrders(),
       correlationId: input.correlationId,
+      tokenExpiresMs,
     }),
   );
   const reply = asReserveReply(raw);
@@ -94,6 +106,7 @@ function answerWithoutReserving(
       throw appError('SALE_REBUILDING', { retryAfterMs: deps.retryAfterMs });
     case 'QUEUE_UNAVAILABLE':
       throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
+    case 'NOT_ADMITTED':
     case 'SALE_ENDED':
     case 'SALE_PAUSED':
     case 'SALE_NOT_STARTED':

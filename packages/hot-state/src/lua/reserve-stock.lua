@@ -1,8 +1,8 @@
 -- reserve-stock.lua — SPEC §4 step 1: the one atomic decision of order intake.
--- KEYS: the sale's eight keys (prelude.lua).
+-- KEYS: the sale's twelve keys (prelude.lua).
 -- ARGV: 1 userId, 2 idempotencyKey, 3 quantity, 4 orderId (made by the server),
 --       5 lease token, 6 LEASE_MS, 7 "1" = replay-only mode (breaker open / NATS down),
---       8 correlationId
+--       8 correlationId, 9 the admission token's expiry (ms) on a queued sale, '' without one
 --
 -- Returns an array whose first element is the decision (ReserveReply in scripts.ts):
 --   {'RESERVED', orderId, epoch, leaseExpiryMs}  new reservation; or this very call re-sent by
@@ -11,6 +11,8 @@
 --   {'IN_FLIGHT', orderId}                       the key's order is still `reserved`
 --   {'MISMATCH', orderId}                        the key was used with another quantity
 --   {'INCONSISTENT', orderId}                    key without record: hot state lost -> rebuild
+--   {'NOT_ADMITTED'}                             queued sale: the token expired (judged after
+--                                                the key step, SPEC §5), or none was verified
 --   {'QUEUE_UNAVAILABLE'} or a refusal of judge_sale: {'REBUILDING'} {'SALE_ENDED'}
 --   {'SALE_PAUSED'} {'SALE_NOT_STARTED'} {'USER_LIMIT'} {'SOLD_OUT'}
 
@@ -30,6 +32,14 @@ if existing then
   return {'REPLAY', existing, r.st or 'PENDING', r.c or ''}
 end
 
+-- I8: on a queued sale nothing is reserved without a verified, unexpired admission token. The
+-- server refuses missing and forged tokens before any I/O; this also covers a server that did
+-- not know yet that the sale is queued.
+if ARGV[9] ~= '' then
+  if now >= tonumber(ARGV[9]) then return {'NOT_ADMITTED'} end
+elseif redis.call('HEXISTS', K_HOT, 'qRate') == 1 then
+  return {'NOT_ADMITTED'}
+end
 if ARGV[7] == '1' then return {'QUEUE_UNAVAILABLE'} end
 local sale, refusal = judge_sale(now, userId, qty)
 if not sale then return {refusal} end
@@ -37,4 +47,6 @@ local expiry = reserve_units(now, sale, {
   orderId = orderId, userId = userId, key = key, qty = qty, token = ARGV[5],
   leaseMs = tonumber(ARGV[6]), correlationId = ARGV[8],
 })
+-- An admitted shopper with an accepted order no longer counts as outstanding (SPEC §8).
+if ARGV[9] ~= '' then redis.call('ZREM', K_Q_OUT, userId) end
 return {'RESERVED', orderId, sale.epoch, tostring(expiry)}
