@@ -79,6 +79,8 @@ export class WaitingRoom {
       const stale =
         !own ||
         (own.admittedAtMs === null && room.cursor > own.rank) ||
+        // The line is shorter than our place: Redis lost the room (the read says NOT_IN_QUEUE).
+        room.lineLength <= own.rank ||
         (room.nowMs < room.startsMs && room.nowMs - ownReadAt >= PRE_START_REREAD_MS);
       if (stale) {
         const mine = await this.read(saleId, userId);
