@@ -1,3 +1,4 @@
+// Over 400 lines: one property table for every procedure; the split into files is the polish branch's.
 import { Readable } from 'node:stream';
 import {
   createSaleInput,
