@@ -96,6 +96,12 @@ test.describe('waiting room', () => {
         timeout: 10_000,
       })
       .toBeGreaterThan(5);
+    // Orders without a token: the answers chart shows NOT_ADMITTED among the reasons.
+    const [crasher] = await joined(stack.url, saleId, 1);
+    for (let i = 0; i < 3; i++)
+      await crasher?.mutate('order.place', { saleId, quantity: 1, idempotencyKey: `e2e-no-token-${i}` });
+    await expect(page.getByTestId('answers-chart')).toBeVisible();
+    await expect(page.getByTestId('answers-NOT_ADMITTED')).toBeVisible({ timeout: 10_000 });
   });
 
   test('an unqueued sale is unchanged: no waiting room, Buy works at once', async ({ page, stack, api }) => {

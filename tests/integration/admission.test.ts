@@ -95,6 +95,23 @@ describe('admission tokens', () => {
   });
 });
 
+describe('answers by reason on the HUD', () => {
+  it('issue 9 §2: the HUD frame counts order.place answers per second by kind, NOT_ADMITTED included', async ({
+    server,
+    admin,
+  }) => {
+    await createSale(admin, { id: 'counted', totalStock: 10, perUserLimit: 1, queue: { admitPerSecond: 1 } });
+    const [u] = (await shoppers(server.url, 1)) as [TestClient];
+    for (let i = 0; i < 7; i++)
+      expect(reasonOf(await place(u, 'counted', `counted-key-${i}`))).toBe('NOT_ADMITTED');
+    const seen = await eventually(async () => {
+      const frame = await server.services.domain.hud.read();
+      return (frame.answers.NOT_ADMITTED ?? 0) > 0 ? frame.answers : null;
+    }, 6000);
+    expect(seen.NOT_ADMITTED).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('admission pauses', () => {
   it('SPEC §8: admission holds while the sale is paused and while admitPerSecond is 0, and resumes after', async ({
     server,

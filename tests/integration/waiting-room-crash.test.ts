@@ -1,11 +1,12 @@
 import { describe, expect } from 'vitest';
 import { TestClient } from '../support/client.ts';
 import { stackTest } from '../support/fixtures.ts';
+import { checkInvariants, waitForDrain } from '../support/invariants.ts';
 import { join, roomState, ticket } from '../support/room.ts';
 import { eventually } from '../support/services.ts';
 import { createSale, shoppers } from '../support/stack.ts';
 
-const it = stackTest();
+const it = stackTest({ worker: {} });
 
 /**
  * SPEC §3 I8 / §8: the room lives in Redis, so a server killed with SIGKILL while shoppers
@@ -47,6 +48,7 @@ describe('a server crash while shoppers wait', () => {
     expect(times.every((t) => t >= startsMs)).toBe(true);
     for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1] as number);
     // The shoppers of the dead server read their admitted ticket, and buy, on the survivor.
+    const accepted = new Set<string>();
     for (const c of viaDoomed.slice(0, 5)) {
       const moved = new TestClient(survivor.url);
       moved.cookies = c.cookies;
@@ -59,6 +61,18 @@ describe('a server crash while shoppers wait', () => {
         admissionToken: t.admissionToken,
       });
       expect(r.status).toBe(200);
+      accepted.add((r.body.result?.data as { orderId: string }).orderId);
     }
+    // I1–I6, and I8 from the room and PostgreSQL: orders only by admitted shoppers, admissions
+    // in line order, never more than 25 within any second.
+    await waitForDrain(stack.ns, 'crash-room');
+    await checkInvariants({
+      prisma: survivor.services.stores.prisma,
+      ns: stack.ns,
+      saleId: 'crash-room',
+      total: 10_000,
+      perUserLimit: 1,
+      accepted,
+    });
   });
 });

@@ -12,6 +12,7 @@ import { readinessCheck } from './http/readiness.ts';
 import { Shutdown } from './http/shutdown.ts';
 import { createServerMetrics, readGauges } from './infra/metrics.ts';
 import { RateLimits } from './limits/rate-limits.ts';
+import { AnswerCounts } from './live/answer-counts.ts';
 import { HudSnapshots } from './live/hud-snapshot.ts';
 import { SharedSampler } from './live/shared-sampler.ts';
 import { faultAfterReserve, OrderIntake } from './orders/order-intake.ts';
@@ -107,6 +108,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
     readGauges({ redis, jsm: nats.jsm, namespace: ns, saleIds: () => catalog.ids(), keysOf }),
   );
   const shutdown = new Shutdown();
+  const answers = new AnswerCounts(redis, ns);
+  answers.start();
   const room = new WaitingRoom({
     ...shared,
     tokens: new AdmissionTokens(env.SESSION_SECRET),
@@ -124,7 +127,14 @@ export async function createServices(env: ServerEnv, log: Logger) {
     audit,
     sales: new SalesService({ ...shared, rebuild }),
     orders: new OrderQueries(shared),
-    intake: new OrderIntake({ ...shared, rebuild, limits, room, afterReserve: faultAfterReserve(env) }),
+    intake: new OrderIntake({
+      ...shared,
+      rebuild,
+      limits,
+      room,
+      answers,
+      afterReserve: faultAfterReserve(env),
+    }),
     room,
     cache: new CacheAdmin({ catalog, rebuild }),
     deadLetters: new DeadLetters(shared),
@@ -180,6 +190,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
       publisher.stopProbing();
       await sweeper.stop();
       await admissionClock.stop();
+      await answers.stop();
       await heartbeat.stop();
       await events.close();
       await stores.close();

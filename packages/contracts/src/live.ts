@@ -44,6 +44,9 @@ export interface HudFrame {
   throughput: { acceptedPerSec: number; persistedPerSec: number };
   queue: { streamMessages: number; consumerPending: number; ackPending: number };
   outbox: number;
+  /** `order.place` answers in the last finished second by kind (accepted, replay, or the
+   * refusal's reason), summed over every server. */
+  answers: Record<string, number>;
   dlq: { depth: number; oldestAgeMs: number | null };
   health: {
     redis: Health;

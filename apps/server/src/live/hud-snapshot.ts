@@ -5,6 +5,7 @@ import type { SaleKeys } from '@surge/hot-state';
 import { type InstanceBeat, instancesKey, type NatsHandle, readInstances } from '@surge/infra';
 import type { Redis } from 'ioredis';
 import { saleFromHot } from '../sales/hot-state.ts';
+import { readAnswers } from './answer-counts.ts';
 
 const DOWN_AFTER_MS = 2500; // 2.5 missed heartbeats: a dead worker shows within 3 s
 const FORGET_AFTER_MS = 60_000;
@@ -93,6 +94,7 @@ export class HudSnapshots {
     this.prev = { at: now, counters };
 
     const slow = await this.slowSources(now);
+    const answers = await readAnswers(this.d.redis, this.d.namespace).catch(() => ({}));
     const instances = await this.instances(now);
     return {
       at: new Date(now).toISOString(),
@@ -103,6 +105,7 @@ export class HudSnapshots {
       },
       queue: slow.queue,
       outbox: sales.reduce((s, x) => s + x.outbox, 0),
+      answers,
       dlq: slow.dlq,
       health: {
         redis: 'up',

@@ -5,6 +5,7 @@ import type { ServerEnv } from '../env.ts';
 import { isAppError } from '../errors.ts';
 import type { ServerMetrics } from '../infra/metrics.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
+import type { AnswerCounts } from '../live/answer-counts.ts';
 import type { WaitingRoom } from '../queue/waiting-room.ts';
 import type { SaleCatalog } from '../sales/catalog.ts';
 import type { RebuildCoordinator } from '../sales/rebuild.ts';
@@ -31,6 +32,8 @@ export class OrderIntake {
       metrics: ServerMetrics;
       events: EventFeed;
       room: WaitingRoom;
+      /** Answers by kind for the HUD's chart (in memory; flushed to Redis once a second). */
+      answers?: Pick<AnswerCounts, 'add'>;
       afterReserve?: PlaceOrderDeps['afterReserve'];
     },
   ) {
@@ -67,6 +70,7 @@ export class OrderIntake {
       await limits.consume('order-user', input.userId);
       await limits.consume('order-ip', input.ip);
       const result = await placeOrder(this.placeDeps, { ...input, tokenExpiresMs });
+      this.d.answers?.add(result.replayed ? 'replay' : 'accepted');
       if (result.replayed) {
         metrics.ordersReplayed.inc();
         events.coalesce('duplicate', input.saleId, `duplicate order attempts on ${input.saleId} (replayed)`, {
@@ -77,6 +81,7 @@ export class OrderIntake {
     } catch (err) {
       const reason = isAppError(err) ? err.reason : 'INTERNAL';
       metrics.ordersRejected.inc({ reason });
+      this.d.answers?.add(reason);
       if (reason === 'IDEMPOTENCY_IN_FLIGHT' || reason === 'IDEMPOTENCY_MISMATCH') {
         events.coalesce(
           'duplicate',
