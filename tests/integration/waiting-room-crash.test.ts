@@ -61,7 +61,7 @@ describe('a server crash while shoppers wait', () => {
         admissionToken: t.admissionToken,
       });
       expect(r.status).toBe(200);
-      accepted.add((r.body.result?.data as { orderId: string }).orderId);
+      accepted.add(String((r.body.result?.data as { orderId?: string } | undefined)?.orderId));
     }
     // I1–I6, and I8 from the room and PostgreSQL: orders only by admitted shoppers, admissions
     // in line order, never more than 25 within any second.
