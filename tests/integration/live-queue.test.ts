@@ -1,7 +1,9 @@
 import type { Ticket } from '@surge/contracts';
+import { saleKeys } from '@surge/hot-state';
 import { describe, expect } from 'vitest';
-import { TestClient } from '../support/client.ts';
+import { reasonOf, TestClient } from '../support/client.ts';
 import { stackTest } from '../support/fixtures.ts';
+import { withRedis } from '../support/inspect.ts';
 import { join, roomState, ticket } from '../support/room.ts';
 import { eventually } from '../support/services.ts';
 import { createSale, shoppers } from '../support/stack.ts';
@@ -69,5 +71,44 @@ describe('live.queue', () => {
       admitted: before.cursor,
     });
     expect((await ticket(crowd[0] as TestClient, 'kept')).state).toMatch(/waiting|admitted/);
+  });
+
+  it('SPEC §8: an expired ticket reads `expired` and joining again goes to the end of the line; a room Redis lost answers NOT_IN_QUEUE and a join starts over', async ({
+    server,
+    admin,
+    stack,
+  }) => {
+    await createSale(admin, {
+      id: 'again',
+      totalStock: 100,
+      perUserLimit: 1,
+      queue: { admitPerSecond: 1000 },
+    });
+    const [first, ...others] = await shoppers(server.url, 4);
+    await join(first as TestClient, 'again');
+    await eventually(async () => (await ticket(first as TestClient, 'again')).state === 'admitted');
+    await admin.mutate('admin.setAdmission', { saleId: 'again', admitPerSecond: 0 });
+    for (const c of others) await join(c, 'again');
+    // Age the first shopper's admission past tokenTtlS (300 s) in Redis: the ticket expires.
+    const k = saleKeys(stack.ns, 'again');
+    await withRedis(async (r) => {
+      const raw = (await r.hget(k.qTix, first?.userId as string)) as string;
+      const [member, at] = raw.split('|') as [string, string];
+      await r.hset(k.qTix, first?.userId as string, `${member}|${Number(at) - 301_000}`);
+    });
+    expect(await ticket(first as TestClient, 'again')).toMatchObject({
+      state: 'expired',
+      admissionToken: null,
+    });
+    const rejoined = await join(first as TestClient, 'again');
+    expect(rejoined).toMatchObject({ state: 'waiting', position: 4, ahead: 3 });
+    const room = await roomState(stack.ns, 'again');
+    expect(room.places.at(-1)?.userId).toBe(first?.userId);
+
+    // Redis loses the room: NOT_IN_QUEUE, and joining starts a new line.
+    await withRedis((r) => r.del(k.qTix, k.qLine, k.qWin, k.qOut));
+    const lost = await (first as TestClient).query('queue.get', { saleId: 'again' });
+    expect([lost.status, reasonOf(lost)]).toEqual([404, 'NOT_IN_QUEUE']);
+    expect(await join(first as TestClient, 'again')).toMatchObject({ state: 'waiting', position: 1 });
   });
 });
