@@ -55,3 +55,32 @@ test('refresh the README screenshots', async ({ page, browser, stack, api }) => 
   await flow;
   await shopper.close();
 });
+
+test('refresh the README screenshot of the waiting room', async ({ browser, stack, api }) => {
+  mkdirSync(OUT, { recursive: true });
+  const saleId = await newSale(api, {
+    totalStock: 500,
+    perUserLimit: 1,
+    name: 'Surge Runner — Midnight Drop',
+    priceCents: 14900,
+    startsAt: new Date(Date.now() + 4000).toISOString(),
+    queue: { admitPerSecond: 5 },
+  });
+  const crowd = Array.from({ length: 400 }, () => new TestClient(stack.url));
+  for (let i = 0; i < crowd.length; i += 50) {
+    await Promise.all(
+      crowd.slice(i, i + 50).map(async (c) => {
+        await c.startSession();
+        await c.mutate('queue.join', { saleId });
+      }),
+    );
+  }
+  const shopper = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const shop = await shopper.newPage();
+  await shop.goto(`${stack.url}/?sale=${saleId}`);
+  await expect(shop.getByTestId('waiting-room')).toHaveAttribute('data-state', 'waiting');
+  await expect(shop.getByTestId('sale-state')).toHaveText('live', { timeout: 10_000 });
+  await shop.waitForTimeout(2500); // the line moves: the progress bar fills a little
+  await shop.screenshot({ path: `${OUT}/waiting-room.png` });
+  await shopper.close();
+});

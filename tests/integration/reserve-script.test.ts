@@ -28,6 +28,9 @@ describe('reservation scripts on real Redis', () => {
     endsAt: o.endsAt ?? new Date(Date.now() + 3_600_000),
     paused: o.paused ?? false,
     epoch: 7,
+    queueAdmitPerSecond: null,
+    queueTokenTtlS: null,
+    queueOutstandingFactor: null,
   });
   const init = async (o: Parameters<typeof sale>[0] = {}) => {
     const row = sale(o);

@@ -88,6 +88,7 @@ export interface SaleSpec {
   perUserLimit: number;
   startsAt?: string;
   endsAt?: string;
+  queue?: { admitPerSecond: number; tokenTtlS?: number; outstandingFactor?: number };
 }
 
 export async function createSale(admin: TestClient, spec: SaleSpec) {

@@ -65,6 +65,7 @@ const serverEnvSchema = commonEnvSchema
     TRPC_FAST_PATH: boolDefaultTrue,
     WEB_DIST: z.string().optional(),
     SWEEP_INTERVAL_MS: int(1000, 10),
+    ADMISSION_TICK_MS: int(100, 10),
     /** Fault injection for tests: exit hard after reserving and before publishing. */
     SURGE_FAULT_EXIT_AFTER_RESERVE: bool,
     /** Fault injection for tests: exit hard after a restock's PostgreSQL commit, before Redis. */

@@ -21,12 +21,16 @@ import { readinessCheck } from './http/readiness.ts';
 import { Shutdown } from './http/shutdown.ts';
 import { createServerMetrics, readGauges } from './infra/metrics.ts';
 import { RateLimits } from './limits/rate-limits.ts';
+import { AnswerCounts } from './live/answer-counts.ts';
 import { HudSnapshots } from './live/hud-snapshot.ts';
 import { SharedSampler } from './live/shared-sampler.ts';
 import { faultAfterReserve, OrderIntake } from './orders/order-intake.ts';
 import { OrderQueries } from './orders/order-queries.ts';
 import { OrderPublisher } from './orders/publisher.ts';
 import { startSweepLoop } from './orders/sweep-loop.ts';
+import { startAdmissionClock } from './queue/admission-clock.ts';
+import { AdmissionTokens } from './queue/admission-tokens.ts';
+import { WaitingRoom } from './queue/waiting-room.ts';
 import { SaleCatalog } from './sales/catalog.ts';
 import { RebuildCoordinator } from './sales/rebuild.ts';
 import { RedisRestartWatch } from './sales/redis-restart.ts';
@@ -42,6 +46,7 @@ export interface DomainServices {
   sales: SalesService;
   orders: OrderQueries;
   intake: OrderIntake;
+  room: WaitingRoom;
   cache: CacheAdmin;
   deadLetters: DeadLetters;
   sampler: SharedSampler;
@@ -122,6 +127,13 @@ export async function createServices(env: ServerEnv, log: Logger) {
     readGauges({ redis, jsm: nats.jsm, namespace: ns, saleIds: () => catalog.ids(), keysOf }),
   );
   const shutdown = new Shutdown();
+  const answers = new AnswerCounts(redis, ns);
+  answers.start();
+  const room = new WaitingRoom({
+    ...shared,
+    tokens: new AdmissionTokens(env.SESSION_SECRET),
+    requestRebuild: (saleId) => rebuild.request(saleId),
+  });
   const domain: DomainServices = {
     sessions: new Sessions({
       redis,
@@ -157,9 +169,12 @@ export async function createServices(env: ServerEnv, log: Logger) {
       ...shared,
       rebuild,
       limits,
+      room,
+      answers,
       afterReserve: faultAfterReserve(env),
       ipUnitLimit: env.IP_UNIT_LIMIT,
     }),
+    room,
     cache: new CacheAdmin({ catalog, rebuild }),
     deadLetters: new DeadLetters(shared),
     sampler: new SharedSampler((err, key) => log.warn({ err, key }, 'live sampler read failed')),
@@ -191,6 +206,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
     },
   });
 
+  const admissionClock = startAdmissionClock({ catalog, room, intervalMs: env.ADMISSION_TICK_MS, log });
+
   return {
     env,
     log,
@@ -211,6 +228,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
       domain.sampler.closeAll();
       publisher.stopProbing();
       await sweeper.stop();
+      await admissionClock.stop();
+      await answers.stop();
       await heartbeat.stop();
       await events.close();
       await stores.close();

@@ -44,10 +44,24 @@ export const sessionStartInput = z
 
 export const saleGetInput = z.strictObject({ saleId: saleIdSchema });
 
+// Any string of 1–512 characters passes validation; one that does not verify is forged (docs/architecture.md#the-waiting-room).
+export const admissionTokenSchema = z.string().min(1).max(512);
+
+/** docs/architecture.md#the-waiting-room: a queued sale's admission settings. */
+export const admitPerSecondSchema = z.number().int().min(0).max(100_000);
+export const queueConfigInput = z.strictObject({
+  admitPerSecond: admitPerSecondSchema.min(1),
+  tokenTtlS: z.number().int().min(30).max(3600).default(300),
+  outstandingFactor: z.number().min(1).max(100).default(2),
+});
+export type QueueConfig = z.output<typeof queueConfigInput>;
+
 export const orderPlaceInput = z.strictObject({
   saleId: saleIdSchema,
   quantity: quantitySchema,
   idempotencyKey: idempotencyKeySchema,
+  /** Queued sales (docs/architecture.md#the-waiting-room): the token `queue.join` / `queue.get` gave once admitted. */
+  admissionToken: admissionTokenSchema.optional(),
 });
 export type OrderPlaceInput = z.infer<typeof orderPlaceInput>;
 
@@ -65,6 +79,7 @@ export const createSaleInput = z
     perUserLimit: z.number().int().min(1).max(100),
     startsAt: isoDate.optional(),
     endsAt: isoDate.optional(),
+    queue: queueConfigInput.optional(),
   })
   .refine((s) => !s.startsAt || !s.endsAt || Date.parse(s.endsAt) > Date.parse(s.startsAt), {
     path: ['endsAt'],
@@ -78,6 +93,11 @@ export const restockInput = z.strictObject({
   quantity: z.number().int().min(1).max(1_000_000),
 });
 export const flushCacheInput = z.strictObject({ saleId: saleIdSchema.optional() }).optional();
+export const setAdmissionInput = z.strictObject({
+  saleId: saleIdSchema,
+  admitPerSecond: admitPerSecondSchema,
+});
+export const queueRefInput = z.strictObject({ saleId: saleIdSchema });
 export const dlqIdsInput = z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(100) });
 
 /** Subscriptions carry `lastEventId` so a reconnecting client resumes where it stopped. */
@@ -89,4 +109,5 @@ const lastEventId = z
   .nullish();
 export const liveSaleInput = z.strictObject({ saleId: saleIdSchema, lastEventId });
 export const liveOrderInput = z.strictObject({ orderId: orderIdSchema, lastEventId });
+export const liveQueueInput = z.strictObject({ saleId: saleIdSchema, lastEventId });
 export const liveHudInput = z.strictObject({ lastEventId }).optional();

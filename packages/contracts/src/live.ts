@@ -25,6 +25,9 @@ export interface HudSale extends Sale {
   outbox: number;
   /** docs/architecture.md#live-data live reconciliation; null while the sale rebuilds or a store cannot be read. */
   reconciliation: Reconciliation | null;
+  /** A queued sale's waiting room (docs/architecture.md#the-waiting-room): admissions per second, and those admitted within
+   * the token lifetime who have not placed an accepted order. */
+  room: { admittedPerSec: number; outstanding: number } | null;
 }
 
 /**
@@ -62,6 +65,9 @@ export interface HudFrame {
   throughput: { acceptedPerSec: number; persistedPerSec: number };
   queue: { streamMessages: number; consumerPending: number; ackPending: number };
   outbox: number;
+  /** `order.place` answers in the last finished second by kind (accepted, replay, or the
+   * refusal's reason), summed over every server. */
+  answers: Record<string, number>;
   dlq: { depth: number; oldestAgeMs: number | null };
   health: {
     redis: Health;

@@ -12,6 +12,31 @@ export interface Sale {
   startsAt: string;
   endsAt: string;
   serverTime: string;
+  /** docs/architecture.md#the-waiting-room: null for a sale without a waiting room. */
+  queue: SaleQueue | null;
+}
+
+export interface SaleQueue {
+  waiting: number;
+  admitted: number;
+  admitPerSecond: number;
+}
+
+/** docs/architecture.md#the-waiting-room: a shopper's place in a sale's waiting room. */
+export const TICKET_STATES = ['waiting', 'admitted', 'soldout', 'ended', 'expired'] as const;
+export type TicketState = (typeof TICKET_STATES)[number];
+
+export interface Ticket {
+  saleId: string;
+  state: TicketState;
+  /** 1-based among those still waiting; 0 once admitted (or on an unqueued sale). */
+  position: number;
+  ahead: number;
+  waiting: number;
+  /** From the current admission rate; null while admission is paused or not started. */
+  etaMs: number | null;
+  admissionToken: string | null;
+  tokenExpiresAt: string | null;
 }
 
 /** The order of precedence of a sale's state (docs/architecture.md#reading-sales-and-orders). */

@@ -14,6 +14,12 @@ export function saleKeys(namespace: string, saleId: string) {
     res: `${p}res`,
     outbox: `${p}outbox`,
     open: `${p}open`,
+    // The waiting room (docs/architecture.md#the-waiting-room): kept through rebuilds and flushes (write-hot-state.lua
+    // never touches these).
+    qTix: `${p}q:tix`,
+    qLine: `${p}q:line`,
+    qWin: `${p}q:win`,
+    qOut: `${p}q:out`,
   };
 }
 export type SaleKeys = ReturnType<typeof saleKeys>;
@@ -27,8 +33,8 @@ export function failureCountKey(namespace: string, saleId: string): string {
 }
 
 /**
- * The one order in which every Lua step takes a sale's keys (KEYS[1..8]; named at the top of
- * lua/prelude.lua). Every step gets all eight: they share the hash tag, so they stay on one
+ * The one order in which every Lua step takes a sale's keys (KEYS[1..12]; named at the top of
+ * lua/prelude.lua). Every step gets all twelve: they share the hash tag, so they stay on one
  * Redis Cluster shard, and no caller can pass them in the wrong order.
  */
 export const SALE_KEY_ORDER = [
@@ -40,6 +46,10 @@ export const SALE_KEY_ORDER = [
   'res',
   'outbox',
   'open',
+  'qTix',
+  'qLine',
+  'qWin',
+  'qOut',
 ] as const satisfies readonly (keyof SaleKeys)[];
 
 export function saleKeyList(k: SaleKeys): string[] {

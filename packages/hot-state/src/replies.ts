@@ -28,7 +28,7 @@ export type ReserveReply =
   | [decision: 'RESERVED', orderId: string, epoch: string, leaseExpiryMs: string]
   | [decision: 'REPLAY', orderId: string, status: string, correlationId: string]
   | [decision: 'IN_FLIGHT' | 'MISMATCH' | 'INCONSISTENT', orderId: string]
-  | [decision: 'QUEUE_UNAVAILABLE' | SaleRefusal];
+  | [decision: 'NOT_ADMITTED' | 'QUEUE_UNAVAILABLE' | SaleRefusal];
 
 /** re-reserve.lua (`admin.dlq.replay`). */
 export type ReReserveReply = [decision: 'RESERVED', epoch: string] | [decision: 'NOT_FINISHED' | SaleRefusal];
@@ -98,6 +98,7 @@ export const asReserveReply = (reply: unknown): ReserveReply =>
       IN_FLIGHT: [2],
       MISMATCH: [2],
       INCONSISTENT: [2],
+      NOT_ADMITTED: REFUSED,
       QUEUE_UNAVAILABLE: REFUSED,
       REBUILDING: REFUSED,
       SALE_ENDED: REFUSED,
@@ -156,4 +157,55 @@ export function asTakenRecord(reply: unknown): ReservationRecord | null {
   if (reply === null) return null;
   if (typeof reply === 'string') return parseRecord(reply);
   throw new UnexpectedReply('take-lease', reply);
+}
+
+/**
+ * A waiting room as queue-join.lua / queue-read.lua read it (`room_reply` in prelude.lua):
+ * the room's figures and, when `ticket` is set, one user's ticket. Times in Redis ms.
+ */
+export interface RoomSnapshot {
+  nowMs: number;
+  /** Admitted so far, in line order: everyone ranked below it has been admitted. */
+  cursor: number;
+  lineLength: number;
+  remaining: number;
+  startsMs: number;
+  endsMs: number;
+  paused: boolean;
+  admitPerSecond: number;
+  tokenTtlMs: number;
+  admittedLastSecond: number;
+  outstanding: number;
+  /** The user's place (0-based rank in the line) and admission time; null without a ticket. */
+  ticket: { rank: number; admittedAtMs: number | null } | null;
+}
+
+/** queue-join.lua and queue-read.lua. */
+export type RoomReply = RoomSnapshot | 'UNQUEUED' | 'REBUILDING';
+
+export function asRoomReply(step: string, reply: unknown): RoomReply {
+  if (Array.isArray(reply) && reply.length === 1 && (reply[0] === 'UNQUEUED' || reply[0] === 'REBUILDING'))
+    return reply[0];
+  const r = tuple<[string, ...string[]]>(step, { OK: [14], NONE: [14] } as Record<string, number[]>, reply);
+  const n = (i: number) => Number(r[i]);
+  return {
+    nowMs: n(1),
+    cursor: n(2),
+    lineLength: n(3),
+    remaining: Math.max(0, n(4)),
+    startsMs: n(5),
+    endsMs: n(6),
+    paused: r[7] === '1',
+    admitPerSecond: n(8),
+    tokenTtlMs: n(9),
+    admittedLastSecond: n(10),
+    outstanding: n(11),
+    ticket: r[0] === 'OK' && n(12) >= 0 ? { rank: n(12), admittedAtMs: r[13] ? n(13) : null } : null,
+  };
+}
+
+/** admit.lua: how many it admitted. */
+export function asAdmitReply(reply: unknown): number {
+  if (Array.isArray(reply) && reply.length === 1 && typeof reply[0] === 'number') return reply[0];
+  throw new UnexpectedReply('admit', reply);
 }

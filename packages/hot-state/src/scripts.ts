@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
 import { type ReservationRecord, SALE_KEY_ORDER, type SaleKeys, saleKeyList } from './keys.ts';
 import adminUpdateLua from './lua/admin-update.lua';
+import admitLua from './lua/admit.lua';
 import claimRecordLua from './lua/claim-record.lua';
 import finishRecordLua from './lua/finish-record.lua';
 import markPublishedLua from './lua/mark-published.lua';
 import preludeLua from './lua/prelude.lua';
+import queueJoinLua from './lua/queue-join.lua';
+import queueReadLua from './lua/queue-read.lua';
 import reReserveLua from './lua/re-reserve.lua';
 import reconcileReadLua from './lua/reconcile-read.lua';
 import releaseReservationLua from './lua/release-reservation.lua';
@@ -14,12 +17,14 @@ import writeHotStateLua from './lua/write-hot-state.lua';
 import {
   type AdminUpdateReply,
   asAdminUpdateReply,
+  asAdmitReply,
   asClaimReply,
   asFinishReply,
   asMarkPublishedReply,
   asReleaseReply,
   asReReserveReply,
   asReserveReply,
+  asRoomReply,
   asTakenRecord,
   asWriteHotReply,
   type ClaimReply,
@@ -28,6 +33,7 @@ import {
   type ReleaseReply,
   type ReReserveReply,
   type ReserveReply,
+  type RoomReply,
   type WriteHotReply,
 } from './replies.ts';
 
@@ -39,7 +45,7 @@ import {
  * seen a script yet — gets it again with no loading step of ours. Scripts are addressed by
  * the SHA of their text, so servers of two versions (a rolling deploy, test runs sharing one
  * Redis) never replace each other's steps, as they would with one named Functions library.
- * Every step takes the sale's eight keys in SALE_KEY_ORDER; the wrappers pass them, so a
+ * Every step takes the sale's twelve keys in SALE_KEY_ORDER; the wrappers pass them, so a
  * caller names a sale, never a key position. Each step is one arrow of the record's state
  * machine (docs/architecture.md#the-reservation-record).
  */
@@ -54,6 +60,9 @@ const STEPS = {
   surgeFinish: finishRecordLua,
   surgeReReserve: reReserveLua,
   surgeReconcileRead: reconcileReadLua,
+  surgeQueueJoin: queueJoinLua,
+  surgeQueueRead: queueReadLua,
+  surgeAdmit: admitLua,
 } as const;
 type ScriptName = keyof typeof STEPS;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -77,6 +86,8 @@ export interface ReserveArgs {
   /** Breaker open or NATS down: answer existing keys only (replay-only mode). */
   replayOnly: boolean;
   correlationId: string;
+  /** Queued sales (docs/architecture.md#the-waiting-room): the verified admission token's expiry (ms); null without one. */
+  tokenExpiresMs?: number | null;
   /** The caller's IP group and IP_UNIT_LIMIT (README.md#security); absent or 0: no per-IP cap. */
   ipGroup?: string;
   ipUnitLimit?: number;
@@ -90,7 +101,7 @@ export class OrderScripts {
     }
   }
 
-  /** Runs one step on a sale's keys (all eight, in SALE_KEY_ORDER) with its arguments. */
+  /** Runs one step on a sale's keys (all twelve, in SALE_KEY_ORDER) with its arguments. */
   private call(name: ScriptName, k: SaleKeys, ...args: (string | number)[]): Promise<unknown> {
     const fn = (this.redis as unknown as Record<ScriptName, ScriptFn>)[name];
     return fn.apply(this.redis, [...saleKeyList(k), ...args]);
@@ -108,10 +119,26 @@ export class OrderScripts {
       a.leaseMs,
       a.replayOnly ? '1' : '0',
       a.correlationId,
+      a.tokenExpiresMs == null ? '' : a.tokenExpiresMs,
       a.ipGroup ?? '',
       a.ipUnitLimit ?? 0,
     );
     return asReserveReply(reply);
+  }
+
+  /** `queue.join`: a place in the waiting room (`random` in [0, 1): a pre-start place). */
+  async queueJoin(k: SaleKeys, userId: string, random: number): Promise<RoomReply> {
+    return asRoomReply('queue-join', await this.call('surgeQueueJoin', k, userId, random));
+  }
+
+  /** The waiting room's figures and, with a userId, that user's ticket. */
+  async queueRead(k: SaleKeys, userId = ''): Promise<RoomReply> {
+    return asRoomReply('queue-read', await this.call('surgeQueueRead', k, userId));
+  }
+
+  /** One tick of the admission clock (admit.lua): how many were admitted. */
+  async admit(k: SaleKeys): Promise<number> {
+    return asAdmitReply(await this.call('surgeAdmit', k));
   }
 
   /** After a PubAck: `reserved -> published`. */
@@ -173,8 +200,12 @@ export class OrderScripts {
     return asReReserveReply(reply);
   }
 
-  /** Pause/resume; or restock to the new absolute `total` (see admin-update.lua). */
-  async adminUpdate(k: SaleKeys, op: 'pause' | 'resume' | 'restock', total = 0): Promise<AdminUpdateReply> {
+  /** Pause/resume; restock to the new absolute `total`; or set the admission rate (admin-update.lua). */
+  async adminUpdate(
+    k: SaleKeys,
+    op: 'pause' | 'resume' | 'restock' | 'rate',
+    total = 0,
+  ): Promise<AdminUpdateReply> {
     return asAdminUpdateReply(await this.call('surgeAdminUpdate', k, op, total));
   }
 

@@ -34,7 +34,14 @@ let saleSeq = 0;
 /** A fresh sale for one spec (ids are unique per run). */
 export async function newSale(
   api: TestClient,
-  o: { totalStock: number; perUserLimit: number; name?: string; startsAt?: string; priceCents?: number },
+  o: {
+    totalStock: number;
+    perUserLimit: number;
+    name?: string;
+    startsAt?: string;
+    priceCents?: number;
+    queue?: { admitPerSecond: number; tokenTtlS?: number; outstandingFactor?: number };
+  },
 ): Promise<string> {
   const id = `e2e-${Date.now().toString(36)}-${++saleSeq}`;
   const r = await api.mutate('admin.createSale', {

@@ -32,8 +32,9 @@ export {
   sqlOfPrisma,
 } from './observe.ts';
 export { waitForQuiet } from './quiet.ts';
+export { judgeRoom, type RoomObservation } from './room.ts';
 
-/** Observes the sale and judges it: I1–I6 (I7 is these after a fault and its recovery). */
+/** Observes the sale and judges it: I1–I6, I8 on a queued sale (I7: these after a fault and its recovery). */
 export async function checkSale(
   o: { db: Database; redis: RedisSource; ns: string; saleId: string } & Expectations,
 ): Promise<Verdict> {

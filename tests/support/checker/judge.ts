@@ -6,13 +6,14 @@ import {
   pairOperations,
 } from './history.ts';
 import type { OrderRow, SaleObservation } from './observe.ts';
+import { judgeRoom } from './room.ts';
 
 /**
  * One broken rule: which invariant (docs/architecture.md#invariants), a stable check name, and what
  * shows it.
  */
 export interface Violation {
-  invariant: 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6';
+  invariant: 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I8';
   check: string;
   message: string;
   evidence: Record<string, unknown>;
@@ -40,6 +41,11 @@ export interface Expectations {
     /** How many rows nothing else explains may exist (one per unknown answer). */
     count?: number;
   };
+  /**
+   * I8 on a queued sale: the admission rate to judge windows by (default: the rate the hot hash
+   * holds now); `false` skips I8 (Redis lost the room: I8 is judged between such losses).
+   */
+  admitPerSecond?: number | false;
   /** Every call as invoke → ok / fail / info; judged along with the sets above. */
   history?: readonly HistoryEvent[];
 }
@@ -67,7 +73,7 @@ const SHOWN = 10;
 const some = <T>(items: readonly T[]) => ({ count: items.length, first: items.slice(0, SHOWN) });
 
 /**
- * Judges one sale against the invariants (I1–I6; I7 is these after faults) from what PostgreSQL and
+ * Judges one sale against the invariants (I1–I6, and I8 on a queued sale; I7 is these after faults) from what PostgreSQL and
  * Redis hold and what the clients saw. Never throws on a broken rule: returns every violation.
  */
 export function judge(obs: SaleObservation, x: Expectations = {}): Verdict {
@@ -228,6 +234,11 @@ export function judge(obs: SaleObservation, x: Expectations = {}): Verdict {
       `${late.length} calls that started after the pause were accepted`,
       some(late),
     );
+
+  // I8 fair admission (queued sales) ---------------------------------------------------------
+  if (obs.room && x.admitPerSecond !== false) {
+    for (const v of judgeRoom(obs.room, rows, x.admitPerSecond)) add('I8', v.check, v.message, v.evidence);
+  }
 
   return { violations, facts };
 }

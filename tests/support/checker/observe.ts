@@ -2,6 +2,7 @@ import pg from 'pg';
 // Not `@surge/hot-state`: its index loads the .lua scripts, which tsx cannot import.
 import { saleKeys } from '../../../packages/hot-state/src/keys.ts';
 import { testRedis } from '../redis-client.ts';
+import { type RoomObservation, readRoom } from './room.ts';
 
 /**
  * What one sale left behind, read from PostgreSQL (the truth: its row and its orders) and
@@ -21,6 +22,8 @@ export interface SaleObservation {
     open: number;
     outbox: number;
   };
+  /** A queued sale's waiting room (docs/architecture.md#the-waiting-room); absent on an unqueued sale. */
+  room?: RoomObservation | undefined;
 }
 
 export interface OrderRow {
@@ -58,11 +61,11 @@ export async function observeSale(o: {
   ns: string;
   saleId: string;
 }): Promise<SaleObservation> {
-  const [{ sale, rows }, hot] = await Promise.all([
+  const [{ sale, rows }, [hot, room]] = await Promise.all([
     withSql(o.db, (sql) => readDatabase(sql, o.saleId)),
-    withRedis(o.redis, (r) => readHotState(r, o.ns, o.saleId)),
+    withRedis(o.redis, (r) => Promise.all([readHotState(r, o.ns, o.saleId), readRoom(r, o.ns, o.saleId)])),
   ]);
-  return { saleId: o.saleId, sale, rows, hot };
+  return { saleId: o.saleId, sale, rows, hot, room };
 }
 
 async function readDatabase(sql: Sql, saleId: string) {

@@ -29,10 +29,30 @@ export interface Proc {
 export const CALLS: Record<string, Omit<Proc, 'path' | 'kind' | 'schema'>> = {
   'session.start': { base: {}, auth: 'none', clients: ['shopper', 'anon', 'forged'], guarded: [] },
   'session.challenge': { base: undefined, auth: 'none', clients: ['shopper', 'anon'], guarded: [] },
+  // `fuzz` has no waiting room: a valid join answers `admitted` and writes nothing.
+  'queue.join': {
+    base: { saleId: 'fuzz' },
+    auth: 'session',
+    clients: ['shopper', 'anon', 'forged'],
+    guarded: [],
+  },
+  'queue.get': {
+    base: { saleId: 'fuzz' },
+    auth: 'session',
+    clients: ['shopper', 'anon', 'forged'],
+    guarded: [],
+  },
+  'admin.setAdmission': {
+    base: { saleId: 'fuzz', admitPerSecond: 10 },
+    auth: 'admin',
+    clients: ['admin', 'anon', 'forged'],
+    guarded: ['admin'],
+  },
   'sale.list': { base: undefined, auth: 'none', clients: ['shopper', 'anon'], guarded: [] },
   'sale.get': { base: { saleId: 'fuzz' }, auth: 'none', clients: ['shopper', 'anon'], guarded: [] },
   'order.place': {
-    base: { saleId: 'fuzz', quantity: 1, idempotencyKey: 'fuzz-key-0001' },
+    // `fuzz` has no waiting room: the token is not judged there, whatever it holds.
+    base: { saleId: 'fuzz', quantity: 1, idempotencyKey: 'fuzz-key-0001', admissionToken: 'fuzz-token' },
     auth: 'session',
     clients: ['shopper', 'anon', 'admin', 'forged'],
     guarded: ['shopper'],
@@ -52,7 +72,14 @@ export const CALLS: Record<string, Omit<Proc, 'path' | 'kind' | 'schema'>> = {
   'admin.login': { base: { password: 'not-the-password' }, auth: 'none', clients: ['anon'], guarded: [] },
   'admin.logout': { base: {}, auth: 'none', clients: ['admin', 'anon', 'forged'], guarded: ['admin'] },
   'admin.createSale': {
-    base: { id: 'fuzz-new', name: 'new', priceCents: 100, totalStock: 10, perUserLimit: 1 },
+    base: {
+      id: 'fuzz-new',
+      name: 'new',
+      priceCents: 100,
+      totalStock: 10,
+      perUserLimit: 1,
+      queue: { admitPerSecond: 10, tokenTtlS: 60, outstandingFactor: 2 },
+    },
     auth: 'admin',
     clients: ['admin', 'anon', 'forged'],
     guarded: [],

@@ -5,6 +5,7 @@ import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import { type InstanceBeat, instancesKey, type NatsHandle, readInstances } from '@surge/infra';
 import type { Redis } from 'ioredis';
 import { saleFromHot } from '../sales/hot-state.ts';
+import { readAnswers } from './answer-counts.ts';
 import { Reconciler } from './reconcile.ts';
 
 const DOWN_AFTER_MS = 2500; // 2.5 missed heartbeats: a dead worker shows within 3 s
@@ -16,7 +17,10 @@ const FORGET_AFTER_MS = 60_000;
  * the change of Redis counters between two reads; slow sources are read at most once a second.
  */
 export class HudSnapshots {
-  private prev: { at: number; counters: Map<string, { accepted: number; finalized: number }> } | null = null;
+  private prev: {
+    at: number;
+    counters: Map<string, { accepted: number; finalized: number; admitted: number }>;
+  } | null = null;
   private slow: {
     at: number;
     queue: HudFrame['queue'];
@@ -54,20 +58,34 @@ export class HudSnapshots {
       settle(redis.time()),
       ...ids.flatMap((id) => {
         const k = this.d.keysOf(id);
-        return [settle(redis.hgetall(k.hot)), settle(redis.exists(k.rebuild)), settle(redis.zcard(k.outbox))];
+        return [
+          settle(redis.hgetall(k.hot)),
+          settle(redis.exists(k.rebuild)),
+          settle(redis.zcard(k.outbox)),
+          settle(redis.hget(k.qTix, '#cursor')),
+          settle(redis.zcard(k.qLine)),
+          settle(redis.zcard(k.qOut)),
+        ];
       }),
     ]);
     const [, time] = replies[0] ?? [null, ['0', '0']];
     const [sec, usec] = (time ?? ['0', '0']) as [string, string];
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     const elapsedS = this.prev ? Math.max(0.001, (now - this.prev.at) / 1000) : 1;
-    const counters = new Map<string, { accepted: number; finalized: number }>();
+    const counters = new Map<string, { accepted: number; finalized: number; admitted: number }>();
+    const PER_SALE = 6;
     const sales: HudSale[] = [];
     for (const [i, id] of ids.entries()) {
-      const hot = (replies[1 + i * 3]?.[1] ?? {}) as Record<string, string>;
-      const rebuilding = replies[2 + i * 3]?.[1] === 1 || hot.remaining === undefined;
-      const outbox = Number(replies[3 + i * 3]?.[1] ?? 0);
-      const c = { accepted: Number(hot.accepted ?? 0), finalized: Number(hot.finalized ?? 0) };
+      const at = (j: number) => replies[1 + i * PER_SALE + j]?.[1];
+      const hot = (at(0) ?? {}) as Record<string, string>;
+      const rebuilding = at(1) === 1 || hot.remaining === undefined;
+      const outbox = Number(at(2) ?? 0);
+      const room = { admitted: Number(at(3) ?? 0), lineLength: Number(at(4) ?? 0) };
+      const c = {
+        accepted: Number(hot.accepted ?? 0),
+        finalized: Number(hot.finalized ?? 0),
+        admitted: room.admitted,
+      };
       counters.set(id, c);
       const before = this.prev?.counters.get(id);
       const rate = (a: number, b: number | undefined) =>
@@ -78,16 +96,21 @@ export class HudSnapshots {
           acceptedPerSec: 0,
           persistedPerSec: 0,
           outbox,
+          room: null,
           reconciliation: null,
         });
         continue;
       }
       sales.push({
-        ...saleFromHot(id, hot, rebuilding, now),
+        ...saleFromHot(id, hot, rebuilding, now, room),
         acceptedPerSec: round(rate(c.accepted, before?.accepted)),
         persistedPerSec: round(rate(c.finalized, before?.finalized)),
         outbox,
         reconciliation: null,
+        room:
+          hot.qRate === undefined
+            ? null
+            : { admittedPerSec: round(rate(c.admitted, before?.admitted)), outstanding: Number(at(5) ?? 0) },
       });
     }
     this.prev = { at: now, counters };
@@ -99,6 +122,7 @@ export class HudSnapshots {
     for (const s of sales) s.reconciliation = reconciled.get(s.id) ?? null;
 
     const slow = await this.slowSources(now);
+    const answers = await readAnswers(this.d.redis, this.d.namespace).catch(() => ({}));
     const instances = await this.instances(now);
     return {
       at: new Date(now).toISOString(),
@@ -109,6 +133,7 @@ export class HudSnapshots {
       },
       queue: slow.queue,
       outbox: sales.reduce((s, x) => s + x.outbox, 0),
+      answers,
       dlq: slow.dlq,
       health: {
         redis: 'up',
@@ -190,6 +215,7 @@ function emptySale(id: string, now: number) {
     startsAt: iso,
     endsAt: iso,
     serverTime: iso,
+    queue: null,
   };
 }
 

@@ -6,6 +6,8 @@ import { isAppError } from '../errors.ts';
 import { ipGroup } from '../http/client-ip.ts';
 import type { ServerMetrics } from '../infra/metrics.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
+import type { AnswerCounts } from '../live/answer-counts.ts';
+import type { WaitingRoom } from '../queue/waiting-room.ts';
 import type { SaleCatalog } from '../sales/catalog.ts';
 import type { RebuildCoordinator } from '../sales/rebuild.ts';
 import { type PlaceOrderDeps, type PlaceOrderInput, placeOrder } from './place-order.ts';
@@ -30,11 +32,14 @@ export class OrderIntake {
       limits: RateLimits;
       metrics: ServerMetrics;
       events: EventFeed;
+      room: WaitingRoom;
+      /** Answers by kind for the HUD's chart (in memory; flushed to Redis once a second). */
+      answers?: Pick<AnswerCounts, 'add'>;
       afterReserve?: PlaceOrderDeps['afterReserve'];
       ipUnitLimit?: number;
     },
   ) {
-    const { scripts, publisher, catalog, rebuild } = d;
+    const { scripts, publisher, catalog, rebuild, room } = d;
     this.placeDeps = {
       leaseMs: d.leaseMs,
       retryAfterMs: 500,
@@ -47,6 +52,9 @@ export class OrderIntake {
       release: scripts.release.bind(scripts),
       requestRebuild: (saleId: string) => rebuild.request(saleId),
       saleEnded: (saleId: string) => catalog.ended(saleId),
+      // A sale this process learnt of only now: its token is judged here, after the lookup.
+      admission: (i) =>
+        catalog.queued(i.saleId) ? room.admissionOf(i.saleId, i.userId, i.admissionToken) : null,
       afterReserve: d.afterReserve,
       ipUnitLimit: d.ipUnitLimit,
     };
@@ -57,9 +65,19 @@ export class OrderIntake {
     metrics.ordersReceived.inc();
     const end = metrics.placeLatency.startTimer();
     try {
+      // docs/architecture.md#error-reasons: on a sale known to be queued, a missing, forged or foreign admission token is
+      // refused before any I/O and before a rate-limit token is spent.
+      const tokenExpiresMs = this.d.catalog.queued(input.saleId)
+        ? this.d.room.admissionOf(input.saleId, input.userId, input.admissionToken)
+        : undefined;
       await limits.consume('order-user', input.userId);
       await limits.consume('order-ip', input.ip);
-      const result = await placeOrder(this.placeDeps, { ...input, ipGroup: ipGroup(input.ip) });
+      const result = await placeOrder(this.placeDeps, {
+        ...input,
+        ipGroup: ipGroup(input.ip),
+        tokenExpiresMs,
+      });
+      this.d.answers?.add(result.replayed ? 'replay' : 'accepted');
       if (result.replayed) {
         metrics.ordersReplayed.inc();
         events.coalesce('duplicate', input.saleId, `duplicate order attempts on ${input.saleId} (replayed)`, {
@@ -70,6 +88,7 @@ export class OrderIntake {
     } catch (err) {
       const reason = isAppError(err) ? err.reason : 'INTERNAL';
       metrics.ordersRejected.inc({ reason });
+      this.d.answers?.add(reason);
       if (reason === 'IDEMPOTENCY_IN_FLIGHT' || reason === 'IDEMPOTENCY_MISMATCH') {
         events.coalesce(
           'duplicate',

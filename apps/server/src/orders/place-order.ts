@@ -38,6 +38,12 @@ export interface PlaceOrderDeps {
   saleEnded?: (saleId: string) => boolean;
   /** IP_UNIT_LIMIT (README.md#security): units one IP group may hold in one sale; 0 or absent = off. */
   ipUnitLimit?: number;
+  /**
+   * Queued sales (docs/architecture.md#the-waiting-room): the admission token's expiry (ms) when the sale is queued and the
+   * token verifies; null on an unqueued sale; throws NOT_ADMITTED otherwise. Called after the
+   * sale is known to exist, for calls whose token was not judged before the rate limits.
+   */
+  admission?: (input: PlaceOrderInput) => number | null;
   /** Test-only fault injection between the reservation and the publish (die, or stall). */
   afterReserve?: () => void | Promise<void>;
 }
@@ -50,10 +56,15 @@ export interface PlaceOrderInput {
   correlationId: string;
   /** The caller's IP group (ipGroup of http/client-ip.ts), for IP_UNIT_LIMIT. */
   ipGroup?: string;
+  admissionToken?: string;
+  /** The verified token's expiry, when the intake judged it before the rate limits. */
+  tokenExpiresMs?: number | null;
 }
 
 export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   if (!(await deps.saleExists(input.saleId))) throw appError('SALE_NOT_FOUND');
+  const tokenExpiresMs =
+    input.tokenExpiresMs !== undefined ? input.tokenExpiresMs : (deps.admission?.(input) ?? null);
   const k = deps.keysOf(input.saleId);
   const orderId = randomUUID();
   const token = randomUUID();
@@ -69,6 +80,7 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
       correlationId: input.correlationId,
       ipGroup: input.ipGroup,
       ipUnitLimit: deps.ipUnitLimit,
+      tokenExpiresMs,
     }),
   );
   const reply = asReserveReply(raw);
@@ -101,6 +113,7 @@ function answerWithoutReserving(
       throw appError('SALE_REBUILDING', { retryAfterMs: deps.retryAfterMs });
     case 'QUEUE_UNAVAILABLE':
       throw appError('QUEUE_UNAVAILABLE', { retryAfterMs: deps.retryAfterMs });
+    case 'NOT_ADMITTED':
     case 'SALE_ENDED':
     case 'SALE_PAUSED':
     case 'SALE_NOT_STARTED':

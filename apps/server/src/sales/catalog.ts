@@ -1,5 +1,7 @@
 import type { PrismaClient } from '@surge/db';
 
+const SELECT = { id: true, endsAt: true, totalStock: true, queueAdmitPerSecond: true } as const;
+
 /**
  * Which sales exist. Known ids are kept in memory so `order.place` answers SALE_NOT_FOUND
  * without a database round trip on the hot path; an unknown id is looked up in PostgreSQL
@@ -7,8 +9,8 @@ import type { PrismaClient } from '@surge/db';
  * cannot flood the database.
  */
 export class SaleCatalog {
-  /** Known sale ids and when each ends (ms). */
-  private readonly known = new Map<string, number>();
+  /** Known sale ids, when each ends (ms), and whether it has a waiting room (docs/architecture.md#the-waiting-room). */
+  private readonly known = new Map<string, { endsMs: number; queued: boolean }>();
   /** Each sale's total stock as PostgreSQL said at the last refresh. */
   private readonly totals = new Map<string, number>();
   private readonly misses = new Map<string, number>();
@@ -22,21 +24,31 @@ export class SaleCatalog {
     return [...this.known.keys()];
   }
 
-  add(id: string, endsAt: Date): void {
-    this.known.set(id, endsAt.getTime());
+  add(id: string, endsAt: Date, queued: boolean): void {
+    this.known.set(id, { endsMs: endsAt.getTime(), queued });
     this.misses.delete(id);
   }
 
   /** Whether the sale has ended (by this process's clock; only used to stop rebuilding it). */
   ended(id: string, nowMs = Date.now()): boolean {
-    const ends = this.known.get(id);
+    const ends = this.known.get(id)?.endsMs;
     return ends !== undefined && nowMs >= ends;
   }
 
+  /** Whether a known sale is queued (docs/architecture.md#the-waiting-room); undefined for a sale this process does not know yet. */
+  queued(id: string): boolean | undefined {
+    return this.known.get(id)?.queued;
+  }
+
+  /** Queued sales that have not ended: the admission clock's work. */
+  openQueuedIds(nowMs = Date.now()): string[] {
+    return [...this.known].filter(([, s]) => s.queued && nowMs < s.endsMs).map(([id]) => id);
+  }
+
   async refresh(): Promise<void> {
-    const rows = await this.prisma.sale.findMany({ select: { id: true, endsAt: true, totalStock: true } });
+    const rows = await this.prisma.sale.findMany({ select: SELECT });
     for (const r of rows) {
-      this.known.set(r.id, r.endsAt.getTime());
+      this.add(r.id, r.endsAt, r.queueAdmitPerSecond !== null);
       this.totals.set(r.id, r.totalStock);
     }
   }
@@ -50,8 +62,8 @@ export class SaleCatalog {
     if (this.known.has(id)) return true;
     const miss = this.misses.get(id);
     if (miss !== undefined && miss > Date.now()) return false;
-    return this.prisma.sale.findUnique({ where: { id }, select: { id: true, endsAt: true } }).then((row) => {
-      if (row) this.add(id, row.endsAt);
+    return this.prisma.sale.findUnique({ where: { id }, select: SELECT }).then((row) => {
+      if (row) this.add(id, row.endsAt, row.queueAdmitPerSecond !== null);
       else {
         if (this.misses.size > 10_000) this.misses.clear();
         this.misses.set(id, Date.now() + this.missTtlMs);

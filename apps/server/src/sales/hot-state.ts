@@ -12,6 +12,10 @@ export interface SaleRow {
   endsAt: Date;
   paused: boolean;
   epoch: number;
+  /** docs/architecture.md#the-waiting-room: set (all three) on a queued sale. */
+  queueAdmitPerSecond: number | null;
+  queueTokenTtlS: number | null;
+  queueOutstandingFactor: number | null;
 }
 
 export function hotFields(row: SaleRow, remaining: number, ttlS: number): Record<string, string> {
@@ -26,7 +30,20 @@ export function hotFields(row: SaleRow, remaining: number, ttlS: number): Record
     paused: row.paused ? '1' : '0',
     epoch: String(row.epoch),
     expAt: String(expireAtSec(row.endsAt, ttlS)),
+    ...(row.queueAdmitPerSecond === null
+      ? {}
+      : {
+          qRate: String(row.queueAdmitPerSecond),
+          qTtlMs: String((row.queueTokenTtlS ?? 300) * 1000),
+          qFactor: String(row.queueOutstandingFactor ?? 2),
+        }),
   };
+}
+
+/** The waiting room's two counters a `Sale` shows (docs/architecture.md#the-waiting-room); absent on an unqueued sale. */
+export interface RoomCounts {
+  admitted: number;
+  lineLength: number;
 }
 
 /**
@@ -38,7 +55,13 @@ export function expireAtSec(endsAt: Date, ttlS: number): number {
 }
 
 /** The one mapping from a sale's `hot` hash to a `Sale` (sale.get, live.sale and the HUD). */
-export function saleFromHot(id: string, h: Record<string, string>, rebuilding: boolean, nowMs: number): Sale {
+export function saleFromHot(
+  id: string,
+  h: Record<string, string>,
+  rebuilding: boolean,
+  nowMs: number,
+  room: RoomCounts = { admitted: 0, lineLength: 0 },
+): Sale {
   const startsMs = Number(h.startsMs);
   const endsMs = Number(h.endsMs);
   const remaining = Math.max(0, Number(h.remaining));
@@ -53,6 +76,14 @@ export function saleFromHot(id: string, h: Record<string, string>, rebuilding: b
     startsAt: new Date(startsMs).toISOString(),
     endsAt: new Date(endsMs).toISOString(),
     serverTime: new Date(nowMs).toISOString(),
+    queue:
+      h.qRate === undefined
+        ? null
+        : {
+            waiting: Math.max(0, room.lineLength - room.admitted),
+            admitted: room.admitted,
+            admitPerSecond: Number(h.qRate),
+          },
   };
 }
 
@@ -70,7 +101,9 @@ type Tx = Pick<PrismaClient, '$queryRaw'>;
 export async function lockSaleRow(tx: Tx, saleId: string): Promise<SaleRow | undefined> {
   const rows = await tx.$queryRaw<SaleRow[]>`
     SELECT id, name, price_cents AS "priceCents", total_stock AS "totalStock",
-           per_user_limit AS "perUserLimit", starts_at AS "startsAt", ends_at AS "endsAt", paused, epoch
+           per_user_limit AS "perUserLimit", starts_at AS "startsAt", ends_at AS "endsAt", paused, epoch,
+           queue_admit_per_second AS "queueAdmitPerSecond", queue_token_ttl_s AS "queueTokenTtlS",
+           queue_outstanding_factor AS "queueOutstandingFactor"
     FROM sales WHERE id = ${saleId} FOR UPDATE`;
   return rows[0];
 }

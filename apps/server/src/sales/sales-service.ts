@@ -36,17 +36,26 @@ export class SalesService {
   async get(saleId: string): Promise<Sale> {
     if (!(await this.d.catalog.exists(saleId))) throw appError('SALE_NOT_FOUND');
     const k = this.d.keysOf(saleId);
-    const [[, hot], [, flag], [, time]] = (await this.d.redis
+    const [[, hot], [, flag], [, time], [, cursor], [, line]] = (await this.d.redis
       .multi()
       .hgetall(k.hot)
       .exists(k.rebuild)
       .time()
+      .hget(k.qTix, '#cursor')
+      .zcard(k.qLine)
       .exec()
       .catch((err: unknown) => {
         throw appError('STORE_UNAVAILABLE', { retryAfterMs: 1000 }, err);
-      })) as [[null, Record<string, string>], [null, number], [null, [string, string]]];
+      })) as [
+      [null, Record<string, string>],
+      [null, number],
+      [null, [string, string]],
+      [null, string | null],
+      [null, number],
+    ];
     const nowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
-    if (hot.remaining !== undefined) return saleFromHot(saleId, hot, flag === 1, nowMs);
+    const room = { admitted: Number(cursor ?? 0), lineLength: line };
+    if (hot.remaining !== undefined) return saleFromHot(saleId, hot, flag === 1, nowMs, room);
     // No hot state: rebuilding; show what PostgreSQL says until it is back.
     this.d.rebuild.request(saleId);
     return this.fromDatabase(saleId, nowMs);
@@ -87,6 +96,9 @@ export class SalesService {
             perUserLimit: input.perUserLimit,
             startsAt,
             endsAt,
+            queueAdmitPerSecond: input.queue?.admitPerSecond ?? null,
+            queueTokenTtlS: input.queue?.tokenTtlS ?? null,
+            queueOutstandingFactor: input.queue?.outstandingFactor ?? null,
           },
         });
         await this.d.scripts.writeHot(this.d.keysOf(row.id), {
@@ -101,7 +113,7 @@ export class SalesService {
       if (isUniqueViolation(err)) throw appError('SALE_EXISTS');
       throw storeOrRethrow(err);
     }
-    this.d.catalog.add(input.id, endsAt);
+    this.d.catalog.add(input.id, endsAt, input.queue !== undefined);
     return this.get(input.id);
   }
 
@@ -147,6 +159,27 @@ export class SalesService {
       await this.d.scripts.adminUpdate(k, 'restock', total);
     } catch (err) {
       await this.d.redis.set(k.rebuild, '1').catch(() => undefined);
+      throw storeOrRethrow(err);
+    }
+    return this.get(saleId);
+  }
+
+  /**
+   * `admin.setAdmission` (docs/architecture.md#the-waiting-room): the waiting room's admissions per second, 0 holding
+   * admission. PostgreSQL first under the row lock, then the hot hash, as pause does.
+   */
+  async setAdmission(saleId: string, admitPerSecond: number): Promise<Sale> {
+    try {
+      await this.d.prisma.$transaction(async (tx) => {
+        const row = await lockSaleRow(tx, saleId);
+        if (!row) throw appError('SALE_NOT_FOUND');
+        if (row.queueAdmitPerSecond === null) throw appError('SALE_NOT_QUEUED');
+        await tx.$executeRaw`UPDATE sales SET queue_admit_per_second = ${admitPerSecond}, updated_at = now()
+          WHERE id = ${saleId}`;
+        const r = await this.d.scripts.adminUpdate(this.d.keysOf(saleId), 'rate', admitPerSecond);
+        if (r === 'MISSING') this.d.rebuild.request(saleId);
+      });
+    } catch (err) {
       throw storeOrRethrow(err);
     }
     return this.get(saleId);

@@ -10,6 +10,8 @@ export interface SaleDraft {
   startNow: boolean;
   startsAt: string;
   endsAt: string;
+  /** Waiting room (docs/architecture.md#the-waiting-room): admissions per second; empty for none. */
+  admitRate: string;
 }
 
 export const EMPTY_DRAFT: SaleDraft = {
@@ -21,6 +23,7 @@ export const EMPTY_DRAFT: SaleDraft = {
   startNow: true,
   startsAt: '',
   endsAt: '',
+  admitRate: '',
 };
 
 const int = (s: string) => (s.trim() === '' ? Number.NaN : Number(s));
@@ -55,9 +58,16 @@ export function toCreateInput(
   if (endsAt === null) errors.endsAt = 'not a date';
   const startMs = startsAt ? Date.parse(startsAt) : Date.now();
   if (endsAt && Date.parse(endsAt) <= startMs) errors.endsAt = 'must be after the start';
+  const admitPerSecond = d.admitRate.trim() === '' ? null : int(d.admitRate);
+  if (
+    admitPerSecond !== null &&
+    (!Number.isInteger(admitPerSecond) || admitPerSecond < 1 || admitPerSecond > 100_000)
+  )
+    errors.admitRate = '1–100,000 per second, or empty for no waiting room';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   const input: CreateSaleInput = { id: d.id, name, priceCents, totalStock, perUserLimit };
   if (startsAt) input.startsAt = startsAt;
   if (endsAt) input.endsAt = endsAt;
+  if (admitPerSecond !== null) input.queue = { admitPerSecond, tokenTtlS: 300, outstandingFactor: 2 };
   return { ok: true, input };
 }

@@ -13,11 +13,15 @@ export interface RatePoint {
   persisted: number;
 }
 
+/** One frame's `order.place` answers per second by kind. */
+export type AnswerPoint = Record<string, number>;
+
 export interface HudStream {
   frame: HudFrame | null;
   /** newest first, at most FEED_LIMIT, each event once (ids are Redis stream ids). */
   events: HudEvent[];
   history: RatePoint[];
+  answers: AnswerPoint[];
   status: 'idle' | 'connecting' | 'pending' | 'error';
 }
 
@@ -37,6 +41,7 @@ export function useHudStream(enabled: boolean, onNotAdmin: () => void, onFrame: 
   const [frame, setFrame] = useState<HudFrame | null>(null);
   const [events, setEvents] = useState<HudEvent[]>([]);
   const [history, setHistory] = useState<RatePoint[]>([]);
+  const [answers, setAnswers] = useState<AnswerPoint[]>([]);
 
   const sub = useSubscription(
     trpc.live.hud.subscriptionOptions(enabled ? undefined : skipToken, {
@@ -49,6 +54,7 @@ export function useHudStream(enabled: boolean, onNotAdmin: () => void, onFrame: 
             { accepted: data.throughput.acceptedPerSec, persisted: data.throughput.persistedPerSec },
           ].slice(-SPARK_POINTS),
         );
+        setAnswers((a) => [...a, data.answers ?? {}].slice(-SPARK_POINTS));
         onFrame();
       },
       onError: (err) => {
@@ -56,5 +62,5 @@ export function useHudStream(enabled: boolean, onNotAdmin: () => void, onFrame: 
       },
     }),
   );
-  return { frame, events, history, status: sub.status };
+  return { frame, events, history, answers, status: sub.status };
 }

@@ -50,11 +50,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * The Buy flow: one idempotency key per purchase intent (see purchase-intent.ts), automatic
  * retries with that key after `retryAfterMs`, then the order followed over `live.order`.
  */
-export function usePurchase(saleId: string | null, sessionReady: boolean) {
+export function usePurchase(
+  saleId: string | null,
+  sessionReady: boolean,
+  admissionToken: string | null = null,
+) {
   const queryClient = useQueryClient();
   const intentRef = useRef<PurchaseIntent | null>(loadIntent());
   const busy = useRef(false); // synchronous guard: a double click never sends twice
   const alive = useRef(true);
+  // A queued sale's admission token (docs/architecture.md#the-waiting-room): read at each attempt, so a retry uses the latest.
+  const tokenRef = useRef(admissionToken);
+  tokenRef.current = admissionToken;
   const [quantity, setQuantityState] = useState(() => intentRef.current?.quantity ?? 1);
   const [phase, setPhase] = useState<Phase>('idle');
   const [failure, setFailure] = useState<Failure | null>(null);
@@ -110,6 +117,7 @@ export function usePurchase(saleId: string | null, sessionReady: boolean) {
             saleId,
             quantity: intent.quantity,
             idempotencyKey: intent.key,
+            ...(tokenRef.current ? { admissionToken: tokenRef.current } : {}),
           });
           setIntent(withOrder(intentRef.current, r.orderId, r.status));
           setOrder({ orderId: r.orderId, status: r.status, replayed: r.replayed });

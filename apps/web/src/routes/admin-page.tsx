@@ -1,5 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useState } from 'react';
+import { AnswersChart } from '../components/hud/answers-chart.tsx';
 import { ControlProvider } from '../components/hud/control.tsx';
 import { CreateSaleForm } from '../components/hud/create-sale-form.tsx';
 import { DlqPanel } from '../components/hud/dlq-panel.tsx';
@@ -56,6 +57,7 @@ export function AdminPage() {
         <ControlProvider onNotAdmin={signedOut}>
           <main className="hud" data-testid="hud">
             <StatTiles frame={hud.frame} history={hud.history} />
+            <AnswersChart points={hud.answers} />
             <div className="hud-grid">
               <div className="hud-col">
                 <SalesPanel sales={hud.frame?.sales ?? null} />

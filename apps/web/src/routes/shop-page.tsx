@@ -9,6 +9,7 @@ import { OrderPanel } from '../components/shop/order-panel.tsx';
 import { parseQuantity, QuantityField } from '../components/shop/quantity-field.tsx';
 import { StateNotice } from '../components/shop/state-notice.tsx';
 import { StockBar } from '../components/shop/stock-bar.tsx';
+import { WaitingRoomPanel } from '../components/shop/waiting-room.tsx';
 import { messageFor } from '../lib/errors.ts';
 import { formatPrice } from '../lib/format.ts';
 import { STATE_LABELS } from '../lib/sale-view.ts';
@@ -16,6 +17,7 @@ import { ensureSession, onCheckingBrowser } from '../lib/session.ts';
 import { trpc } from '../lib/trpc.ts';
 import { usePurchase } from '../lib/use-purchase.ts';
 import { useShopSale } from '../lib/use-shop-sale.ts';
+import { useWaitingRoom } from '../lib/use-waiting-room.ts';
 
 const BUY_LABELS: Record<Exclude<SaleState, 'live'>, string> = {
   scheduled: 'Starts soon',
@@ -39,7 +41,9 @@ export function ShopPage() {
   }, []);
 
   const { sale, offsetMs, loading, failure, reconnecting } = useShopSale();
-  const purchase = usePurchase(sale?.id ?? null, sessionReady);
+  const room = useWaitingRoom(sale, sessionReady);
+  const admitted = !room.queued || room.ticket?.state === 'admitted';
+  const purchase = usePurchase(sale?.id ?? null, sessionReady, room.ticket?.admissionToken ?? null);
   const [qtyText, setQtyText] = useState(() => String(purchase.quantity));
   const mine = useQuery(trpc.order.mine.queryOptions(sale && sessionReady ? { saleId: sale.id } : skipToken));
 
@@ -51,7 +55,7 @@ export function ShopPage() {
     if (q !== null) purchase.setQuantity(q);
   };
   const busy = purchase.phase !== 'idle';
-  const canBuy = sale?.state === 'live' && quantity !== null && !busy;
+  const canBuy = sale?.state === 'live' && admitted && quantity !== null && !busy;
   const buyLabel =
     purchase.phase === 'retrying'
       ? 'Retrying…'
@@ -59,7 +63,9 @@ export function ShopPage() {
         ? 'Placing…'
         : sale && sale.state !== 'live'
           ? BUY_LABELS[sale.state]
-          : 'Buy now';
+          : admitted
+            ? 'Buy now'
+            : 'Waiting for your turn';
 
   return (
     <div className="page shop">
@@ -103,6 +109,14 @@ export function ShopPage() {
             <Countdown sale={sale} offsetMs={offsetMs} />
             <StockBar remaining={sale.remaining} total={sale.totalStock} />
             <StateNotice state={sale.state} />
+            {room.queued ? (
+              <WaitingRoomPanel
+                ticket={room.ticket}
+                firstPosition={room.firstPosition}
+                offsetMs={offsetMs}
+                onRejoin={room.rejoin}
+              />
+            ) : null}
             <div className="buy-row">
               <QuantityField text={qtyText} max={maxQty} disabled={busy} onText={onText} />
               <button

@@ -4,8 +4,9 @@
 -- its PostgreSQL commit and carries the new *absolute* total: it raises total and remaining
 -- by the difference only when Redis is behind, so a rebuild that already read the new total,
 -- or a second restock arriving out of order, never adds the units twice (I1).
--- KEYS: the sale's eight keys (prelude.lua).
--- ARGV: 1 op ('pause' | 'resume' | 'restock'), 2 restock: new total.
+-- KEYS: the sale's twelve keys (prelude.lua).
+-- ARGV: 1 op ('pause' | 'resume' | 'restock' | 'rate'), 2 restock: new total; rate: the
+--       waiting room's admissions per second (docs/architecture.md#the-waiting-room admin.setAdmission).
 -- Returns 'OK', 'MISSING' (no hot state: the next rebuild reads PostgreSQL) or 'REBUILDING'.
 if redis.call('EXISTS', K_HOT) == 0 then return 'MISSING' end
 local op = ARGV[1]
@@ -21,6 +22,8 @@ elseif op == 'restock' then
     redis.call('HINCRBY', K_HOT, 'total', d)
     redis.call('HINCRBY', K_HOT, 'remaining', d)
   end
+elseif op == 'rate' then
+  redis.call('HSET', K_HOT, 'qRate', ARGV[2])
 else
   return redis.error_reply('unknown op')
 end

@@ -2,7 +2,7 @@
 -- (docs/architecture.md#the-reservation-record).
 -- `reserved | published -> published`: from here on no server may release it (a release and a
 -- persist exclude each other), and the sweeper leaves it alone (removed from the outbox).
--- KEYS: the sale's eight keys (prelude.lua).   ARGV: 1 orderId.
+-- KEYS: the sale's twelve keys (prelude.lua).   ARGV: 1 orderId.
 -- Returns {'published', userId, quantity, epoch}   claimed (or already claimed)
 --         {'released'}                              given up by a server: ack and drop
 --         {'done', status}                          finished before: make sure the row is final

@@ -4,7 +4,7 @@
 -- transition does it and it checks the state first. The idempotency record stays: a failed
 -- order keeps its key (I4). A `done` record still saying PENDING (written by a rebuild while the
 -- order was being paid) is finished the same way.
--- KEYS: the sale's eight keys (prelude.lua).   ARGV: 1 orderId, 2 final status.
+-- KEYS: the sale's twelve keys (prelude.lua).   ARGV: 1 orderId, 2 final status.
 -- Returns 'done' (transition made), 'GONE', or the state it found ('done', 'released').
 local orderId, status = ARGV[1], ARGV[2]
 local r = get_record(orderId)

@@ -2,7 +2,7 @@
 -- record transitions and the sale checks are written once, here
 -- (docs/architecture.md#how-the-lua-steps-are-built).
 --
--- KEYS: every step takes the same eight keys of one sale, in this order (SALE_KEY_ORDER in
+-- KEYS: every step takes the same twelve keys of one sale, in this order (SALE_KEY_ORDER in
 -- keys.ts). All carry the sale's hash tag {sale:<id>}, so each step runs on one Redis Cluster
 -- shard; a step declares the keys it does not touch too, which costs nothing.
 --   1 hot           hash  name, priceCents, total, remaining, limit, startsMs, endsMs, paused,
@@ -17,8 +17,18 @@
 --   6 res           hash  orderId -> JSON reservation record {s,u,q,k,t,x,e,c,ts,st,g}
 --   7 outbox        zset  orderId scored by lease expiry (ms): records still `reserved`
 --   8 open          set   orderIds `reserved` or `published`: the sale's unsettled backlog
+-- The waiting room of a queued sale (docs/architecture.md#the-waiting-room; the hot hash holds qRate, qTtlMs, qFactor).
+-- No rebuild or flush touches these four:
+--   9 qTix          hash  userId -> "<member>|<admitted at ms or empty>"; and the room's
+--                         counters '#cursor' (admitted so far, in line order), '#joins',
+--                         '#seq' (post-start arrivals), '#tok' '#tokAt' (the admission bucket)
+--  10 qLine         zset  member "<join n>:<userId>" scored by place: a random number in
+--                         [0, 1) before the start, 1 + arrival number after it
+--  11 qWin          zset  members admitted within the last second, scored by admission ms
+--  12 qOut          zset  userId -> admission ms, while admitted without an accepted order
 local K_HOT, K_REBUILD, K_REBUILD_LEASE, K_USERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_IDEM, K_RES, K_OUTBOX, K_OPEN = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_Q_TIX, K_Q_LINE, K_Q_WIN, K_Q_OUT = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 
 -- The node fence (README.md#running-a-cluster, Redis Cluster only: IN_CLUSTER comes from scripts.ts). The hot
 -- state records the node that built it (`node`, its cluster node id, written by
@@ -166,6 +176,43 @@ end
 -- Adds to one of the hot hash's counters, never creating a missing hot state.
 local function count(field)
   if redis.call('EXISTS', K_HOT) == 1 then redis.call('HINCRBY', K_HOT, field, 1) end
+end
+
+-- The waiting room as a reply (docs/architecture.md#the-waiting-room), for one user's ticket (`member`, `admit`; nil when
+-- none) or for nobody: {tag, now, cursor, line length, remaining, startsMs, endsMs, paused,
+-- qRate, qTtlMs, admitted in the last second, outstanding, rank of member (-1), admitted at}.
+-- Every number as a string; the server derives the ticket's state from them (tickets.ts).
+local function room_reply(tag, now, member, admit)
+  local h = redis.call('HMGET', K_HOT, 'remaining', 'startsMs', 'endsMs', 'paused', 'qRate', 'qTtlMs')
+  local cursor = redis.call('HGET', K_Q_TIX, '#cursor') or '0'
+  local rank = -1
+  if member then rank = redis.call('ZRANK', K_Q_LINE, member) or -1 end
+  local ttl = tonumber(h[6] or '0')
+  return {
+    tag, tostring(now), cursor, tostring(redis.call('ZCARD', K_Q_LINE)), h[1] or '0', h[2] or '0',
+    h[3] or '0', h[4] or '0', h[5] or '0', h[6] or '0',
+    tostring(redis.call('ZCOUNT', K_Q_WIN, now - 1000, '+inf')),
+    tostring(redis.call('ZCOUNT', K_Q_OUT, '(' .. (now - ttl), '+inf')),
+    tostring(rank), admit or '',
+  }
+end
+
+-- A user's ticket: its line member and admission time (nil while waiting), or nil.
+local function get_ticket(userId)
+  local raw = redis.call('HGET', K_Q_TIX, userId)
+  if not raw then return nil end
+  local bar = string.find(raw, '|', 1, true)
+  local admit = string.sub(raw, bar + 1)
+  return { member = string.sub(raw, 1, bar - 1), admit = admit ~= '' and admit or nil }
+end
+
+-- The room's keys expire with the sale's other keys (docs/architecture.md#expiry-and-eviction).
+local function expire_room()
+  local expAt = tonumber(redis.call('HGET', K_HOT, 'expAt') or '')
+  if not expAt then return end
+  for _, key in ipairs({ K_Q_TIX, K_Q_LINE, K_Q_WIN, K_Q_OUT }) do
+    if redis.call('EXISTS', key) == 1 then redis.call('EXPIREAT', key, expAt) end
+  end
 end
 
 -- ---- the step ----

@@ -3,7 +3,7 @@
 -- FAILED (its units were returned when it failed). The idempotency key still names this order (a
 -- failed order keeps its key, I4); the new record carries the replay generation the message must
 -- carry.
--- KEYS: the sale's eight keys (prelude.lua).
+-- KEYS: the sale's twelve keys (prelude.lua).
 -- ARGV: 1 orderId, 2 userId, 3 idempotencyKey, 4 quantity, 5 lease token, 6 LEASE_MS,
 --       7 correlationId, 8 replay generation
 -- Returns {'RESERVED', epoch} or a refusal: {'NOT_FINISHED'} (the record is still open) or

@@ -1,6 +1,6 @@
 -- reconcile-read.lua — docs/architecture.md#live-data, the HUD's live reconciliation: one atomic, read-only look at
 -- a sale's hot state. Changes nothing.
--- KEYS: the sale's eight keys (prelude.lua). ARGV: none.
+-- KEYS: the sale's twelve keys (prelude.lua). ARGV: none.
 -- Returns { remaining ('' when there is no hot state), Σ quantity of the open records,
 -- the open records' orderIds... } — the caller adds the live rows PostgreSQL holds for orders
 -- that have no open record.

@@ -1,7 +1,7 @@
 -- take-lease.lua — docs/architecture.md#the-outbox-and-the-sweeper: the sweeper takes over a
 -- `reserved` record whose lease expired (its server died or stalled) so that exactly one process
 -- settles it.
--- KEYS: the sale's eight keys (prelude.lua).   ARGV: 1 orderId, 2 new lease token, 3 LEASE_MS.
+-- KEYS: the sale's twelve keys (prelude.lua).   ARGV: 1 orderId, 2 new lease token, 3 LEASE_MS.
 -- Returns the record JSON (with the new lease) or false when there is nothing to take.
 local now = now_ms()
 local orderId = ARGV[1]

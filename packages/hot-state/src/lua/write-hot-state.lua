@@ -1,7 +1,7 @@
 -- write-hot-state.lua — docs/architecture.md#the-rebuild: the last step of a rebuild (or the first
 -- write of a new sale). Replaces the sale's hot state with what PostgreSQL holds, but only while
 -- the caller still owns the rebuild lease, so a stalled rebuilder cannot overwrite a newer one.
--- KEYS: the sale's eight keys (prelude.lua).
+-- KEYS: the sale's twelve keys (prelude.lua).
 -- ARGV: 1 lease token ('' = a new sale, created under its PostgreSQL insert), 2 hot fields (JSON
 --       object), 3 users (JSON object userId -> units), 4 orders (JSON array of
 --       [orderId, userId, key, quantity, status, correlationId, epoch]), 5 expireAt (unix s)

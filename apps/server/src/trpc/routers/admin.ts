@@ -6,6 +6,7 @@ import {
   flushCacheInput,
   restockInput,
   saleRefInput,
+  setAdmissionInput,
 } from '@surge/contracts';
 import { appError } from '../../errors.ts';
 import { adminProcedure, publicProcedure, router } from '../trpc.ts';
@@ -59,6 +60,9 @@ export const adminRouter = router({
   restock: adminProcedure
     .input(restockInput)
     .mutation(({ ctx, input }) => ctx.services.sales.restock(input.saleId, input.quantity)),
+  setAdmission: adminProcedure
+    .input(setAdmissionInput)
+    .mutation(({ ctx, input }) => ctx.services.sales.setAdmission(input.saleId, input.admitPerSecond)),
   dlq: router({
     list: adminProcedure.query(({ ctx }) => ctx.services.deadLetters.list()),
     replay: adminProcedure

@@ -1,5 +1,5 @@
 import type { HudEvent, HudFrame } from '@surge/contracts';
-import { liveHudInput, liveOrderInput, liveSaleInput } from '@surge/contracts';
+import { liveHudInput, liveOrderInput, liveQueueInput, liveSaleInput } from '@surge/contracts';
 import { tracked } from '@trpc/server';
 import { adminProcedure, publicProcedure, requireSession, router, toTRPCError } from '../trpc.ts';
 
@@ -46,6 +46,22 @@ export const liveRouter = router({
         { intervalMs: TICK_MS, signal: ctx.services.subscriptionSignal(signal) },
       );
       for await (const order of stream) yield tracked(`${order.orderId}:${order.status}`, order);
+    }),
+
+  // docs/architecture.md#the-waiting-room: the caller's ticket on every change; NOT_IN_QUEUE (and the rest) before any frame.
+  queue: publicProcedure
+    .input(liveQueueInput)
+    .use(requireSession)
+    .subscription(async function* ({ ctx, input, signal }) {
+      const stream = ctx.services.room.watch(input.saleId, ctx.userId, ctx.services.sampler, {
+        intervalMs: TICK_MS,
+        signal: ctx.services.subscriptionSignal(signal),
+      });
+      try {
+        for await (const { ticket, atMs } of stream) yield tracked(String(atMs), ticket);
+      } catch (err) {
+        rethrow(err);
+      }
     }),
 
   hud: adminProcedure.input(liveHudInput).subscription(async function* ({ ctx, input, signal }) {

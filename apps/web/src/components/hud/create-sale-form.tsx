@@ -63,7 +63,7 @@ export function CreateSaleForm() {
     const i = parsed.input;
     request({
       title: `Create sale ${i.id}?`,
-      detail: `${i.name} · ${formatPrice(i.priceCents)} · ${formatCount(i.totalStock)} units · max ${i.perUserLimit} per shopper · starts ${i.startsAt ? formatDateTime(i.startsAt) : 'now'}${i.endsAt ? ` · ends ${formatDateTime(i.endsAt)}` : ' · runs 24 h'}`,
+      detail: `${i.name} · ${formatPrice(i.priceCents)} · ${formatCount(i.totalStock)} units · max ${i.perUserLimit} per shopper · starts ${i.startsAt ? formatDateTime(i.startsAt) : 'now'}${i.endsAt ? ` · ends ${formatDateTime(i.endsAt)}` : ' · runs 24 h'}${i.queue ? ` · waiting room, ${formatCount(i.queue.admitPerSecond)} admitted/s` : ''}`,
       confirmLabel: 'Create sale',
       run: async () => {
         const sale = await trpcClient.admin.createSale.mutate(i);
@@ -129,6 +129,15 @@ export function CreateSaleForm() {
           testId="create-ends-at"
           label="Ends at (optional)"
           type="datetime-local"
+        />
+        <Field
+          {...common}
+          name="admitRate"
+          testId="create-admit-rate"
+          label="Waiting room: admissions/s (optional)"
+          type="number"
+          step="1"
+          placeholder="none"
         />
         <button type="submit" className="btn btn-primary create-submit" data-testid="create-submit">
           <CalendarPlus size={16} aria-hidden /> Create sale

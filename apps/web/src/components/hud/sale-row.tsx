@@ -5,6 +5,7 @@ import { formatCount, formatDateTime, formatPrice } from '../../lib/format.ts';
 import { stockPercent } from '../../lib/sale-view.ts';
 import { trpcClient } from '../../lib/trpc.ts';
 import { useControl } from './control.tsx';
+import { QueueFacts } from './queue-facts.tsx';
 import { ReconcileBadge } from './reconcile-badge.tsx';
 
 /** One sale on the HUD: live stock and rates, and its controls (each confirmed first). */
@@ -65,6 +66,7 @@ export function SaleRow({ sale }: { sale: HudSale }) {
           </dd>
         </div>
       </dl>
+      <QueueFacts sale={sale} />
       <div className="sale-row-actions">
         <button
           type="button"
