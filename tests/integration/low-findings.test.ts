@@ -91,3 +91,22 @@ describe('guest cookies (L4)', () => {
     expect((await fresh.query('order.mine', {})).status).toBe(200);
   });
 });
+
+describe('correlation ids (L6)', () => {
+  it('the server makes its own id; the client’s is not taken for the order', async ({ server, admin }) => {
+    const { TestClient } = await import('../support/client.ts');
+    const { createSale } = await import('../support/stack.ts');
+    await createSale(admin, { id: 'corr', totalStock: 5, perUserLimit: 5 });
+    const u = new TestClient(server.url);
+    await u.startSession();
+    const r = await u.mutate<{ correlationId: string }>(
+      'order.place',
+      { saleId: 'corr', quantity: 1, idempotencyKey: 'corr-key-0001' },
+      { 'x-correlation-id': 'someone-elses-trail' },
+    );
+    expect(r.status).toBe(200);
+    const id = String(r.headers['x-correlation-id']);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.body.result?.data.correlationId).toBe(id);
+  });
+});
