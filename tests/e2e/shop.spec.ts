@@ -38,7 +38,7 @@ test.describe('shop page', () => {
     page.on('worker', (w) => workers.push(w.url()));
     await page.goto(`${stack.url}/?sale=${saleId}`);
     await expect
-      .poll(async () => (await page.context().cookies()).some((c) => c.name === 'surge_sid'))
+      .poll(async () => (await page.context().cookies()).some((c) => c.name === '__Host-surge_sid'))
       .toBe(true);
     const ms = await page.evaluate(() => (globalThis as { __surgePowMs?: number }).__surgePowMs);
     expect(ms).toBeGreaterThanOrEqual(0);

@@ -59,3 +59,54 @@ describe('HSTS in production (L8)', () => {
     expect((await fetch(`${server.url}/healthz`)).headers.get('strict-transport-security')).toBeNull();
   });
 });
+
+describe('guest cookies (L4)', () => {
+  it('production: __Host- prefix, Secure; the issued-at is signed in and the server refuses a cookie past 30 days', async ({
+    stack,
+  }) => {
+    const { createHmac } = await import('node:crypto');
+    const { PRODUCTION_SECRETS } = await import('../support/env.ts');
+    const { TestClient, reasonOf } = await import('../support/client.ts');
+    const prod = await stack.server({ NODE_ENV: 'production', ...PRODUCTION_SECRETS, POW_MAX_NUMBER: '0' });
+    const u = new TestClient(prod.url);
+    const r = await u.mutate<{ userId: string }>('session.start', {});
+    const set = String(r.headers['set-cookie']);
+    expect(set).toMatch(/^__Host-surge_sid=/);
+    expect(set).toMatch(/; Path=\//);
+    expect(set).toMatch(/; Secure/);
+    expect(set).not.toMatch(/Domain=/i);
+    expect((await u.query('order.mine', {})).status).toBe(200);
+
+    const userId = r.body.result?.data.userId ?? '';
+    const signed = (value: string) =>
+      `${value}.${createHmac('sha256', `${PRODUCTION_SECRETS.SESSION_SECRET}:guest`).update(value).digest('base64url')}`;
+    const old = Math.floor(Date.now() / 1000) - 31 * 24 * 3600;
+    for (const value of [`${userId}:${old}`, userId]) {
+      const c = new TestClient(prod.url);
+      c.cookies.set('__Host-surge_sid', signed(value));
+      expect(reasonOf(await c.query('order.mine', {})), value).toBe('NO_SESSION');
+    }
+    const fresh = new TestClient(prod.url);
+    fresh.cookies.set('__Host-surge_sid', signed(`${userId}:${Math.floor(Date.now() / 1000) - 3600}`));
+    expect((await fresh.query('order.mine', {})).status).toBe(200);
+  });
+});
+
+describe('correlation ids (L6)', () => {
+  it('the server makes its own id; the client’s is not taken for the order', async ({ server, admin }) => {
+    const { TestClient } = await import('../support/client.ts');
+    const { createSale } = await import('../support/stack.ts');
+    await createSale(admin, { id: 'corr', totalStock: 5, perUserLimit: 5 });
+    const u = new TestClient(server.url);
+    await u.startSession();
+    const r = await u.mutate<{ correlationId: string }>(
+      'order.place',
+      { saleId: 'corr', quantity: 1, idempotencyKey: 'corr-key-0001' },
+      { 'x-correlation-id': 'someone-elses-trail' },
+    );
+    expect(r.status).toBe(200);
+    const id = String(r.headers['x-correlation-id']);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.body.result?.data.correlationId).toBe(id);
+  });
+});

@@ -17,6 +17,10 @@ export class Sessions {
   // One signing key per cookie purpose: a guest cookie can never pass for an admin one.
   private readonly guestSigningKey: string;
   private readonly adminSigningKey: string;
+  // In production the `__Host-` prefix: the browser keeps them Secure, host-only, path `/`
+  // (a sibling subdomain cannot plant or overwrite one; issue 10 L4).
+  private readonly guestCookie: string;
+  private readonly adminCookie: string;
 
   constructor(
     private readonly d: {
@@ -29,17 +33,27 @@ export class Sessions {
   ) {
     this.guestSigningKey = `${d.secret}:guest`;
     this.adminSigningKey = `${d.secret}:admin`;
+    this.guestCookie = d.secure ? `__Host-${GUEST_COOKIE}` : GUEST_COOKIE;
+    this.adminCookie = d.secure ? `__Host-${ADMIN_COOKIE}` : ADMIN_COOKIE;
   }
 
+  /**
+   * The guest of a genuine, unexpired cookie: `<userId>:<issued at, unix s>` signed, so the
+   * server enforces the 30 days itself, whatever the browser keeps (issue 10 L4).
+   */
   guestUserId(req: IncomingMessage): string | null {
-    const id = unsign(readCookie(req, GUEST_COOKIE), this.guestSigningKey);
-    return id && ID.test(id) ? id : null;
+    const value = unsign(readCookie(req, this.guestCookie), this.guestSigningKey);
+    const m = value ? /^([A-Za-z0-9_-]{8,64}):(\d{1,12})$/.exec(value) : null;
+    if (!m?.[1]) return null;
+    const ageS = Date.now() / 1000 - Number(m[2]);
+    return ageS >= -300 && ageS <= GUEST_MAX_AGE_S ? m[1] : null;
   }
 
   startGuest(req: IncomingMessage, res: ServerResponse): string {
     const existing = this.guestUserId(req);
     const userId = existing ?? `u_${randomBytes(12).toString('base64url')}`;
-    setCookie(res, GUEST_COOKIE, sign(userId, this.guestSigningKey), {
+    const issuedAt = Math.floor(Date.now() / 1000);
+    setCookie(res, this.guestCookie, sign(`${userId}:${issuedAt}`, this.guestSigningKey), {
       sameSite: 'lax',
       maxAge: GUEST_MAX_AGE_S,
       secure: this.d.secure,
@@ -59,7 +73,7 @@ export class Sessions {
       'EX',
       ADMIN_MAX_AGE_S,
     );
-    setCookie(res, ADMIN_COOKIE, sign(id, this.adminSigningKey), {
+    setCookie(res, this.adminCookie, sign(id, this.adminSigningKey), {
       sameSite: 'strict',
       maxAge: ADMIN_MAX_AGE_S,
       secure: this.d.secure,
@@ -69,14 +83,14 @@ export class Sessions {
 
   /** The admin session id when the cookie is genuine and not revoked. */
   async adminSessionId(req: IncomingMessage): Promise<string | null> {
-    const id = unsign(readCookie(req, ADMIN_COOKIE), this.adminSigningKey);
+    const id = unsign(readCookie(req, this.adminCookie), this.adminSigningKey);
     if (!id || !ID.test(id)) return null;
     return (await this.d.redis.exists(this.d.adminKey(id))) === 1 ? id : null;
   }
 
   async endAdmin(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const id = unsign(readCookie(req, ADMIN_COOKIE), this.adminSigningKey);
+    const id = unsign(readCookie(req, this.adminCookie), this.adminSigningKey);
     if (id && ID.test(id)) await this.d.redis.del(this.d.adminKey(id));
-    setCookie(res, ADMIN_COOKIE, '', { sameSite: 'strict', maxAge: 0, secure: this.d.secure });
+    setCookie(res, this.adminCookie, '', { sameSite: 'strict', maxAge: 0, secure: this.d.secure });
   }
 }
