@@ -95,6 +95,29 @@ describe('admission tokens', () => {
   });
 });
 
+describe('judging order (SPEC §5)', () => {
+  it('SPEC §5: a missing or forged token is refused before the rate limits — no rate-limit token is spent — and an admitted shopper then buys', async ({
+    stack,
+    admin,
+  }) => {
+    const limited = await stack.server({ RATE_LIMIT_PER_USER: '2', RATE_LIMIT_WINDOW_MS: '60000' });
+    await createSale(admin, {
+      id: 'judged',
+      totalStock: 10,
+      perUserLimit: 1,
+      queue: { admitPerSecond: 1000 },
+    });
+    const [u] = (await shoppers(limited.url, 1)) as [TestClient];
+    for (let i = 0; i < 6; i++) {
+      const r = await place(u, 'judged', `judged-key-${i}`, i % 2 === 0 ? undefined : 'forged.token');
+      expect(reasonOf(r)).toBe('NOT_ADMITTED');
+    }
+    await join(u, 'judged');
+    const t = await admitted(u, 'judged');
+    expect((await place(u, 'judged', 'judged-buy-1', t.admissionToken as string)).status).toBe(200);
+  });
+});
+
 describe('answers by reason on the HUD', () => {
   it('issue 9 §2: the HUD frame counts order.place answers per second by kind, NOT_ADMITTED included', async ({
     server,

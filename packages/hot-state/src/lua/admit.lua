@@ -13,6 +13,9 @@ local now = now_ms()
 if redis.call('EXISTS', K_REBUILD) == 1 then return {0} end
 local h = redis.call('HMGET', K_HOT, 'remaining', 'startsMs', 'endsMs', 'paused', 'qRate', 'qTtlMs', 'qFactor')
 if not h[5] then return {0} end
+-- Nobody has joined (or Redis lost the room): nothing to admit, and no key to create here —
+-- only queue-join.lua creates the room's keys, with the sale's expiry.
+if redis.call('EXISTS', K_Q_TIX) == 0 then return {0} end
 local rate = tonumber(h[5])
 if now < tonumber(h[2]) or now >= tonumber(h[3]) or h[4] == '1' or rate <= 0 then
   -- Admission pauses: no credit builds up meanwhile.
