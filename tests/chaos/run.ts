@@ -135,7 +135,7 @@ async function main(): Promise<number> {
       priceCents: 1000,
       totalStock: stock,
       perUserLimit: 4,
-    } as never);
+    });
     if (r?.status !== 200) throw new Error(`createSale ${id}: ${r?.status} ${JSON.stringify(r?.body)}`);
   }
 
@@ -195,7 +195,7 @@ async function main(): Promise<number> {
       s,
       fault,
       now,
-      (server, path, input) => admin.call(server, path, input as never),
+      (server, path, input) => admin.call(server, path, input as { saleId: string }),
       SALES,
     );
     faults.push(rec);
