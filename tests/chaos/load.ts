@@ -128,13 +128,20 @@ export class Admin {
   async call(
     server: Slot,
     path: string,
-    input: { saleId: string; quantity?: number },
+    input: { saleId: string; quantity?: number } | ({ id: string } & Record<string, unknown>),
   ): Promise<Reply | null> {
     if (!this.loggedIn) await this.login(server).catch(() => undefined);
     const f = (
-      { 'admin.pauseSale': 'pause', 'admin.resumeSale': 'resume', 'admin.restock': 'restock' } as const
+      {
+        'admin.pauseSale': 'pause',
+        'admin.resumeSale': 'resume',
+        'admin.restock': 'restock',
+        'admin.flushCache': 'flush',
+        'admin.createSale': 'createSale',
+      } as const
     )[path as 'admin.pauseSale'];
-    const op = { f: f ?? 'flush', value: input } as Parameters<History['record']>[1];
+    if (!f) throw new Error(`chaos admin: no history name for ${path}`);
+    const op = { f, value: input } as Parameters<History['record']>[1];
     try {
       const reply = await this.o.history.record(
         this.process,

@@ -12,6 +12,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import {
   checkSale,
   describeViolations,
@@ -134,7 +135,7 @@ async function main(): Promise<number> {
       priceCents: 1000,
       totalStock: stock,
       perUserLimit: 4,
-    } as never);
+    });
     if (r?.status !== 200) throw new Error(`createSale ${id}: ${r?.status} ${JSON.stringify(r?.body)}`);
   }
 
@@ -164,12 +165,15 @@ async function main(): Promise<number> {
 
   // Invariants that hold at every moment (I1, I5, no duplicate): sampled while faults run.
   const sampled: Violation[] = [];
+  // Its own client: while Redis is down a read fails at once (no retries, no unhandled errors).
+  const sampleRedis = new Redis(s.redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  sampleRedis.on('error', () => undefined);
   const sampler = (async () => {
     while (!stopped) {
       await sleep(2000);
       for (const saleId of SALES) {
         try {
-          const obs = await observeSale({ db: s.db.url, redis: s.redis.url, ns: s.ns, saleId });
+          const obs = await observeSale({ db: s.db.url, redis: sampleRedis, ns: s.ns, saleId });
           for (const v of judge(obs, { quiet: false }).violations)
             if (AT_EVERY_MOMENT.has(v.check))
               sampled.push({ ...v, message: `at ${Math.round(now())} ms: ${v.message}` });
@@ -191,7 +195,7 @@ async function main(): Promise<number> {
       s,
       fault,
       now,
-      (server, path, input) => admin.call(server, path, input as never),
+      (server, path, input) => admin.call(server, path, input as { saleId: string }),
       SALES,
     );
     faults.push(rec);
@@ -208,6 +212,7 @@ async function main(): Promise<number> {
   stopped = true;
   await load;
   await sampler;
+  sampleRedis.disconnect();
   const loadEnd = now();
   log(`load stopped at ${(loadEnd / 1000).toFixed(1)} s; draining`);
 

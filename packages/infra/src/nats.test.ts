@@ -1,6 +1,6 @@
 import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
-import { isTransientDeclareError, StreamConfigMismatch, streamDiff } from './nats.ts';
+import { isTransientDeclareError, pendingForSale, StreamConfigMismatch, streamDiff } from './nats.ts';
 
 const want = {
   name: 'surge_orders',
@@ -51,5 +51,45 @@ describe('isTransientDeclareError', () => {
     expect(isTransientDeclareError(api(10052, 400))).toBe(false); // invalid config
     expect(isTransientDeclareError(new StreamConfigMismatch('s', []))).toBe(false);
     expect(isTransientDeclareError(new TypeError('bug'))).toBe(false);
+  });
+});
+
+describe('pendingForSale', () => {
+  /** A stream as a NATS kill -9 can leave it: `stale` messages at or below the ack floor. */
+  function fakeJsm(o: { seqs: number[]; ackFloor: number | null }) {
+    let seqs = [...o.seqs];
+    const purged: number[] = [];
+    const jsm = {
+      streams: {
+        info: async () => ({
+          state: { first_seq: seqs[0] ?? 0, subjects: seqs.length ? { 'ns.orders.s': seqs.length } : {} },
+        }),
+        purge: async (_stream: string, opts: { seq: number }) => {
+          purged.push(opts.seq);
+          seqs = seqs.filter((s) => s >= opts.seq);
+          return { success: true, purged: 0 };
+        },
+      },
+      consumers: {
+        info: async () => {
+          if (o.ackFloor === null) throw new Error('consumer not found');
+          return { ack_floor: { stream_seq: o.ackFloor, consumer_seq: o.ackFloor } };
+        },
+      },
+    };
+    return { jsm: jsm as unknown as Parameters<typeof pendingForSale>[0], purged };
+  }
+
+  it('counts messages above the ack floor and purges acknowledged ones a restart brought back', async () => {
+    const stale = fakeJsm({ seqs: [5, 9, 14], ackFloor: 10 });
+    expect(await pendingForSale(stale.jsm, 'ns', 's')).toBe(1);
+    expect(stale.purged).toEqual([11]);
+    const live = fakeJsm({ seqs: [12, 14], ackFloor: 10 });
+    expect(await pendingForSale(live.jsm, 'ns', 's')).toBe(2);
+    expect(live.purged).toEqual([]);
+    const noConsumer = fakeJsm({ seqs: [1, 2], ackFloor: null });
+    expect(await pendingForSale(noConsumer.jsm, 'ns', 's')).toBe(2);
+    expect(noConsumer.purged).toEqual([]);
+    expect(await pendingForSale(fakeJsm({ seqs: [], ackFloor: 10 }).jsm, 'ns', 's')).toBe(0);
   });
 });

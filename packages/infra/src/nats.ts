@@ -265,6 +265,13 @@ export async function retryDeclaration<T>(
 /**
  * Messages of one sale still in the stream (the rebuild's wait, docs/architecture.md#the-rebuild;
  * per-subject counts).
+ *
+ * The orders stream is a work queue: a message is removed when it is acknowledged. After a
+ * `kill -9` of NATS the file store can bring back messages whose removal had not reached the
+ * disk while the consumer's ack floor (stored apart) is already past them: nobody will ever be
+ * delivered them again, and a rebuild waiting for the subject to empty would wait forever
+ * (found by the fault run: two CONFIRMED orders' messages left behind by a NATS kill -9). Every
+ * message at or below the ack floor has been acknowledged, so they are purged, then counted.
  */
 export async function pendingForSale(
   jsm: JetStreamManager,
@@ -274,5 +281,14 @@ export async function pendingForSale(
   const n = natsNames(namespace);
   const subject = n.subjectOf(saleId);
   const info = await jsm.streams.info(n.stream, { subjects_filter: subject });
-  return info.state.subjects?.[subject] ?? 0;
+  const count = info.state.subjects?.[subject] ?? 0;
+  if (count === 0) return 0;
+  const floor = await jsm.consumers.info(n.stream, n.consumer).then(
+    (c) => c.ack_floor.stream_seq,
+    () => 0, // no consumer yet: nothing was acknowledged
+  );
+  if (floor === 0 || info.state.first_seq > floor) return count;
+  await jsm.streams.purge(n.stream, { seq: floor + 1 });
+  const after = await jsm.streams.info(n.stream, { subjects_filter: subject });
+  return after.state.subjects?.[subject] ?? 0;
 }

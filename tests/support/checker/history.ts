@@ -29,7 +29,8 @@ export type Op =
   | { f: 'pause'; value: { saleId: string } }
   | { f: 'resume'; value: { saleId: string } }
   | { f: 'restock'; value: { saleId: string; quantity: number } }
-  | { f: 'flush'; value: { saleId: string } };
+  | { f: 'flush'; value: { saleId: string } }
+  | { f: 'createSale'; value: { id: string } };
 
 export interface HistoryEvent {
   /** Position in the history: events are totally ordered by it. */

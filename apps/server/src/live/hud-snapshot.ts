@@ -114,7 +114,7 @@ export class HudSnapshots {
       });
     }
     this.prev = { at: now, counters };
-    const reconciled = await this.reconciler.read(
+    const reconciled = this.reconciler.read(
       ids,
       (id) => sales.find((s) => s.id === id)?.state === 'rebuilding',
       now,

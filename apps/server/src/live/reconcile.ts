@@ -6,12 +6,13 @@ import type { OrderScripts, SaleKeys } from '@surge/hot-state';
  * docs/architecture.md#live-data, the HUD's live reconciliation of each sale: total stock (PostgreSQL) against
  * remaining + Σ quantity of open reservation records (one atomic Redis read) + Σ quantity of
  * live rows whose order has no open record (PostgreSQL, read after Redis). Read at most once a
- * second; a sale is flagged once they have disagreed for RECONCILE_FLAG_MS in a row, so the
+ * second, beside the HUD's frames; a sale is flagged once they have disagreed for RECONCILE_FLAG_MS in a row, so the
  * moment between a reservation and its row (a few ms, both sides moving) never flags it.
  */
 export class Reconciler {
   private readonly since = new Map<string, number>();
   private last: { at: number; bySale: Map<string, Reconciliation | null> } | null = null;
+  private running: Promise<void> | null = null;
 
   constructor(
     private readonly d: {
@@ -21,13 +22,26 @@ export class Reconciler {
     },
   ) {}
 
-  /** `rebuilding` sales (and any a store cannot answer for) get null and start afresh. */
-  async read(
+  /**
+   * The last reconciliation, at once; a new one is started in the background when it is a
+   * second old, so a HUD frame never waits for PostgreSQL. `rebuilding` sales (and any a store
+   * cannot answer for) get null and start afresh.
+   */
+  read(
     saleIds: readonly string[],
     rebuilding: (saleId: string) => boolean,
     now: number,
-  ): Promise<Map<string, Reconciliation | null>> {
-    if (this.last && now - this.last.at < 1000) return this.last.bySale;
+  ): Map<string, Reconciliation | null> {
+    if (!this.running && (!this.last || now - this.last.at >= 1000)) {
+      const ids = [...saleIds];
+      this.running = this.refresh(ids, rebuilding, now).finally(() => {
+        this.running = null;
+      });
+    }
+    return this.last?.bySale ?? new Map();
+  }
+
+  private async refresh(saleIds: string[], rebuilding: (saleId: string) => boolean, now: number) {
     const bySale = new Map<string, Reconciliation | null>();
     for (const saleId of saleIds) {
       const r = rebuilding(saleId) ? null : await this.one(saleId, now).catch(() => null);
@@ -35,7 +49,6 @@ export class Reconciler {
       bySale.set(saleId, r);
     }
     this.last = { at: now, bySale };
-    return bySale;
   }
 
   private async one(saleId: string, now: number): Promise<Reconciliation | null> {
