@@ -103,13 +103,19 @@ describe('Redis Cluster: a primary fails over to its replica', () => {
 
     const load = buyers(await shoppers(server.url, 16), 'failover');
     await sleep(2000);
-    // The server stays ready through the failover: one shard's trouble is its own sales'.
-    const readiness: number[] = [];
+    // The server stays ready through the failover (one shard's trouble is its own sales'), at
+    // least as a load balancer sees it: never unready for 1 s running (HAProxy's fall 2 × 500 ms).
+    const readiness: { at: number; status: number; body: string }[] = [];
     let probing = true;
     const probe = (async () => {
       while (probing) {
-        readiness.push((await fetch(`${server.url}/readyz`).catch(() => null))?.status ?? 0);
-        await sleep(200);
+        const r = await fetch(`${server.url}/readyz`).catch(() => null);
+        readiness.push({
+          at: Date.now(),
+          status: r?.status ?? 0,
+          body: r && r.status !== 200 ? await r.text() : '',
+        });
+        await sleep(100);
       }
     })();
     await primary.stop(); // kill -9 by PID
@@ -125,10 +131,20 @@ describe('Redis Cluster: a primary fails over to its replica', () => {
     const window = await load.window(killedAt, 'primary killed (replica up to date)');
     probing = false;
     await probe;
-    expect(
-      readiness.filter((st) => st !== 200),
-      `/readyz during the failover: ${readiness.join(' ')}`,
-    ).toEqual([]);
+    let longest = 0;
+    let since: number | null = null;
+    for (const r of readiness) {
+      if (r.status === 200) since = null;
+      else {
+        since ??= r.at;
+        longest = Math.max(longest, r.at - since);
+      }
+    }
+    const unready = readiness.filter((r) => r.status !== 200);
+    console.log(
+      `[redis-cluster] /readyz during the failover: ${unready.length} of ${readiness.length} probes unready, longest ${longest} ms${unready[0] ? ` (${unready[0].body})` : ''}`,
+    );
+    expect(longest).toBeLessThan(1000);
     expect(window).toBeLessThan(30_000);
     await sleep(1500);
     await load.stop();
