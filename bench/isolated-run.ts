@@ -4,10 +4,9 @@
  * removed at the end — also when the bench is interrupted (`cleanupAll`).
  */
 import { type SpawnedApp, spawnApp } from '../scripts/spawn-app.mjs';
-import { TestClient } from '../tests/support/client.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
-import { ADMIN_PASSWORD, BASELINE_JS, CFG, serverEnv, workerEnv } from './config.ts';
-import { guestCookies, load, type Outcomes, percentiles } from './load.ts';
+import { BASELINE_JS, CFG, serverEnv, workerEnv } from './config.ts';
+import { createBenchSale, guestCookies, load, type Outcomes, percentiles } from './load.ts';
 import { cpuSeconds, peakRss, streamCount } from './probes.ts';
 
 export type SideName = 'baseline' | 'trpc';
@@ -73,16 +72,7 @@ export async function startRun(side: SideName, label: string) {
     let path: string;
     let userHeaders: Record<string, string>[];
     if (side === 'trpc') {
-      const admin = new TestClient(url);
-      await admin.loginAdmin(ADMIN_PASSWORD);
-      const sale = await admin.mutate('admin.createSale', {
-        id: CFG.saleId,
-        name: `bench ${CFG.saleId}`,
-        priceCents: 1000,
-        totalStock: CFG.stock,
-        perUserLimit: CFG.perUserLimit,
-      });
-      if (sale.status !== 200) throw new Error(`createSale: ${sale.status} ${JSON.stringify(sale.body)}`);
+      await createBenchSale(url);
       userHeaders = await guestCookies(url, CFG.users);
       path = '/trpc/order.place';
     } else {

@@ -5,7 +5,21 @@
 import { randomBytes } from 'node:crypto';
 import autocannon, { type Result } from 'autocannon';
 import { TestClient } from '../tests/support/client.ts';
-import { CFG } from './config.ts';
+import { ADMIN_PASSWORD, CFG } from './config.ts';
+
+/** Creates the bench's sale through the admin API (huge stock, so SOLD_OUT never takes over). */
+export async function createBenchSale(url: string): Promise<void> {
+  const admin = new TestClient(url);
+  await admin.loginAdmin(ADMIN_PASSWORD);
+  const sale = await admin.mutate('admin.createSale', {
+    id: CFG.saleId,
+    name: `bench ${CFG.saleId}`,
+    priceCents: 1000,
+    totalStock: CFG.stock,
+    perUserLimit: CFG.perUserLimit,
+  });
+  if (sale.status !== 200) throw new Error(`createSale: ${sale.status} ${JSON.stringify(sale.body)}`);
+}
 
 /** One signed guest cookie per user, from `session.start` (as a browser would get it). */
 export async function guestCookies(url: string, n: number): Promise<Record<string, string>[]> {

@@ -151,7 +151,7 @@ export async function runPipeline(o: {
       const whole = await persisted(client, CFG.saleId, {});
       // A row without an accepted call is allowed only under the idempotency key of a request
       // the client never saw answered (in flight when the load stopped, timed out): its outcome
-      // is unknown to the client, as SPEC §3 allows.
+      // is unknown to the client, as docs/architecture.md#invariants allows (I3).
       const { violations } = await checkSale({
         db: client,
         redis: SHARED.redis,

@@ -1,5 +1,6 @@
 // `npm run db:seed`: the demo sale of `npm start`. Written to PostgreSQL only — PostgreSQL is
-// the truth; a server finds a sale without hot state and rebuilds it into Redis (SPEC §4.7).
+// the truth; a server finds a sale without hot state and rebuilds it into Redis
+// (docs/architecture.md#when-a-rebuild-starts).
 import { createPrisma } from '@surge/db';
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -3,7 +3,7 @@ import { TestClient } from '../support/client.ts';
 import { expect, loginHud, newSale, test } from './support/fixtures.ts';
 import { stackEnv } from './support/global-setup.ts';
 
-/** SPEC §6, the admin control center ("Cyber-HUD"), in a real Chromium. */
+/** The admin control center ("Cyber-HUD"), in a real Chromium. */
 test.describe('Cyber-HUD', () => {
   test('the HUD requires login; a wrong password is refused', async ({ page, stack }) => {
     await page.goto(`${stack.url}/admin`);

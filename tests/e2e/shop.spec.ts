@@ -1,7 +1,7 @@
 import { TestClient } from '../support/client.ts';
 import { expect, newSale, test } from './support/fixtures.ts';
 
-/** SPEC §6, the shop page, in a real Chromium against the real stack. */
+/** The shop page, in a real Chromium against the real stack. */
 test.describe('shop page', () => {
   test('a shopper buys: PENDING, then CONFIRMED, with one order in PostgreSQL', async ({
     page,

@@ -13,7 +13,10 @@ const it = stackTest({ worker: {} });
 /** A private NATS, stopped by the test. */
 const withPrivateNats = stackTest({ private: { nats: true }, server: { BREAKER_HALF_OPEN_MS: '500' } });
 
-/** SPEC §4 step 6: admin.dlq.list / replay / discard. A replay never resurrects an order without stock. */
+/**
+ * docs/architecture.md#dead-letters-and-replay: admin.dlq.list / replay / discard. A replay never
+ * resurrects an order without stock.
+ */
 describe('dead letters from the control center', () => {
   /** A FAILED order with its dead letter, as the worker leaves them (units already returned). */
   async function deadLetteredOrder(server: TestServer, saleId: string, userId: string, quantity: number) {

@@ -13,9 +13,9 @@ const it = stackTest({ server: { SWEEP_INTERVAL_MS: '100' }, worker: {} })
   );
 
 /**
- * SPEC §4 step 4 / 7: a message reserved before a rebuild that could not see it (Redis lost
- * the record) carries the old epoch; the worker drops it, and the server that sent it says
- * OUTCOME_UNKNOWN — never success — because its record is gone.
+ * docs/architecture.md#the-epoch-fence: a message reserved before a rebuild that could not see it
+ * (Redis lost the record) carries the old epoch; the worker drops it, and the server that sent it
+ * says OUTCOME_UNKNOWN — never success — because its record is gone.
  */
 describe('a publish that lands after its sale was rebuilt', () => {
   it('I1 I3: the old-epoch message is dropped and its caller was answered OUTCOME_UNKNOWN', async ({

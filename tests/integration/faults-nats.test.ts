@@ -14,9 +14,9 @@ const withPrivateNats = stackTest({ private: { nats: true }, server: { BREAKER_H
 const withTinyStream = stackTest({ server: { STREAM_MAX_BYTES: '2048', BREAKER_FAILURES: '1000' } });
 
 /**
- * SPEC §4 steps 1–2 when the queue is unavailable: nothing is reserved while NATS is down
- * (replay-only mode, the breaker held open), and a definite publish failure (stream full)
- * gives stock, quota and key back.
+ * docs/architecture.md#nats-outage: the order path when the queue is unavailable: nothing is
+ * reserved while NATS is down (replay-only mode, the breaker held open), and a definite publish
+ * failure (stream full) gives stock, quota and key back.
  */
 describe('NATS not connected', () => {
   withPrivateNats(

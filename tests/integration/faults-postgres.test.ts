@@ -12,9 +12,9 @@ const it = stackTest({
 });
 
 /**
- * SPEC §4 step 6 / I7: a PostgreSQL outage is no reason to dead-letter. Orders keep being
- * accepted (the order path does not touch PostgreSQL), the worker holds its batch and waits,
- * and everything is persisted once PostgreSQL is back.
+ * docs/architecture.md#postgresql-outage / I7: a PostgreSQL outage is no reason to dead-letter.
+ * Orders keep being accepted (the order path does not touch PostgreSQL), the worker holds its batch
+ * and waits, and everything is persisted once PostgreSQL is back.
  */
 describe('PostgreSQL unavailable for a while', () => {
   it('I7: orders keep being accepted, the worker waits, nothing is dead-lettered, all persisted once it is back', async ({

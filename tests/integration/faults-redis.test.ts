@@ -9,9 +9,9 @@ type Placed = { orderId: string };
 type SaleView = { state: string; remaining: number };
 
 /**
- * SPEC §4 step 8 / I7: a Redis restart may lose acknowledged writes even with AOF, so a new
- * `run_id` makes every server rebuild every sale from PostgreSQL; a restart without
- * persistence loses everything and the sales rebuild too. Orders survive both.
+ * docs/architecture.md#redis-restarts-or-loses-data / I7: a Redis restart may lose acknowledged
+ * writes even with AOF, so a new `run_id` makes every server rebuild every sale from PostgreSQL; a
+ * restart without persistence loses everything and the sales rebuild too. Orders survive both.
  */
 for (const { persistence, aof } of [
   { persistence: 'AOF', aof: true },

@@ -8,9 +8,10 @@ import { createSale } from '../support/stack.ts';
 const it = stackTest({ server: { LEASE_MS: '3000', SWEEP_INTERVAL_MS: '200' } });
 
 /**
- * SPEC §4 step 3 / I7: a server killed between the reservation and the publish leaves an
- * orphan reservation; the sweeper of another server process publishes it exactly once, and
- * the client's retry with the same key learns the outcome (409 while in flight, then replay).
+ * docs/architecture.md#a-server-crashes / I7: a server killed between the reservation and the
+ * publish leaves an orphan reservation; the sweeper of another server process publishes it exactly
+ * once, and the client's retry with the same key learns the outcome (409 while in flight, then
+ * replay).
  */
 describe('server kill -9 between reserve and publish', () => {
   it('I7: the orphan is published once by the other server; the retry gets 409 then the replay', async ({

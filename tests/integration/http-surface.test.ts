@@ -12,7 +12,10 @@ const it = stackTest().extend('sale', { scope: 'file', auto: true }, async ({ st
 /** Built servers only, started by the tests. */
 const withoutServer = stackTest({ server: false });
 
-/** SPEC §5 / §5b: the plain HTTP routes, sessions and cookies, production answers, shutdown. */
+/**
+ * The plain HTTP routes, sessions and cookies, production answers, shutdown
+ * (docs/architecture.md#the-http-edge, docs/architecture.md#logs-metrics-health-and-audit).
+ */
 describe('HTTP surface', () => {
   it('GET /healthz 200; /readyz 200 with each check and the breaker; /metrics in Prometheus text', async ({
     server,

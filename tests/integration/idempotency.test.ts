@@ -13,7 +13,10 @@ const it = stackTest().extend('sales', { scope: 'file', auto: true }, async ({ a
   return ['idem-a', 'idem-b'];
 });
 
-/** SPEC §3 I4: an idempotency key is scoped by (sale, user); one order per key and input. */
+/**
+ * I4 (docs/architecture.md#idempotency): an idempotency key is scoped by (sale, user); one order
+ * per key and input.
+ */
 describe('I4 idempotency', () => {
   const messagesFor = async (ns: string, orderId: string) =>
     (await streamMessages(ns)).filter((m) => m.msg.orderId === orderId);

@@ -7,8 +7,8 @@ import { createSale, shoppers } from '../support/stack.ts';
 const it = stackTest();
 
 /**
- * SPEC §3 I1 (no oversell) and I5 (per-user limit) at the intake: thousands of concurrent
- * `order.place` calls over HTTP against little stock.
+ * docs/architecture.md#invariants, I1 (no oversell) and I5 (per-user limit) at the intake:
+ * thousands of concurrent `order.place` calls over HTTP against little stock.
  */
 describe('order intake under concurrency', () => {
   it('I1 + I5: 2,000 concurrent calls from 320 users on stock 100 accept exactly 100, ≤ 2 per user, 100 distinct messages', async ({

@@ -19,8 +19,8 @@ const it = stackTest()
   );
 
 /**
- * SPEC §5 live.* over SSE with the official client: data comes from Redis/NATS, so a
- * subscriber on one server sees orders placed through another; frames are tracked.
+ * docs/architecture.md#live-data: live.* over SSE with the official client: data comes from
+ * Redis/NATS, so a subscriber on one server sees orders placed through another; frames are tracked.
  */
 describe('live subscriptions', () => {
   it('live.sale on server A follows orders placed through server B', async ({ server: a, b }) => {

@@ -9,7 +9,10 @@ type Placed = { orderId: string; status: string };
 
 const it = stackTest({ worker: { PAYMENT_FAILURE_RATE: '0.3' } });
 
-/** SPEC §3 I1, I2, I3, I5 end to end: intake under load, the worker, payment failures. */
+/**
+ * docs/architecture.md#invariants, I1, I2, I3, I5 end to end: intake under load, the worker,
+ * payment failures.
+ */
 describe('order pipeline end to end', () => {
   it('I1 I2 I3 I5: 2,000 concurrent calls, 320 users, stock 150, limit 3, quantities 1–3, 30 % payment failures', async ({
     stack,

@@ -6,7 +6,10 @@ import { createSale, shoppers } from '../support/stack.ts';
 
 const it = stackTest();
 
-/** SPEC §3 I6: pause is a barrier, checked inside the same atomic step as the reservation. */
+/**
+ * docs/architecture.md#invariants, I6: pause is a barrier, checked inside the same atomic step as
+ * the reservation.
+ */
 describe('I6 pause is a barrier', () => {
   it('I6: under load, no order.place that starts after admin.pauseSale returned is accepted; resume reopens', async ({
     stack,

@@ -13,8 +13,9 @@ const poisoned = stackTest();
 const copied = stackTest();
 
 /**
- * SPEC §4 step 6: messages that can never be processed are dead-lettered at once with their
- * reason — stock comes back only where a reservation exists — and the worker keeps going.
+ * docs/architecture.md#dead-letters-and-replay: messages that can never be processed are
+ * dead-lettered at once with their reason — stock comes back only where a reservation exists — and
+ * the worker keeps going.
  */
 describe('poison messages', () => {
   poisoned(

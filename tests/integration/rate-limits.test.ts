@@ -29,9 +29,9 @@ const it = stackTest({ server: false })
   });
 
 /**
- * SPEC §5b rate limits, counted in Redis: per user and per IP on order.place, per IP on
- * session.start, and the admin-login throttle that stays on when every other limit is off.
- * X-Forwarded-For (TRUST_PROXY=true) gives each case its own client IP.
+ * Rate limits (docs/architecture.md#the-http-edge), counted in Redis: per user and per IP on
+ * order.place, per IP on session.start, and the admin-login throttle that stays on when every other
+ * limit is off. X-Forwarded-For (TRUST_PROXY=true) gives each case its own client IP.
  */
 describe('rate limits', () => {
   const expectLimited = (a: Answer, windowMs = 10_000) => {

@@ -19,7 +19,10 @@ function tally(answers: Answer<Placed>[]) {
   return { accepted, unknown };
 }
 
-/** SPEC §4 step 7 with a backlog: the rebuild waits for the sale's messages to be persisted. */
+/**
+ * docs/architecture.md#the-rebuild with a backlog: the rebuild waits for the sale's messages to be
+ * persisted.
+ */
 describe('rebuild with a backlog', () => {
   it('I1 I2: keys deleted mid-run while orders are in the stream → SALE_REBUILDING, it waits for them, then the invariants hold', async ({
     stack,

@@ -11,8 +11,9 @@ type SaleView = { remaining: number; state: string; totalStock: number };
 const it = stackTest({ server: { SWEEP_INTERVAL_MS: '200', REBUILD_TIMEOUT_MS: '600' } });
 
 /**
- * SPEC §4 step 7 / I7: Redis holds the hot state, PostgreSQL the truth. A sale whose keys are
- * lost answers SALE_REBUILDING and is rebuilt from the rows before it takes orders again.
+ * docs/architecture.md#the-rebuild / I7: Redis holds the hot state, PostgreSQL the truth. A sale
+ * whose keys are lost answers SALE_REBUILDING and is rebuilt from the rows before it takes orders
+ * again.
  */
 describe('rebuild of a sale hot state', () => {
   const deleteSaleKeys = (ns: string, saleId: string) =>

@@ -1,10 +1,10 @@
 import { natsNames } from '@surge/contracts';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { waitForQuiet } from '../support/checker/index.ts';
 import { reasonOf, type TestClient } from '../support/client.ts';
-import { hotState, streamMessages } from '../support/inspect.ts';
 import { checkInvariants } from '../support/invariants.ts';
 import { privateNatsCluster } from '../support/private-servers.ts';
-import { eventually, sleep } from '../support/services.ts';
+import { eventually, SHARED, sleep } from '../support/services.ts';
 import { createSale, createStack, type Stack, shoppers } from '../support/stack.ts';
 
 /**
@@ -128,17 +128,13 @@ describe('the node leading the R3 orders stream is killed under load', () => {
       ),
     ).toEqual([]);
 
-    await eventually(
-      async () => {
-        const [msgs, state] = await Promise.all([
-          streamMessages(stack.ns, survivor.url),
-          hotState(stack.ns, 'r3'),
-        ]);
-        return msgs.length === 0 && state.open === 0 && state.outbox === 0;
-      },
-      60_000,
-      250,
-    );
+    await waitForQuiet({
+      ns: stack.ns,
+      saleId: 'r3',
+      redisUrl: SHARED.redis,
+      natsUrl: survivor.url,
+      timeoutMs: 60_000,
+    });
     await checkInvariants({
       prisma: server.services.stores.prisma,
       ns: stack.ns,

@@ -1,10 +1,11 @@
 import { natsNames } from '@surge/contracts';
 import { describe, expect } from 'vitest';
+import { waitForQuiet } from '../support/checker/index.ts';
 import { type Answer, reasonOf, TestClient } from '../support/client.ts';
 import { stackTest } from '../support/fixtures.ts';
-import { hotState, streamMessages } from '../support/inspect.ts';
+import { hotState } from '../support/inspect.ts';
 import { checkInvariants } from '../support/invariants.ts';
-import { eventually, sleep } from '../support/services.ts';
+import { eventually, SHARED, sleep } from '../support/services.ts';
 import { createSale } from '../support/stack.ts';
 
 /**
@@ -188,17 +189,13 @@ describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then cont
       expect((await readyz(server.url)).body.breaker).toBe('closed');
 
       // Quiet, then I1–I3 and I5 hold: nothing oversold, nothing lost, nothing twice.
-      await eventually(
-        async () => {
-          const [msgs, state] = await Promise.all([
-            streamMessages(stack.ns, nats.url),
-            hotState(stack.ns, 'stall'),
-          ]);
-          return msgs.length === 0 && state.open === 0 && state.outbox === 0;
-        },
-        30_000,
-        200,
-      );
+      await waitForQuiet({
+        ns: stack.ns,
+        saleId: 'stall',
+        redisUrl: SHARED.redis,
+        natsUrl: nats.url,
+        timeoutMs: 30_000,
+      });
       await checkInvariants({
         prisma: server.services.stores.prisma,
         ns: stack.ns,

@@ -7,7 +7,7 @@ import { eventually, SHARED, sleep } from '../support/services.ts';
 import { createSale, createStack, type Stack, shoppers } from '../support/stack.ts';
 
 /**
- * SPEC §7 on a private Redis Cluster (3 primaries + 3 replicas, cluster-node-timeout 1 s):
+ * On a private Redis Cluster (3 primaries + 3 replicas, cluster-node-timeout 1 s):
  * a primary killed under load fails over to its replica, and the sales of that shard answer
  * SALE_REBUILDING, are rebuilt from PostgreSQL and reopen — the fence inside the Lua steps
  * (prelude.lua) sees hot state built on another node. The hard case: the replica is stopped

@@ -5,8 +5,9 @@ import { hotFields } from '../../apps/server/src/sales/hot-state.ts';
 import { cleanupNamespace, newNamespace, SHARED } from '../support/services.ts';
 
 /**
- * The Lua steps of SPEC §4 judged directly against a real Redis: each decision, each
- * compare-and-set transition, and the same call run twice (ioredis re-sends after reconnects).
+ * The Lua steps (docs/architecture.md#the-reservation-record) judged directly against a real Redis:
+ * each decision, each compare-and-set transition, and the same call run twice (ioredis re-sends
+ * after reconnects).
  */
 describe('reservation scripts on real Redis', () => {
   const ns = newNamespace();

@@ -9,7 +9,10 @@ type Placed = { orderId: string };
 
 const it = stackTest();
 
-/** SPEC §5b graceful shutdown: SIGTERM under load loses nothing acknowledged and answers what it took. */
+/**
+ * Graceful shutdown (docs/architecture.md#a-clean-stop): SIGTERM under load loses nothing
+ * acknowledged and answers what it took.
+ */
 describe('SIGTERM under load', () => {
   it('I3 I7: server and worker SIGTERM mid-load → every definitely accepted order persisted, every request that reached a server answered', async ({
     stack,

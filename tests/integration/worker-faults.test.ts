@@ -20,7 +20,10 @@ async function placeMany(users: TestClient[], saleId: string, n: number, prefix:
   return new Set(answers.filter((a) => a.status === 200).map((a) => a.body.result?.data.orderId ?? ''));
 }
 
-/** SPEC §3 I3 / I7 through worker crashes: a redelivery repeats only what is missing. */
+/**
+ * I3 / I7 through worker crashes (docs/architecture.md#a-worker-crashes): a redelivery repeats only
+ * what is missing.
+ */
 for (const when of ['before-commit', 'after-commit'] as const) {
   const it = stackTest();
   describe(`worker kill -9 ${when}`, () => {

@@ -1,9 +1,9 @@
 import { Agent, request } from 'undici';
 
 /**
- * A tRPC-over-HTTP client for tests that need to see the wire: status codes, headers,
- * cookies. It speaks exactly the protocol of SPEC §5 (POST for mutations with a JSON body,
- * GET with `?input=` for queries), which is also what `@trpc/client`'s httpLink sends.
+ * A tRPC-over-HTTP client for tests that need to see the wire: status codes, headers, cookies. It
+ * speaks exactly the protocol of docs/architecture.md#the-http-edge (POST for mutations with a JSON
+ * body, GET with `?input=` for queries), which is also what `@trpc/client`'s httpLink sends.
  */
 export const agent = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
 

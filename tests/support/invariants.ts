@@ -18,10 +18,10 @@ export async function waitForDrain(
 }
 
 /**
- * SPEC §3 checked on a quiet system — I1 (no oversell), I2 (conservation), I3 (exactly once:
- * every definite success has exactly one final row under its id, no row without an accepted
- * or indeterminate call), I4 (one order per key), I5 (per-user limit, Redis agreeing with
- * PostgreSQL) and, given a history, I6 — asserting that the checker finds no violation.
+ * docs/architecture.md#invariants checked on a quiet system — I1 (no oversell), I2 (conservation),
+ * I3 (exactly once: every definite success has exactly one final row under its id, no row without
+ * an accepted or indeterminate call), I4 (one order per key), I5 (per-user limit, Redis agreeing
+ * with PostgreSQL) and, given a history, I6 — asserting that the checker finds no violation.
  */
 export async function checkInvariants(o: {
   prisma: PrismaClient;
@@ -49,6 +49,6 @@ export async function checkInvariants(o: {
     indeterminate: { orderIds: o.indeterminate ?? [], count: o.unknownAnswers ?? 0 },
     history: o.history,
   });
-  expect(violations, `SPEC §3 invariants of sale ${o.saleId}`).toEqual([]);
+  expect(violations, `invariants of sale ${o.saleId}`).toEqual([]);
   return { live: facts.live, remaining: facts.remaining, byStatus: facts.byStatus };
 }

@@ -28,7 +28,7 @@ export interface PrivateRedisNode extends PrivateServer {
 }
 
 /**
- * A private Redis Cluster (STACK.md "Stage 2 facts"): `primaries` primaries with one replica
+ * A private Redis Cluster: `primaries` primaries with one replica
  * each, no persistence, `cluster-node-timeout` `nodeTimeoutMs` (a failover within a few
  * seconds) and failover allowed however long a replica was cut off, joined by `redis-cli
  * --cluster create`. `url` lists every node, as REDIS_URL does with REDIS_CLUSTER=true.

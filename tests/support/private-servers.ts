@@ -148,7 +148,7 @@ export function bin(name: string): string {
 
 /**
  * A private PostgreSQL cluster (initdb in a temp folder, trust auth, a free port). PostgreSQL
- * refuses to run as root, so as root it runs as the `postgres` user (STACK.md). `stop()` kills
+ * refuses to run as root, so as root it runs as the `postgres` user. `stop()` kills
  * the postmaster by the PID in its pid file — never the machine's own cluster.
  */
 export async function privatePostgres(): Promise<PrivateServer & { adminUrl: string }> {

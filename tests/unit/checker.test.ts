@@ -7,7 +7,10 @@ import {
   type SaleObservation,
 } from '../support/checker/index.ts';
 
-/** The invariant checker's judgement (SPEC §3) on made-up observations: no services needed. */
+/**
+ * The invariant checker's judgement (docs/architecture.md#invariants) on made-up observations: no
+ * services needed.
+ */
 
 let seq = 0;
 const row = (o: Partial<OrderRow> = {}): OrderRow => ({
@@ -247,7 +250,7 @@ describe('checker: a history of answers', () => {
     expect(() => op.ok({})).toThrow(/twice/);
   });
 
-  it('SPEC §3: which answers of order.place are definite', () => {
+  it('which answers of order.place are definite', () => {
     const answer = (status: number, reason?: string, data?: unknown) => ({
       status,
       body: reason ? { error: { data: { reason } } } : { result: { data } },

@@ -3,8 +3,8 @@ import { loadServerEnv, startupLogLevel } from './env.ts';
 
 const secrets = { SESSION_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'a-strong-admin-password' };
 
-describe('server configuration (SPEC §2)', () => {
-  it('takes the seed nodes of a Redis Cluster in REDIS_URL (SPEC §7), and refuses a list with a bad URL', () => {
+describe('server configuration', () => {
+  it('takes the seed nodes of a Redis Cluster in REDIS_URL, and refuses a list with a bad URL', () => {
     const seeds = 'redis://10.0.0.1:6379,redis://10.0.0.2:6379, redis://10.0.0.3:6379';
     expect(loadServerEnv({ ...secrets, REDIS_URL: seeds, REDIS_CLUSTER: 'true' })).toMatchObject({
       REDIS_URL: seeds,

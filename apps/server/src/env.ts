@@ -8,7 +8,8 @@ const boolDefaultTrue = z
   .default(true);
 
 /**
- * The server's whole configuration, read from the environment once at start (SPEC §2).
+ * The server's whole configuration, read from the environment once at start
+ * (docs/architecture.md#configuration).
  * A bad value stops the process with an error that names the variable.
  */
 const serverEnvSchema = commonEnvSchema

@@ -1,10 +1,10 @@
 import { ERROR_MESSAGES, ERROR_STATUS, type ErrorReason } from '@surge/contracts/errors';
 
 /**
- * The one error type services throw (STYLE §2): a stable reason from SPEC §5 and the extras
- * some answers carry. Mapped to tRPC codes and HTTP statuses once, in trpc/error-formatter.ts.
- * The message is the reason's entry in the contracts' catalogue unless the caller has
- * something more specific to say.
+ * The one error type services throw: a stable reason (docs/architecture.md#error-reasons) and the
+ * extras some answers carry. Mapped to tRPC codes and HTTP statuses once, in
+ * trpc/error-formatter.ts. The message is the reason's entry in the contracts' catalogue unless the
+ * caller has something more specific to say.
  */
 export class AppError extends Error {
   override name = 'AppError';

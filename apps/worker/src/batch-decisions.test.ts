@@ -7,7 +7,10 @@ import {
   needsPayment,
 } from './batch-decisions.ts';
 
-/** The decision table of one batch (SPEC §4 steps 4–6): claim reply × message → action, and so on. */
+/**
+ * The decision table of one batch (docs/architecture.md#the-workers-batch): claim reply × message →
+ * action, and so on.
+ */
 const order = { userId: 'u_1', quantity: 2 };
 
 describe('after the claim', () => {

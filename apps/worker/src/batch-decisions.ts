@@ -2,7 +2,7 @@ import type { DeadLetterReason, OrderMessage } from '@surge/contracts';
 import type { PersistResult } from './persist-orders.ts';
 
 /**
- * The decisions of one batch (SPEC §4 steps 4–6; docs/architecture.md, "The worker's batch"),
+ * The decisions of one batch (docs/architecture.md#the-workers-batch),
  * framework-free: no NATS message, no client, no metric — only what each order's state says
  * must happen to it. process-batch.ts does what they say; batch-decisions.test.ts is the table.
  */

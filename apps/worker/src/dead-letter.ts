@@ -5,12 +5,12 @@ import { messageKey } from './order-message.ts';
 import { insertFailedOrder } from './persist-orders.ts';
 
 /**
- * SPEC §4 step 6, the PostgreSQL half: one transaction stores the dead letter (reason,
- * correlation id, first-seen time, payload) and moves the order row to FAILED — inserting it
- * FAILED when the message is a complete order whose row was never written, so a shopper who
- * was told "accepted" finds a final status. Keyed by the message's stream sequence so a
- * redelivery stores it once. The Redis half (record → done, stock back) and the `term()`
- * follow in the caller.
+ * docs/architecture.md#dead-letters-and-replay, the PostgreSQL half: one transaction stores the
+ * dead letter (reason, correlation id, first-seen time, payload) and moves the order row to FAILED
+ * — inserting it FAILED when the message is a complete order whose row was never written, so a
+ * shopper who was told "accepted" finds a final status. Keyed by the message's stream sequence so a
+ * redelivery stores it once. The Redis half (record → done, stock back) and the `term()` follow in
+ * the caller.
  */
 export async function storeDeadLetter(
   prisma: PrismaClient,

@@ -2,7 +2,10 @@ import { hostname } from 'node:os';
 import { bool, ConfigError, commonEnvSchema, int, parseEnv } from '@surge/contracts/config';
 import { z } from 'zod';
 
-/** The worker's configuration (SPEC §2), validated once at start; errors name the variable. */
+/**
+ * The worker's configuration (docs/architecture.md#configuration), validated once at start; errors
+ * name the variable.
+ */
 const workerEnvSchema = commonEnvSchema.extend({
   WORKER_PORT: int(9464),
   HOST: z.string().default('0.0.0.0'),

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-/** The worker's Prometheus metrics (SPEC §5b). */
+/** The worker's Prometheus metrics (docs/architecture.md#logs-metrics-health-and-audit). */
 export function createWorkerMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'surge_worker_' });

@@ -35,12 +35,12 @@ export interface ConsumerDeps {
 const isInfrastructureDown = (err: unknown) => isDatabaseUnavailable(err) || isRedisUnavailable(err);
 
 /**
- * The order worker (SPEC §4 steps 4–6): one durable pull consumer shared by every worker
- * process. Each batch: read → dead-letter poison → claim each record in Redis → persist in one
- * transaction → decide payments → move records to `done` (stock back for failed ones) → ack
- * (process-batch.ts). Every step is repeatable, so a redelivery after a crash at any point
- * repeats only what is missing. While PostgreSQL (or Redis) is down the batch waits and nothing
- * more is pulled; this class owns that loop, the keep-alives and the dead letters.
+ * The order worker (docs/architecture.md#the-workers-batch): one durable pull consumer shared by
+ * every worker process. Each batch: read → dead-letter poison → claim each record in Redis →
+ * persist in one transaction → decide payments → move records to `done` (stock back for failed
+ * ones) → ack (process-batch.ts). Every step is repeatable, so a redelivery after a crash at any
+ * point repeats only what is missing. While PostgreSQL (or Redis) is down the batch waits and
+ * nothing more is pulled; this class owns that loop, the keep-alives and the dead letters.
  */
 export class OrderConsumer {
   private readonly queue: MessageQueue;
@@ -121,7 +121,8 @@ export class OrderConsumer {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: this.d.env.WORKER_ACK_WAIT_MS * 1_000_000,
-      // Never give up on an order: a work queue would strand it (SPEC §4 step 6).
+      // Never give up on an order: a work queue would strand it
+      // (docs/architecture.md#the-publish-breaker-the-sweeper-and-redelivery).
       max_deliver: -1,
       max_ack_pending: 20_000,
     };
@@ -295,7 +296,10 @@ export class OrderConsumer {
     msg.nak(backoff);
   }
 
-  /** SPEC §4 step 6: PostgreSQL (dead letter + FAILED row), then Redis (stock back once), then term. */
+  /**
+   * docs/architecture.md#dead-letters-and-replay: PostgreSQL (dead letter + FAILED row), then Redis
+   * (stock back once), then term.
+   */
   private async deadLetter(d: Delivery, reason: DeadLetterReason): Promise<void> {
     const stored = await storeDeadLetter(this.d.prisma, d, reason);
     if (stored.saleExists && stored.orderId && stored.saleId) {

@@ -3,8 +3,8 @@ import { type DeadLetterReason, MSG_HEADERS, type OrderMessage, orderMessageSche
 
 /**
  * A delivery, read once: the validated order, or why it can never be processed (a poison
- * message: SPEC §4 step 6, dead-lettered at once) with whatever ids could still be recovered
- * so its reservation, if any, can be settled.
+ * message, dead-lettered at once) with whatever ids could still be recovered so its
+ * reservation, if any, can be settled.
  */
 export type Delivery =
   | { kind: 'order'; msg: JsMsg; order: OrderMessage; replayGen: number; raw: string }

@@ -1,7 +1,7 @@
 /**
- * The simulated payment provider (SPEC §2 `PAYMENT_FAILURE_RATE`, `PAYMENT_LATENCY_MS`). The
- * decision is random per attempt on purpose: exactly-once comes from the conditional update
- * that stores the first decision, not from the provider being deterministic.
+ * The simulated payment provider (`PAYMENT_FAILURE_RATE`, `PAYMENT_LATENCY_MS`). The decision
+ * is random per attempt on purpose: exactly-once comes from the conditional update that stores
+ * the first decision, not from the provider being deterministic.
  */
 export interface PaymentOutcome {
   status: 'CONFIRMED' | 'FAILED_PAYMENT';

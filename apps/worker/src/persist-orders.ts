@@ -2,17 +2,18 @@ import type { OrderMessage } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 
 /**
- * SPEC §4 step 4, the PostgreSQL half: one transaction per batch holding each sale row
- * FOR SHARE (an admin write or a rebuild — FOR UPDATE — waits, and so does this), dropping
- * messages of an older epoch, inserting the rest PENDING with one multi-row statement.
- * Existing rows are ignored (a redelivery); the unique (sale, user, key) is the last guard.
+ * The batch's persist step, the PostgreSQL half (docs/architecture.md#the-epoch-fence): one
+ * transaction per batch holding each sale row FOR SHARE (an admin write or a rebuild — FOR
+ * UPDATE — waits, and so does this), dropping messages of an older epoch, inserting the rest
+ * PENDING with one multi-row statement. Existing rows are ignored (a redelivery); the unique
+ * (sale, user, key) is the last guard.
  */
 export interface PersistResult {
   /** Rows this batch inserted. */
   inserted: Set<string>;
   /** Rows that already existed under the same id (redelivery): id → status, replayGen. */
   existing: Map<string, { status: string; replayGen: number }>;
-  /** Messages of an epoch older than their sale's: never persisted (SPEC §4 step 4). */
+  /** Messages of an epoch older than their sale's: never persisted (the epoch fence). */
   staleEpoch: Set<string>;
   /** The key was taken by another order id: Redis lost data silently (alarm). */
   keyConflict: Set<string>;
@@ -83,9 +84,9 @@ export async function persistOrders(
 }
 
 /**
- * The one insert of a FAILED row (SPEC §4 step 6): an accepted order whose row was never
- * written but whose reservation was settled as failed (a dead letter), so the shopper who was
- * told "accepted" finds a final status. An existing row is left as it is.
+ * The one insert of a FAILED row (docs/architecture.md#dead-letters-and-replay): an accepted order
+ * whose row was never written but whose reservation was settled as failed (a dead letter), so the
+ * shopper who was told "accepted" finds a final status. An existing row is left as it is.
  */
 export async function insertFailedOrder(
   db: Pick<PrismaClient, '$executeRaw'>,
@@ -105,8 +106,9 @@ function validDate(iso: string): string {
 }
 
 /**
- * SPEC §4 step 5: decide each order's payment with a conditional update, so that only one
- * delivery decides (`WHERE status = 'PENDING'`); returns the *stored* status of every id.
+ * docs/architecture.md#the-workers-batch, step 4: decide each order's payment with a conditional
+ * update, so that only one delivery decides (`WHERE status = 'PENDING'`); returns the *stored*
+ * status of every id.
  */
 export async function decidePayments(
   prisma: PrismaClient,

@@ -34,9 +34,9 @@ export interface BatchDeps {
 type OrderDelivery = Extract<Delivery, { kind: 'order' }>;
 
 /**
- * One batch (SPEC §4 steps 4–6): read → dead-letter poison → claim each record in Redis →
- * persist in one transaction → decide payments → move records to `done` (stock back for failed
- * ones) → ack. What happens to each order is decided in batch-decisions.ts; this is the I/O
+ * One batch (docs/architecture.md#the-workers-batch): read → dead-letter poison → claim each record
+ * in Redis → persist in one transaction → decide payments → move records to `done` (stock back for
+ * failed ones) → ack. What happens to each order is decided in batch-decisions.ts; this is the I/O
  * around those decisions. Throws when a store fails (the consumer holds or splits the batch).
  * Returns how many orders it settled.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NAMESPACE_PATTERN } from './messages.ts';
 
-/** Environment parsing shared by the server and the worker (SPEC §2). */
+/** Environment parsing shared by the server and the worker (docs/architecture.md#configuration). */
 export const bool = z
   .enum(['true', 'false', '1', '0', ''])
   .transform((v) => v === 'true' || v === '1')
@@ -43,7 +43,7 @@ export const commonEnvSchema = z.object({
       (v) => v.split(',').every((u) => URL.canParse(u.trim())),
       'one URL, or several separated by commas',
     ),
-  /** SPEC §7: REDIS_URL names seed nodes of a Redis Cluster (ioredis `Cluster`). */
+  /** REDIS_URL names seed nodes of a Redis Cluster (ioredis `Cluster`). */
   REDIS_CLUSTER: bool,
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
   SURGE_NAMESPACE: z.string().regex(NAMESPACE_PATTERN, 'lowercase letters, digits, _ and -').default('surge'),

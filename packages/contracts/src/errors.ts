@@ -1,7 +1,8 @@
 /**
- * The one error vocabulary of Surge (SPEC §5). Every answer that is not a success carries one
- * of these reasons in `error.data.reason`; the HTTP status beside each is the only place the
- * mapping lives. The tRPC code is derived from the status (see `TRPC_CODE_BY_STATUS`).
+ * The one error vocabulary of Surge (docs/architecture.md#error-reasons). Every answer that is not
+ * a success carries one of these reasons in `error.data.reason`; the HTTP status beside each is the
+ * only place the mapping lives. The tRPC code is derived from the status (see
+ * `TRPC_CODE_BY_STATUS`).
  *
  * This module imports nothing (no zod): the web app imports it as `@surge/contracts/errors`
  * without pulling the input schemas into the page bundle.
@@ -116,9 +117,9 @@ export function isErrorReason(value: unknown): value is ErrorReason {
 }
 
 /**
- * Why a message was dead-lettered (SPEC §4 step 6), exactly as `dead_letters.reason` stores
- * it: the code first, then what a person needs to know. The worker writes the first five; a
- * refused `admin.dlq.replay` rewrites the reason of the letter it kept.
+ * Why a message was dead-lettered (docs/architecture.md#dead-letters-and-replay), exactly as
+ * `dead_letters.reason` stores it: the code first, then what a person needs to know. The worker
+ * writes the first five; a refused `admin.dlq.replay` rewrites the reason of the letter it kept.
  */
 export type DeadLetterReason =
   | 'UNPARSEABLE: not JSON'

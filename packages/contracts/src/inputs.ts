@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** Input limits of SPEC §5. Every object is strict: unknown keys are rejected. */
+/**
+ * Input limits (docs/architecture.md#input-limits). Every object is strict: unknown keys are
+ * rejected.
+ */
 export const saleIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a sale id is 1–64 of a-z 0-9 -');
 // Opaque to clients, but printable ASCII (PostgreSQL text cannot even hold NUL).
 export const orderIdSchema = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'an order id');

@@ -1,9 +1,9 @@
 import type { OrderView, Sale } from './sale.ts';
 
 /**
- * Frames of the live subscriptions (SPEC §5 `live.*`), pushed over SSE at most ~4 per second
- * per stream. Every number comes from Redis, NATS or PostgreSQL — never one process's memory —
- * so a subscriber on any server instance sees every order.
+ * Frames of the live subscriptions (`live.*`, docs/architecture.md#live-data), pushed over SSE at
+ * most ~4 per second per stream. Every number comes from Redis, NATS or PostgreSQL — never one
+ * process's memory — so a subscriber on any server instance sees every order.
  */
 export type LiveSale = Sale;
 export type LiveOrder = OrderView;
@@ -60,6 +60,6 @@ export interface DeadLetterView {
   reason: string;
   firstSeenAt: string;
   correlationId?: string;
-  /** Only dead letters whose order row is FAILED can be replayed (SPEC §4 step 6). */
+  /** Only dead letters whose order row is FAILED can be replayed. */
   replayable: boolean;
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 /**
- * NATS names of one install. Every name starts with the namespace so several installs or test
- * runs share one NATS server (SPEC §2 `SURGE_NAMESPACE`). Stream and consumer names cannot
- * contain dots, subjects use them as separators.
+ * NATS names of one install. Every name starts with the namespace so several installs or test runs
+ * share one NATS server (`SURGE_NAMESPACE`; docs/architecture.md#keys-subjects-and-tables). Stream
+ * and consumer names cannot contain dots, subjects use them as separators.
  */
 export function natsNames(namespace: string) {
   return {

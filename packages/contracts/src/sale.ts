@@ -14,7 +14,7 @@ export interface Sale {
   serverTime: string;
 }
 
-/** SPEC §4: the order of precedence of a sale's state. */
+/** The order of precedence of a sale's state (docs/architecture.md#reading-sales-and-orders). */
 export function saleState(s: {
   nowMs: number;
   startsMs: number;

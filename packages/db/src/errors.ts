@@ -9,10 +9,10 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
- * The one "is PostgreSQL down" classifier: whether an error means PostgreSQL is unreachable
- * (the worker stops pulling, backs off and resumes — never a reason to dead-letter, SPEC §4
- * step 6; a rebuild reports it waits for PostgreSQL) rather than something wrong with the
- * data.
+ * The one "is PostgreSQL down" classifier: whether an error means PostgreSQL is unreachable (the
+ * worker stops pulling, backs off and resumes — never a reason to dead-letter,
+ * docs/architecture.md#postgresql-outage; a rebuild reports it waits for PostgreSQL) rather than
+ * something wrong with the data.
  */
 const UNAVAILABLE_CODES = new Set([
   'P1001',

@@ -1,7 +1,7 @@
 /**
- * Redis key names of one install (SPEC §4). Every key of a sale carries the hash tag
- * `{sale:<id>}` so the scripts touching several of them run on Redis Cluster too; every key
- * starts with the namespace so installs and test runs can share one Redis.
+ * Redis key names of one install (docs/architecture.md#keys-subjects-and-tables). Every key of a
+ * sale carries the hash tag `{sale:<id>}` so the scripts touching several of them run on Redis
+ * Cluster too; every key starts with the namespace so installs and test runs can share one Redis.
  */
 export function saleKeys(namespace: string, saleId: string) {
   const p = `${namespace}:{sale:${saleId}}:`;
@@ -50,7 +50,7 @@ export function globalKeys(namespace: string) {
   return {
     adminSession: (id: string) => `${namespace}:admin:session:${id}`,
     rateLimitPrefix: `${namespace}:rl`,
-    /** The Redis `run_id` last seen by any server (SPEC §4 step 8). */
+    /** The Redis `run_id` last seen by any server (docs/architecture.md#when-a-rebuild-starts). */
     redisRunId: `${namespace}:redis-run-id`,
   };
 }

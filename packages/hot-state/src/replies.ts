@@ -7,7 +7,10 @@ import { parseRecord, type ReservationRecord } from './keys.ts';
  * caller casts; a reply outside the union (a script and its caller out of step) throws.
  */
 
-/** The state of a reservation record (SPEC §4): reserved → published → done, or → released. */
+/**
+ * The state of a reservation record (docs/architecture.md#the-reservation-record): reserved →
+ * published → done, or → released.
+ */
 export type RecordState = ReservationRecord['s'];
 
 /** Why the sale checks (`judge_sale` in lua/prelude.lua) refuse a new reservation. */

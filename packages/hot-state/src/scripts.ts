@@ -39,7 +39,8 @@ import {
  * the SHA of their text, so servers of two versions (a rolling deploy, test runs sharing one
  * Redis) never replace each other's steps, as they would with one named Functions library.
  * Every step takes the sale's eight keys in SALE_KEY_ORDER; the wrappers pass them, so a
- * caller names a sale, never a key position.
+ * caller names a sale, never a key position. Each step is one arrow of the record's state
+ * machine (docs/architecture.md#the-reservation-record).
  */
 const STEPS = {
   surgeReserve: reserveStockLua,
@@ -57,13 +58,13 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
  * The text Redis runs for one step: the prelude, then the step. `cluster` (an ioredis Cluster,
- * REDIS_CLUSTER) turns on the prelude's node fence (SPEC §7).
+ * REDIS_CLUSTER) turns on the prelude's node fence.
  */
 export function stepSource(step: string, cluster = false): string {
   return `local IN_CLUSTER = ${cluster}\n${preludeLua}\n${step}`;
 }
 
-/** The arguments of `reserve` (SPEC §4 step 1). */
+/** The arguments of `reserve` (docs/architecture.md#reserve). */
 export interface ReserveArgs {
   userId: string;
   idempotencyKey: string;
@@ -71,7 +72,7 @@ export interface ReserveArgs {
   orderId: string;
   token: string;
   leaseMs: number;
-  /** Breaker open or NATS down: answer existing keys only (SPEC §4 step 1). */
+  /** Breaker open or NATS down: answer existing keys only (replay-only mode). */
   replayOnly: boolean;
   correlationId: string;
 }
@@ -106,17 +107,17 @@ export class OrderScripts {
     return asReserveReply(reply);
   }
 
-  /** SPEC §4 step 2, after a PubAck: `reserved -> published`. */
+  /** After a PubAck: `reserved -> published`. */
   async markPublished(k: SaleKeys, orderId: string): Promise<MarkPublishedReply> {
     return asMarkPublishedReply(await this.call('surgeMarkPublished', k, orderId));
   }
 
-  /** SPEC §4 steps 2–3, a definite publish failure: `reserved -> released` with the lease token. */
+  /** A definite publish failure: `reserved -> released` with the lease token. */
   async release(k: SaleKeys, orderId: string, token: string): Promise<ReleaseReply> {
     return asReleaseReply(await this.call('surgeRelease', k, orderId, token));
   }
 
-  /** SPEC §4 step 3: the sweeper takes an expired lease; the record with the new lease, or null. */
+  /** The sweeper takes an expired lease; the record with the new lease, or null. */
   async takeLease(
     k: SaleKeys,
     orderId: string,
@@ -126,12 +127,12 @@ export class OrderScripts {
     return asTakenRecord(await this.call('surgeTakeLease', k, orderId, token, leaseMs));
   }
 
-  /** Worker, SPEC §4 step 4: `reserved | published -> published` before persisting. */
+  /** Worker: `reserved | published -> published` before persisting. */
   async claim(k: SaleKeys, orderId: string): Promise<ClaimReply> {
     return asClaimReply(await this.call('surgeClaim', k, orderId));
   }
 
-  /** Worker, SPEC §4 steps 5–6: `-> done` with the stored final status (stock back if failed). */
+  /** Worker or dead letter: `-> done` with the stored final status (stock back if failed). */
   async finish(k: SaleKeys, orderId: string, status: string): Promise<FinishReply> {
     return asFinishReply(await this.call('surgeFinish', k, orderId, status));
   }
@@ -170,7 +171,10 @@ export class OrderScripts {
     return asAdminUpdateReply(await this.call('surgeAdminUpdate', k, op, total));
   }
 
-  /** SPEC §4 step 7: replace the hot state with PostgreSQL's (a rebuild, or a new sale). */
+  /**
+   * Replace the hot state with PostgreSQL's (a rebuild, or a new sale;
+   * docs/architecture.md#the-rebuild).
+   */
   async writeHot(
     k: SaleKeys,
     a: {

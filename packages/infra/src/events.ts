@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
 
 /**
- * The HUD's event feed (SPEC §6): one capped Redis stream per namespace that every server and
- * worker appends to. Stream ids increase, so a subscriber resumes after the last id it saw
- * without gaps or repeats. Noisy kinds (rate-limit hits, duplicate attempts) are coalesced per
- * process: at most one entry per kind and key each second, carrying how many it stands for.
+ * The HUD's event feed (docs/architecture.md#live-data): one capped Redis stream per namespace that
+ * every server and worker appends to. Stream ids increase, so a subscriber resumes after the last
+ * id it saw without gaps or repeats. Noisy kinds (rate-limit hits, duplicate attempts) are
+ * coalesced per process: at most one entry per kind and key each second, carrying how many it
+ * stands for.
  */
 export type EventKind =
   | 'admin'

@@ -1,6 +1,9 @@
 import { pino } from 'pino';
 
-/** The root logger of a process: JSON lines, one child per request / message (STYLE §4). */
+/**
+ * The root logger of a process: JSON lines, one child per request / message
+ * (docs/architecture.md#logs-metrics-health-and-audit).
+ */
 export function createLogger(level: string, name: string) {
   return pino({
     level,

@@ -13,9 +13,9 @@ import { natsNames } from '@surge/contracts';
 import type { Logger } from './logger.ts';
 
 /**
- * One NATS connection per process, with its live state: the order path must know *now*
- * whether NATS is reachable (SPEC §4 step 1: replay-only mode while it is not), without a
- * round trip per request.
+ * One NATS connection per process, with its live state: the order path must know *now* whether NATS
+ * is reachable (replay-only mode while it is not, docs/architecture.md#reserve), without a round
+ * trip per request.
  */
 export interface NatsHandle {
   nc: NatsConnection;
@@ -227,7 +227,10 @@ export async function retryDeclaration<T>(
   }
 }
 
-/** Messages of one sale still in the stream (SPEC §4 step 7's wait; per-subject counts). */
+/**
+ * Messages of one sale still in the stream (the rebuild's wait, docs/architecture.md#the-rebuild;
+ * per-subject counts).
+ */
 export async function pendingForSale(
   jsm: JetStreamManager,
   namespace: string,

@@ -6,7 +6,7 @@ import { Cluster, Redis } from 'ioredis';
  * Commands in flight when a connection drops are re-sent after the reconnect
  * (ioredis default), which is why every script is safe to run twice.
  *
- * With `cluster` (REDIS_CLUSTER, SPEC §7) `url` lists seed nodes separated by commas and the
+ * With `cluster` (REDIS_CLUSTER) `url` lists seed nodes separated by commas and the
  * client is an ioredis `Cluster`, typed as `Redis`: every command the code sends touches one
  * key or keys under one sale's hash tag, which both clients serve alike (`isCluster` tells
  * them apart where a command concerns a node rather than a key).
@@ -15,6 +15,7 @@ export function createRedis(url: string, name: string, cluster = false): Redis {
   const options = {
     connectionName: name,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     lazyConnect: true,
   };
@@ -27,6 +28,7 @@ export function createRedis(url: string, name: string, cluster = false): Redis {
   return new Cluster(seeds, {
     lazyConnect: true,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     // A failover: CLUSTERDOWN and refused connections are answered at once (STORE_UNAVAILABLE,
     // the caller's retry), while the slot map is refreshed in the background.
     maxRedirections: 4,
@@ -72,7 +74,8 @@ export function redisCommandNeverSent(err: unknown): boolean {
 }
 
 /**
- * SPEC §4 step 8: a Redis that may evict keys could silently resell stock. On Redis Cluster
+ * A Redis that may evict keys could silently resell stock
+ * (docs/architecture.md#expiry-and-eviction). On Redis Cluster
  * every primary that answers must say `noeviction`; one that does not answer (failing over)
  * concerns its own shard's sales, which answer SALE_REBUILDING or STORE_UNAVAILABLE by
  * themselves, so it does not make the whole process unready — only no primary answering does.

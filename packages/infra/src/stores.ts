@@ -18,7 +18,10 @@ export interface Stores {
 }
 
 export interface StoreHealth {
-  /** Redis answers and never evicts (SPEC §4 step 8: an evicted key could resell stock). */
+  /**
+   * Redis answers and never evicts (an evicted key could resell stock:
+   * docs/architecture.md#expiry-and-eviction).
+   */
   redis(): Promise<'ok' | 'down' | 'maxmemory-policy is not noeviction'>;
   /** The connection's live state, without a round trip. */
   nats(): 'ok' | 'down';

@@ -4,13 +4,14 @@
  * definitely did not happen, with the reason) or `info` (indeterminate: it may or may not
  * have happened). A call never completed counts as `info`.
  *
- * SPEC §3: an `order.place` answer is definite when it is a success or a named 4xx/503 other
- * than OUTCOME_UNKNOWN; OUTCOME_UNKNOWN, a timeout or a dropped connection is indeterminate.
+ * docs/architecture.md#invariants: an `order.place` answer is definite when it is a success or a
+ * named 4xx/503 other than OUTCOME_UNKNOWN; OUTCOME_UNKNOWN, a timeout or a dropped connection is
+ * indeterminate.
  */
 
 export type EventType = 'invoke' | 'ok' | 'fail' | 'info';
 
-/** What `order.place` was asked: `userId` when the caller knows it (scopes the key, SPEC I4). */
+/** What `order.place` was asked: `userId` when the caller knows it (scopes the key, I4). */
 export interface PlaceInput {
   saleId: string;
   quantity: number;

@@ -1,8 +1,8 @@
 /**
- * The invariant checker of SPEC §3, without vitest: the tests, `npm run bench` and fault runs
- * share it. It reads what a sale left in PostgreSQL and Redis, compares it with what the
- * clients saw (sets of answers, or a history of every call), and returns every broken rule
- * with its evidence — a caller asserts the list is empty, or prints it.
+ * The invariant checker of docs/architecture.md#invariants, without vitest: the tests,
+ * `npm run bench` and fault runs share it. It reads what a sale left in PostgreSQL and Redis,
+ * compares it with what the clients saw (sets of answers, or a history of every call), and
+ * returns every broken rule with its evidence — a caller asserts the list is empty, or prints it.
  *
  *   await waitForQuiet({ ns, saleId, redisUrl, natsUrl });
  *   const { violations, facts } = await checkSale({ db, redis, ns, saleId, history: h.events });

@@ -7,7 +7,10 @@ import {
 } from './history.ts';
 import type { OrderRow, SaleObservation } from './observe.ts';
 
-/** One broken rule: which invariant of SPEC §3, a stable check name, and what shows it. */
+/**
+ * One broken rule: which invariant (docs/architecture.md#invariants), a stable check name, and what
+ * shows it.
+ */
 export interface Violation {
   invariant: 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6';
   check: string;
@@ -64,7 +67,7 @@ const SHOWN = 10;
 const some = <T>(items: readonly T[]) => ({ count: items.length, first: items.slice(0, SHOWN) });
 
 /**
- * Judges one sale against SPEC §3 (I1–I6; I7 is these after faults) from what PostgreSQL and
+ * Judges one sale against the invariants (I1–I6; I7 is these after faults) from what PostgreSQL and
  * Redis hold and what the clients saw. Never throws on a broken rule: returns every violation.
  */
 export function judge(obs: SaleObservation, x: Expectations = {}): Verdict {

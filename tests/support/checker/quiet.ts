@@ -6,7 +6,7 @@ import { saleKeys } from '../../../packages/hot-state/src/keys.ts';
 import { testRedis } from '../redis-client.ts';
 
 /**
- * Waits until a sale is quiet — the state SPEC §3's I2 is judged in: no message of the sale
+ * Waits until a sale is quiet — the state I2 (conservation) is judged in: no message of the sale
  * left in the stream (a work queue: acked messages are removed), no open reservation record,
  * no outbox entry. Throws after `timeoutMs`, saying what was still there.
  */

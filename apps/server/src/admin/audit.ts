@@ -1,7 +1,10 @@
 import type { PrismaClient } from '@surge/db';
 import type { Logger } from '@surge/infra';
 
-/** SPEC §5b: every admin action in PostgreSQL — action, input, result, session, IP, time. */
+/**
+ * Every admin action in PostgreSQL (docs/architecture.md#logs-metrics-health-and-audit) — action,
+ * input, result, session, IP, time.
+ */
 export class AuditLog {
   constructor(
     private readonly prisma: PrismaClient,

@@ -12,11 +12,11 @@ export type DlqOutcome = {
 };
 
 /**
- * `admin.dlq.*` (SPEC §4 step 6). A replay bumps the order row's `replayGen`, reserves again
- * by the rules of a new order (it never resurrects an order without stock), and publishes with
- * `msgID = <orderId>:r<gen>` and the generation in a header; the worker moves a FAILED row on
- * only for that generation. All of it happens while the row is locked, so two admins replaying
- * the same letter cannot both succeed.
+ * `admin.dlq.*` (docs/architecture.md#dead-letters-and-replay). A replay bumps the order row's
+ * `replayGen`, reserves again by the rules of a new order (it never resurrects an order without
+ * stock), and publishes with `msgID = <orderId>:r<gen>` and the generation in a header; the worker
+ * moves a FAILED row on only for that generation. All of it happens while the row is locked, so two
+ * admins replaying the same letter cannot both succeed.
  */
 export class DeadLetters {
   constructor(

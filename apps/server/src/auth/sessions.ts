@@ -10,7 +10,8 @@ const ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /**
  * Guest sessions are stateless signed cookies (no store round trip on the order path);
- * admin sessions are signed *and* live in Redis, so logout revokes them everywhere (SPEC §5).
+ * admin sessions are signed *and* live in Redis, so logout revokes them everywhere
+ * (docs/architecture.md#the-http-edge).
  */
 export class Sessions {
   // One signing key per cookie purpose: a guest cookie can never pass for an admin one.

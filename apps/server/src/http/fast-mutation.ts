@@ -15,7 +15,7 @@ import { getHTTPStatusCode, type HTTPErrorHandler, type TRPCRequestInfo } from '
 
 /**
  * A wire-compatible shortcut for the one request shape the order path uses: a single,
- * non-batched JSON `POST /trpc/<mutation>` (STACK.md, "Where tRPC's time goes"). It calls the
+ * non-batched JSON `POST /trpc/<mutation>` (docs/benchmarks.md#the-trpc-fast-path). It calls the
  * same router procedure (`callTRPCProcedure`) with the same context, the same `onError` and the
  * router's own error formatter, and answers what @trpc/server's standalone adapter answers:
  * status, `content-type`, `vary` and body byte for byte; cookies and `X-Correlation-Id` come

@@ -5,7 +5,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_BATCH = 10;
 
 /**
- * Checks made before tRPC parses anything (SPEC §5, STACK "Known traps"): a mutation needs a
+ * Checks made before tRPC parses anything (docs/architecture.md#the-http-edge): a mutation needs a
  * JSON content type (tRPC would otherwise accept a cross-site form post) and an allowed or
  * absent Origin; bodies and batches are capped. Returns the reason to refuse, or null.
  */

@@ -13,7 +13,10 @@ export interface GaugeReadings {
   queueDepth: number;
 }
 
-/** The server's Prometheus metrics (SPEC §5b); one registry per app instance. */
+/**
+ * The server's Prometheus metrics (docs/architecture.md#logs-metrics-health-and-audit); one
+ * registry per app instance.
+ */
 export function createServerMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'surge_server_' });

@@ -3,8 +3,8 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { appError } from '../errors.ts';
 
 /**
- * The limits of SPEC §5b, counted in Redis so every server shares them. A limit of 0 turns
- * that limiter off (load tests); the admin-login throttle is always on.
+ * The rate limits (docs/architecture.md#the-http-edge), counted in Redis so every server shares
+ * them. A limit of 0 turns that limiter off (load tests); the admin-login throttle is always on.
  */
 export interface RateLimitConfig {
   perUser: number;

@@ -8,11 +8,11 @@ export interface OutgoingOrder {
 }
 
 /**
- * The one builder of an order message (SPEC §4 steps 2, 3 and 6): `order.place`, the
- * sweeper's re-send of an orphan reservation and `admin.dlq.replay` all publish what this
- * returns. The msgID is the orderId, so JetStream drops a second copy; a dead-letter replay
- * (generation g > 0) is a new message `<orderId>:r<g>` carrying g in a header, and the worker
- * moves a FAILED row on only for the row's current generation.
+ * The one builder of an order message: `order.place`, the sweeper's re-send of an orphan
+ * reservation and `admin.dlq.replay` all publish what this returns. The msgID is the orderId,
+ * so JetStream drops a second copy; a dead-letter replay (generation g > 0) is a new message
+ * `<orderId>:r<g>` carrying g in a header, and the worker moves a FAILED row on only for the
+ * row's current generation.
  */
 export function orderMessage(o: {
   orderId: string;

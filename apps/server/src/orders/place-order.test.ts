@@ -4,7 +4,10 @@ import { AppError } from '../errors.ts';
 import { type PlaceOrderDeps, placeOrder, settle } from './place-order.ts';
 import type { PublishOutcome } from './publisher.ts';
 
-/** The pure decision table of SPEC §4 step 2: publish outcome × record state → answer. */
+/**
+ * The pure decision table of docs/architecture.md#publish-and-settle: publish outcome × record
+ * state → answer.
+ */
 const k = saleKeys('t', 's');
 const o = { orderId: 'o1', token: 't1', correlationId: 'c1' };
 const deps = (state: string, released: string[] = ['released']) => ({

@@ -14,9 +14,10 @@ import { type OutgoingOrder, orderMessage } from './order-message.ts';
 import type { PublishOutcome } from './publisher.ts';
 
 /**
- * The order path of one `order.place` call (SPEC §4 steps 1–2), framework-free: reserve in
- * one Lua step, publish, then settle the reservation record by what the publish told us.
- * Judging order and reasons follow SPEC §5; every branch names the invariant it keeps.
+ * The order path of one `order.place` call (docs/architecture.md#how-an-order-flows),
+ * framework-free: reserve in one Lua step, publish, then settle the reservation record by what the
+ * publish told us. Judging order and reasons follow
+ * docs/architecture.md#judging-order-of-a-purchase; every branch names the invariant it keeps.
  */
 export interface PlaceOrderDeps {
   leaseMs: number;
@@ -106,7 +107,10 @@ function answerWithoutReserving(
 /** An order's status as a record stores it; a record without one is still PENDING. */
 const statusOr = (stored: string | undefined): OrderStatus => (isOrderStatus(stored) ? stored : 'PENDING');
 
-/** SPEC §4 step 2 after the publish: each outcome maps to one definite or indeterminate answer. */
+/**
+ * After the publish (docs/architecture.md#publish-and-settle): each outcome maps to one definite or
+ * indeterminate answer.
+ */
 export async function settle(
   deps: Pick<PlaceOrderDeps, 'markPublished' | 'release' | 'retryAfterMs'>,
   k: SaleKeys,

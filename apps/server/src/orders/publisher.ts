@@ -12,7 +12,8 @@ import {
 } from 'cockatiel';
 
 /**
- * Publishes order messages to JetStream (SPEC §4 step 2) and classifies every outcome:
+ * Publishes order messages to JetStream (docs/architecture.md#publish-and-settle) and classifies
+ * every outcome:
  * - `stored`: a PubAck (also `duplicate: true`: an earlier attempt was stored);
  * - `refused`: definitely nothing stored (not connected, no responders, the stream refused it,
  *   the breaker did not let the call through) → the caller releases the reservation;

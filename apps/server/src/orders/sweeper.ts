@@ -9,10 +9,10 @@ import { settle } from './place-order.ts';
 import type { PublishOutcome } from './publisher.ts';
 
 /**
- * SPEC §4 step 3: every server settles the outbox entries whose lease expired (their server
- * died or stalled between reserve and publish). Taking the lease is a compare-and-set, so one
- * process settles each record; re-publishing with the same `msgID` is de-duplicated by
- * JetStream if the first attempt was stored after all.
+ * docs/architecture.md#the-outbox-and-the-sweeper: every server settles the outbox entries whose
+ * lease expired (their server died or stalled between reserve and publish). Taking the lease is a
+ * compare-and-set, so one process settles each record; re-publishing with the same `msgID` is
+ * de-duplicated by JetStream if the first attempt was stored after all.
  */
 export interface SweepDeps {
   redis: Redis;

@@ -29,7 +29,10 @@ export function hotFields(row: SaleRow, remaining: number, ttlS: number): Record
   };
 }
 
-/** SPEC §4 step 8: no key of a sale expires before endsAt + IDEMPOTENCY_TTL_S. */
+/**
+ * No key of a sale expires before endsAt + IDEMPOTENCY_TTL_S
+ * (docs/architecture.md#expiry-and-eviction).
+ */
 export function expireAtSec(endsAt: Date, ttlS: number): number {
   return Math.ceil(endsAt.getTime() / 1000) + ttlS;
 }
@@ -61,7 +64,8 @@ type Tx = Pick<PrismaClient, '$queryRaw'>;
 
 /**
  * The sale row, locked FOR UPDATE for the rest of the caller's transaction: admin writes and
- * rebuilds serialise on it (SPEC §4 step 7); the worker's persist holds it FOR SHARE.
+ * rebuilds serialise on it (docs/architecture.md#admin-writes); the worker's persist holds it FOR
+ * SHARE.
  */
 export async function lockSaleRow(tx: Tx, saleId: string): Promise<SaleRow | undefined> {
   const rows = await tx.$queryRaw<SaleRow[]>`

@@ -6,11 +6,11 @@ import type { Redis } from 'ioredis';
 import { expireAtSec, hotFields, lockSaleRow } from './hot-state.ts';
 
 /**
- * SPEC §4 step 7: rebuild a sale's hot state from PostgreSQL. One rebuild per sale at a time
- * (a lease in Redis); the sale answers SALE_REBUILDING meanwhile; it waits until nothing of
- * the sale is unsettled (open reservation records, messages in its subject), then — holding
- * the sale row FOR UPDATE — advances the epoch, reads the truth and writes it to Redis in one
- * Lua step that applies only while the lease is ours.
+ * docs/architecture.md#the-rebuild: rebuild a sale's hot state from PostgreSQL. One rebuild per
+ * sale at a time (a lease in Redis); the sale answers SALE_REBUILDING meanwhile; it waits until
+ * nothing of the sale is unsettled (open reservation records, messages in its subject), then —
+ * holding the sale row FOR UPDATE — advances the epoch, reads the truth and writes it to Redis in
+ * one Lua step that applies only while the lease is ours.
  */
 export type RebuildResult = { ok: true; remaining: number } | { ok: false; waitingFor: string[] };
 

@@ -4,9 +4,9 @@ import type { Redis } from 'ioredis';
 import type { SaleCatalog } from './catalog.ts';
 
 /**
- * SPEC §4 step 8: a Redis restart (new run_id) may have lost acknowledged writes (AOF
- * fsyncs once a second), so every sale is rebuilt. The last seen run_id lives in Redis
- * itself: it survives our own restarts, and finding it missing also means lost data.
+ * docs/architecture.md#when-a-rebuild-starts: a Redis restart (new run_id) may have lost
+ * acknowledged writes (AOF fsyncs once a second), so every sale is rebuilt. The last seen run_id
+ * lives in Redis itself: it survives our own restarts, and finding it missing also means lost data.
  */
 export class RedisRestartWatch {
   constructor(
@@ -42,7 +42,7 @@ export class RedisRestartWatch {
   }
 
   /**
-   * Redis Cluster (SPEC §7): the same check per shard. Each sale keeps, under its own hash tag,
+   * Redis Cluster: the same check per shard. Each sale keeps, under its own hash tag,
    * the run_id of the primary that serves it, read and swapped there by one script — so the
    * stored id lives and dies with that shard's data, and a primary that restarted with its
    * persistence (same cluster node id, so the Lua fence lets it through) or a promoted replica

@@ -11,9 +11,12 @@ import type { RebuildCoordinator } from './rebuild.ts';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Reading and administering sales. Reads come from the hot state in Redis; admin writes take
- * the sale row FOR UPDATE, write PostgreSQL first and Redis second, and fail (rolling back)
- * when Redis cannot be written (SPEC §4 step 7).
+ * Reading and administering sales (docs/architecture.md#admin-writes). Reads come from the hot
+ * state in Redis; admin writes take the sale row FOR UPDATE and write PostgreSQL first, Redis
+ * second. A create, a pause or a resume writes Redis inside its transaction, so a Redis that cannot
+ * be written rolls it back. A restock commits first: when Redis then cannot be written, the commit
+ * stands, the sale is flagged for a rebuild (which brings Redis up to the new total) and the answer
+ * is STORE_UNAVAILABLE.
  */
 export class SalesService {
   constructor(
@@ -120,7 +123,7 @@ export class SalesService {
         const row = await lockSaleRow(tx, saleId);
         if (!row) throw appError('SALE_NOT_FOUND');
         if (row.endsAt.getTime() <= Date.now()) throw appError('SALE_ENDED');
-        // A rebuild recomputes remaining from the total; a restock waits for it (SPEC §5).
+        // A rebuild recomputes remaining from the total; a restock waits for it.
         const [hot, flag] = await Promise.all([this.d.redis.exists(k.hot), this.d.redis.exists(k.rebuild)]);
         if (hot === 0 || flag === 1) {
           this.d.rebuild.request(saleId);

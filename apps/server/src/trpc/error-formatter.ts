@@ -17,9 +17,10 @@ const BY_TRPC_CODE: Partial<Record<TRPCError['code'], ErrorReason>> = {
 };
 
 /**
- * The one place an error becomes an answer (STYLE §2): `error.data.reason` always, plus
- * `fieldErrors` for validation and `retryAfterMs` for 429/503. Outside development an
- * unexpected error says only "Internal error" (no stack, no message from a library).
+ * The one place an error becomes an answer (docs/architecture.md#error-reasons):
+ * `error.data.reason` always, plus `fieldErrors` for validation and `retryAfterMs` for 429/503.
+ * Outside development an unexpected error says only "Internal error" (no stack, no message from a
+ * library).
  */
 export function formatError(
   { shape, error }: { shape: DefaultErrorShape; error: TRPCError },

@@ -1,7 +1,9 @@
 import type { DeadLetterView } from '@surge/contracts';
 import { trpcClient } from './trpc.ts';
 
-/** Per dead letter, what a replay or a discard did (SPEC §4 step 6). */
+/**
+ * Per dead letter, what a replay or a discard did (docs/architecture.md#dead-letters-and-replay).
+ */
 export interface DlqResult {
   id: string;
   outcome: 'replayed' | 'kept' | 'removed' | 'not-found';

@@ -1,4 +1,4 @@
-/** Prices are integer cents (SPEC §5); shown in the shop's currency. */
+/** Prices are integer cents (docs/architecture.md#input-limits); shown in the shop's currency. */
 const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
 
 export function formatPrice(cents: number): string {

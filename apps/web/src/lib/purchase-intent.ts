@@ -1,11 +1,11 @@
 import type { OrderStatus } from '@surge/contracts';
 
 /**
- * The idempotency-key state machine of the Buy button (SPEC §6). One purchase intent = one
- * key: a double click, an automatic retry or a reload reuses it, so the server can never take
- * two orders for one intent. The intent ends when its order reaches a final status, or when
- * the shopper changes the quantity (the same key with other input would be a MISMATCH).
- * Pure: no React, no storage, no clock.
+ * The idempotency-key state machine of the Buy button (docs/architecture.md#the-buy-buttons-key).
+ * One purchase intent = one key: a double click, an automatic retry or a reload reuses it, so the
+ * server can never take two orders for one intent. The intent ends when its order reaches a final
+ * status, or when the shopper changes the quantity (the same key with other input would be a
+ * MISMATCH). Pure: no React, no storage, no clock.
  */
 export interface PurchaseIntent {
   key: string;

@@ -30,7 +30,9 @@ const instant = (s: string) => {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 };
 
-/** The API input, or the problems per field (the same limits as SPEC §5). */
+/**
+ * The API input, or the problems per field (the same limits as docs/architecture.md#input-limits).
+ */
 export function toCreateInput(
   d: SaleDraft,
 ): { ok: true; input: CreateSaleInput } | { ok: false; errors: Partial<Record<keyof SaleDraft, string>> } {

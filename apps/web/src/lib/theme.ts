@@ -1,6 +1,6 @@
 import { useCallback, useState } from 'react';
 
-/** The HUD's colour theme: dark by default, the choice kept across reloads (SPEC §6). */
+/** The HUD's colour theme: dark by default, the choice kept across reloads. */
 export type Theme = 'dark' | 'light';
 
 const STORAGE_KEY = 'surge-theme';

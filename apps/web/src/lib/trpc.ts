@@ -5,9 +5,9 @@ import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 
 /**
  * Same origin, so the cookies go along (fetch's default `same-origin`), no transformer
- * (SPEC §5). Subscriptions ride the browser's EventSource; everything else is one plain HTTP
- * request per call — never a batch: the server caps batches, and one slow call would hold up
- * the others.
+ * (docs/architecture.md#the-http-edge). Subscriptions ride the browser's EventSource; everything
+ * else is one plain HTTP request per call — never a batch: the server caps batches, and one slow
+ * call would hold up the others.
  */
 const url = '/trpc';
 const isSubscription = (op: Operation) => op.type === 'subscription';

@@ -1,5 +1,5 @@
 // Offline `prisma migrate` for Surge: Prisma's own schema engine (WASM) driven through the pg
-// adapter. See STACK.md "Prisma: the client works; migrations through Prisma's own WASM schema engine".
+// adapter. See README.md#migrations.
 export { type ApplyOptions, applyMigrations } from './apply.ts';
 export { type CreateOptions, createMigration } from './create.ts';
 export { databaseName, dropDatabase, ensureDatabase, redactUrl, urlForDatabase } from './database.ts';

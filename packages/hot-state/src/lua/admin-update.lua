@@ -1,4 +1,5 @@
--- admin-update.lua — SPEC §4 step 7: an admin write's Redis half; PostgreSQL is written first.
+-- admin-update.lua — an admin write's Redis half; PostgreSQL is written first
+-- (docs/architecture.md#admin-writes).
 -- Pause and resume run while the caller holds the sale row FOR UPDATE. A restock runs after
 -- its PostgreSQL commit and carries the new *absolute* total: it raises total and remaining
 -- by the difference only when Redis is behind, so a rebuild that already read the new total,

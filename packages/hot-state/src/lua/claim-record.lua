@@ -1,4 +1,5 @@
--- claim-record.lua — SPEC §4 step 4: the worker claims a reservation before persisting it.
+-- claim-record.lua — the worker claims a reservation before persisting it
+-- (docs/architecture.md#the-reservation-record).
 -- `reserved | published -> published`: from here on no server may release it (a release and a
 -- persist exclude each other), and the sweeper leaves it alone (removed from the outbox).
 -- KEYS: the sale's eight keys (prelude.lua).   ARGV: 1 orderId.

@@ -1,9 +1,9 @@
--- finish-record.lua — SPEC §4 steps 5–6: `published -> done` with the order's stored final
--- status. A status that ends the order without a sale (FAILED_PAYMENT, FAILED) returns its
--- units and the user's quota — once, because only this transition does it and it checks the
--- state first. The idempotency record stays: a failed order keeps its key (I4).
--- A `done` record still saying PENDING (written by a rebuild while the order was being paid)
--- is finished the same way.
+-- finish-record.lua — `published -> done` with the order's stored final status
+-- (docs/architecture.md#the-reservation-record). A status that ends the order without a sale
+-- (FAILED_PAYMENT, FAILED) returns its units and the user's quota — once, because only this
+-- transition does it and it checks the state first. The idempotency record stays: a failed
+-- order keeps its key (I4). A `done` record still saying PENDING (written by a rebuild while the
+-- order was being paid) is finished the same way.
 -- KEYS: the sale's eight keys (prelude.lua).   ARGV: 1 orderId, 2 final status.
 -- Returns 'done' (transition made), 'GONE', or the state it found ('done', 'released').
 local orderId, status = ARGV[1], ARGV[2]

@@ -1,5 +1,6 @@
--- mark-published.lua — SPEC §4 step 2: after a PubAck, `reserved -> published`.
--- No lease needed: a PubAck proves the message is stored, whoever holds the lease.
+-- mark-published.lua — after a PubAck, `reserved -> published`
+-- (docs/architecture.md#publish-and-settle). No lease needed: a PubAck proves the message is
+-- stored, whoever holds the lease.
 -- KEYS: the sale's eight keys (prelude.lua).   ARGV: 1 orderId.
 -- Returns the record's state after the call: 'published', 'done' (a worker was faster),
 -- 'released' (a sweeper gave it up: the worker will drop the message), or 'GONE' (Redis lost it).

@@ -1,12 +1,13 @@
 -- prelude.lua — joined in front of every Lua step when it is loaded (scripts.ts), so the
--- record transitions and the sale checks of SPEC §4 are written once, here.
+-- record transitions and the sale checks are written once, here
+-- (docs/architecture.md#how-the-lua-steps-are-built).
 --
 -- KEYS: every step takes the same eight keys of one sale, in this order (SALE_KEY_ORDER in
 -- keys.ts). All carry the sale's hash tag {sale:<id>}, so each step runs on one Redis Cluster
 -- shard; a step declares the keys it does not touch too, which costs nothing.
 --   1 hot           hash  name, priceCents, total, remaining, limit, startsMs, endsMs, paused,
 --                         epoch, expAt; counters accepted, finalized (the HUD's rates)
---   2 rebuild       str   present while the sale is being rebuilt (SPEC §4 step 7)
+--   2 rebuild       str   present while the sale is being rebuilt
 --   3 rebuildLease  str   the token of the one process rebuilding it
 --   4 users         hash  userId -> units held by live orders and open reservations (I5)
 --   5 idem          hash  "<userId> <key>" -> orderId: the idempotency records (I4)
@@ -16,7 +17,7 @@
 local K_HOT, K_REBUILD, K_REBUILD_LEASE, K_USERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_IDEM, K_RES, K_OUTBOX, K_OPEN = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
--- The node fence (SPEC §7, Redis Cluster only: IN_CLUSTER comes from scripts.ts). The hot
+-- The node fence (Redis Cluster only: IN_CLUSTER comes from scripts.ts). The hot
 -- state records the node that built it (`node`, its cluster node id, written by
 -- write-hot-state.lua). On any other node — a replica promoted without the last writes, a slot
 -- moved — the sale's keys are stale: the step drops them first and so answers as for missing
@@ -48,7 +49,8 @@ local function idem_field(userId, key)
   return userId .. ' ' .. key
 end
 
--- The sale checks of a new reservation, in SPEC §5's order: hot state present and not being
+-- The sale checks of a new reservation, in the order of
+-- docs/architecture.md#judging-order-of-a-purchase: hot state present and not being
 -- rebuilt, window, pause (I6: inside the same atomic step as the reservation), the user's
 -- quantity (I5: also when quantity > limit) and stock (no partial fills). A missing stock key
 -- means "rebuilding", never "sold out". Returns the sale's hot fields, or nil and the refusal:
@@ -82,7 +84,8 @@ local function reserve_units(now, sale, o)
   })
   redis.call('ZADD', K_OUTBOX, expiry, o.orderId)
   redis.call('SADD', K_OPEN, o.orderId)
-  -- Keys created here get the sale's expiry like the rest of its keys (SPEC §4 step 8).
+  -- Keys created here get the sale's expiry like the rest of its keys
+  -- (docs/architecture.md#expiry-and-eviction).
   local expAt = tonumber(sale.expAt)
   if expAt then
     for _, key in ipairs({ K_USERS, K_IDEM, K_RES, K_OUTBOX, K_OPEN }) do redis.call('EXPIREAT', key, expAt) end

@@ -1,7 +1,8 @@
--- re-reserve.lua — SPEC §4 step 6, `admin.dlq.replay`: reserve again, by the same rules as a
--- new order (judge_sale, reserve_units), for an order that ended FAILED (its units were
--- returned when it failed). The idempotency key still names this order (a failed order keeps
--- its key, I4); the new record carries the replay generation the message must carry.
+-- re-reserve.lua — `admin.dlq.replay` (docs/architecture.md#dead-letters-and-replay): reserve
+-- again, by the same rules as a new order (judge_sale, reserve_units), for an order that ended
+-- FAILED (its units were returned when it failed). The idempotency key still names this order (a
+-- failed order keeps its key, I4); the new record carries the replay generation the message must
+-- carry.
 -- KEYS: the sale's eight keys (prelude.lua).
 -- ARGV: 1 orderId, 2 userId, 3 idempotencyKey, 4 quantity, 5 lease token, 6 LEASE_MS,
 --       7 correlationId, 8 replay generation

@@ -1,7 +1,7 @@
--- release-reservation.lua — SPEC §4 step 2/3: `reserved -> released` after a definite publish
--- failure. Only the holder of the lease may release, and only once: the state check makes the
--- stock return happen at most once per order (I1, I2), and a worker that already claimed the
--- record (`published`) wins over a late release.
+-- release-reservation.lua — `reserved -> released` after a definite publish failure
+-- (docs/architecture.md#the-reservation-record). Only the holder of the lease may release, and only
+-- once: the state check makes the stock return happen at most once per order (I1, I2), and a worker
+-- that already claimed the record (`published`) wins over a late release.
 -- KEYS: the sale's eight keys (prelude.lua).   ARGV: 1 orderId, 2 lease token.
 -- Returns {'released'} | {'LEASE_LOST'} | {'GONE'} | {state, status} when no longer reserved.
 local orderId = ARGV[1]

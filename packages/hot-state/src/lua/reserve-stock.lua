@@ -1,4 +1,4 @@
--- reserve-stock.lua — SPEC §4 step 1: the one atomic decision of order intake.
+-- reserve-stock.lua — the one atomic decision of order intake (docs/architecture.md#reserve).
 -- KEYS: the sale's eight keys (prelude.lua).
 -- ARGV: 1 userId, 2 idempotencyKey, 3 quantity, 4 orderId (made by the server),
 --       5 lease token, 6 LEASE_MS, 7 "1" = replay-only mode (breaker open / NATS down),

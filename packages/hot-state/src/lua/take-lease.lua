@@ -1,5 +1,6 @@
--- take-lease.lua — SPEC §4 step 3: the sweeper takes over a `reserved` record whose lease
--- expired (its server died or stalled) so that exactly one process settles it.
+-- take-lease.lua — docs/architecture.md#the-outbox-and-the-sweeper: the sweeper takes over a
+-- `reserved` record whose lease expired (its server died or stalled) so that exactly one process
+-- settles it.
 -- KEYS: the sale's eight keys (prelude.lua).   ARGV: 1 orderId, 2 new lease token, 3 LEASE_MS.
 -- Returns the record JSON (with the new lease) or false when there is nothing to take.
 local now = now_ms()

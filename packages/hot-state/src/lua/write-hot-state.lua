@@ -1,6 +1,6 @@
--- write-hot-state.lua — SPEC §4 step 7: the last step of a rebuild (or the first write of a
--- new sale). Replaces the sale's hot state with what PostgreSQL holds, but only while the
--- caller still owns the rebuild lease, so a stalled rebuilder cannot overwrite a newer one.
+-- write-hot-state.lua — docs/architecture.md#the-rebuild: the last step of a rebuild (or the first
+-- write of a new sale). Replaces the sale's hot state with what PostgreSQL holds, but only while
+-- the caller still owns the rebuild lease, so a stalled rebuilder cannot overwrite a newer one.
 -- KEYS: the sale's eight keys (prelude.lua).
 -- ARGV: 1 lease token ('' = a new sale, created under its PostgreSQL insert), 2 hot fields (JSON
 --       object), 3 users (JSON object userId -> units), 4 orders (JSON array of

@@ -3,7 +3,7 @@ import { liveHudInput, liveOrderInput, liveSaleInput } from '@surge/contracts';
 import { tracked } from '@trpc/server';
 import { adminProcedure, publicProcedure, requireSession, router, toTRPCError } from '../trpc.ts';
 
-const TICK_MS = 250; // ≤ 4 frames per second per stream (SPEC §5)
+const TICK_MS = 250; // ≤ 4 frames per second per stream (docs/architecture.md#live-data)
 
 /**
  * An error thrown inside a stream reaches the client as an SSE `serialized-error`; it must

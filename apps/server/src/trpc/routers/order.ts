@@ -2,7 +2,10 @@ import { orderGetInput, orderMineInput, orderPlaceInput } from '@surge/contracts
 import { appError, isAppError } from '../../errors.ts';
 import { publicProcedure, requireSession, router } from '../trpc.ts';
 
-/** Input is judged before the session (SPEC §5: VALIDATION 400 comes before NO_SESSION 401). */
+/**
+ * Input is judged before the session (docs/architecture.md#judging-order-of-a-purchase: VALIDATION
+ * 400 comes before NO_SESSION 401).
+ */
 export const orderRouter = router({
   place: publicProcedure
     .input(orderPlaceInput)
@@ -25,7 +28,7 @@ export const orderRouter = router({
         throw err;
       }
     }),
-  // A shopper sees their own orders; an admin (SPEC §5) any order.
+  // A shopper sees their own orders; an admin any order.
   get: publicProcedure.input(orderGetInput).query(async ({ ctx, input }) => {
     const admin = await ctx.services.sessions.adminSessionId(ctx.req).catch(() => null);
     if (admin) return ctx.services.orders.get(input.orderId, null);
