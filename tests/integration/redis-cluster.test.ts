@@ -80,12 +80,16 @@ function buyers(clients: TestClient[], saleId: string, pauseMs = 50) {
     async window(since: number, label: string): Promise<number> {
       const firstFail = await eventually(async () => answers.find((a) => !a.ok && a.at >= since), 30_000, 50);
       const back = await eventually(async () => answers.find((a) => a.ok && a.at > firstFail.at), 60_000, 50);
+      // Calls held up (not failing) count too: the longest stretch with no order accepted.
+      const oks = answers.filter((a) => a.ok && a.at >= since - 1000 && a.at <= back.at).map((a) => a.at);
+      let gap = 0;
+      for (let i = 1; i < oks.length; i++) gap = Math.max(gap, (oks[i] ?? 0) - (oks[i - 1] ?? 0));
       const reasons: Record<string, number> = {};
       for (const a of answers)
         if (!a.ok && a.at >= firstFail.at && a.at <= back.at)
           reasons[a.reason ?? 'no answer'] = (reasons[a.reason ?? 'no answer'] ?? 0) + 1;
       console.log(
-        `[redis-cluster] ${label}: unavailable ${back.at - firstFail.at} ms (first failing answer ${firstFail.at - since} ms after the fault; answers meanwhile ${JSON.stringify(reasons)})`,
+        `[redis-cluster] ${label}: unavailable ${back.at - firstFail.at} ms (first failing answer ${firstFail.at - since} ms after the fault → first success; answers meanwhile ${JSON.stringify(reasons)}); no order accepted for ${gap} ms`,
       );
       return back.at - firstFail.at;
     },
