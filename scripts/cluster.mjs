@@ -1,4 +1,4 @@
-// `npm run cluster`: Surge beyond one machine, as local processes (README.md#running-a-cluster) — a 3-node NATS
+// `npm run cluster`: Surge beyond one machine, as local processes — a 3-node NATS
 // cluster (JetStream, R3 orders stream), a Redis Cluster of 3 primaries + 3 replicas, 2 servers,
 // 2 workers and HAProxy on :3000 balancing the servers (health checks on /readyz). PostgreSQL is
 // the one at DATABASE_URL. Data lives in .cluster/ (git-ignored), started afresh each run.

@@ -1,4 +1,4 @@
-// HAProxy in front of Surge's servers (README.md#running-a-cluster): `npm run cluster` and the tests write the same
+// HAProxy in front of Surge's servers: `npm run cluster` and the tests write the same
 // configuration. Debian's package (`apt-get install -y haproxy`, 2.6) is the load balancer.
 import { existsSync } from 'node:fs';
 

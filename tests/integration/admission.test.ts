@@ -95,8 +95,8 @@ describe('admission tokens', () => {
   });
 });
 
-describe('judging order (SPEC §5)', () => {
-  it('SPEC §5: a missing or forged token is refused before the rate limits — no rate-limit token is spent — and an admitted shopper then buys', async ({
+describe('judging order (docs/architecture.md#error-reasons)', () => {
+  it('docs/architecture.md#error-reasons: a missing or forged token is refused before the rate limits — no rate-limit token is spent — and an admitted shopper then buys', async ({
     stack,
     admin,
   }) => {

@@ -8,7 +8,7 @@ import { eventually, sleep } from '../support/services.ts';
 import { createSale, createStack, shoppers } from '../support/stack.ts';
 
 /**
- * README.md#running-a-cluster: two servers behind HAProxy (scripts/haproxy.mjs, the configuration of `npm run
+ * Two servers behind HAProxy (scripts/haproxy.mjs, the configuration of `npm run
  * cluster`). One is killed with kill -9 under load while its publishes are held back, so it
  * dies with open reservations: HAProxy's /readyz checks take it out, shoppers keep buying
  * through the other, whose sweeper settles the dead server's reservations once their lease

@@ -9,7 +9,7 @@ import { eventually, sleep } from '../support/services.ts';
 import { createSale, createStack, shoppers } from '../support/stack.ts';
 
 /**
- * README.md#running-a-cluster, the whole topology of `npm run cluster` on private processes: a 3-node NATS cluster
+ * The whole topology of `npm run cluster` on private processes: a 3-node NATS cluster
  * with the orders stream R3, a Redis Cluster 3 + 3, two servers behind HAProxy, two workers —
  * one of which kills itself right after its first commit (mid-batch: stored, not acknowledged).
  * Under load, the NATS node leading the stream is killed: answers meanwhile are definite or

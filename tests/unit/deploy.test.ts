@@ -15,7 +15,7 @@ import { createWorkerMetrics } from '../../apps/worker/src/metrics.ts';
 import { ROOT } from '../support/paths.ts';
 
 /**
- * README.md#running-a-cluster, validated offline: every Kubernetes manifest under deploy/k8s against the API's
+ * Validated offline: every Kubernetes manifest under deploy/k8s against the API's
  * schemas (kubernetes-models) or, for custom resources (KEDA's ScaledObject, the
  * prometheus-operator's PodMonitor), against a schema vendored in deploy/k8s/schemas; the
  * kustomizations, the Helm values, docker compose's `cluster` profile with Prometheus and

@@ -9,7 +9,7 @@ const strong = {
 };
 
 describe('server configuration', () => {
-  it('takes the seed nodes of a Redis Cluster in REDIS_URL (README.md#running-a-cluster), and refuses a list with a bad URL', () => {
+  it('takes the seed nodes of a Redis Cluster in REDIS_URL, and refuses a list with a bad URL', () => {
     const seeds = 'redis://10.0.0.1:6379,redis://10.0.0.2:6379, redis://10.0.0.3:6379';
     expect(loadServerEnv({ ...secrets, REDIS_URL: seeds, REDIS_CLUSTER: 'true' })).toMatchObject({
       REDIS_URL: seeds,

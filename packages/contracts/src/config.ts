@@ -43,7 +43,7 @@ export const commonEnvSchema = z.object({
       (v) => v.split(',').every((u) => URL.canParse(u.trim())),
       'one URL, or several separated by commas',
     ),
-  /** README.md#running-a-cluster: REDIS_URL names seed nodes of a Redis Cluster (ioredis `Cluster`). */
+  /** REDIS_URL names seed nodes of a Redis Cluster (ioredis `Cluster`). */
   REDIS_CLUSTER: bool,
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
   SURGE_NAMESPACE: z.string().regex(NAMESPACE_PATTERN, 'lowercase letters, digits, _ and -').default('surge'),

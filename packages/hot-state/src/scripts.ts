@@ -69,7 +69,7 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
  * The text Redis runs for one step: the prelude, then the step. `cluster` (an ioredis Cluster,
- * REDIS_CLUSTER) turns on the prelude's node fence (README.md#running-a-cluster).
+ * REDIS_CLUSTER) turns on the prelude's node fence.
  */
 export function stepSource(step: string, cluster = false): string {
   return `local IN_CLUSTER = ${cluster}\n${preludeLua}\n${step}`;

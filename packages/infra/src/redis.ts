@@ -6,7 +6,7 @@ import { Cluster, Redis } from 'ioredis';
  * Commands in flight when a connection drops are re-sent after the reconnect
  * (ioredis default), which is why every script is safe to run twice.
  *
- * With `cluster` (REDIS_CLUSTER, README.md#running-a-cluster) `url` lists seed nodes separated by commas and the
+ * With `cluster` (REDIS_CLUSTER) `url` lists seed nodes separated by commas and the
  * client is an ioredis `Cluster`, typed as `Redis`: every command the code sends touches one
  * key or keys under one sale's hash tag, which both clients serve alike (`isCluster` tells
  * them apart where a command concerns a node rather than a key).

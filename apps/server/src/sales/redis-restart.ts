@@ -42,7 +42,7 @@ export class RedisRestartWatch {
   }
 
   /**
-   * Redis Cluster (README.md#running-a-cluster): the same check per shard. Each sale keeps, under its own hash tag,
+   * Redis Cluster: the same check per shard. Each sale keeps, under its own hash tag,
    * the run_id of the primary that serves it, read and swapped there by one script — so the
    * stored id lives and dies with that shard's data, and a primary that restarted with its
    * persistence (same cluster node id, so the Lua fence lets it through) or a promoted replica

@@ -30,7 +30,7 @@ local K_HOT, K_REBUILD, K_REBUILD_LEASE, K_USERS = KEYS[1], KEYS[2], KEYS[3], KE
 local K_IDEM, K_RES, K_OUTBOX, K_OPEN = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local K_Q_TIX, K_Q_LINE, K_Q_WIN, K_Q_OUT = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 
--- The node fence (README.md#running-a-cluster, Redis Cluster only: IN_CLUSTER comes from scripts.ts). The hot
+-- The node fence (Redis Cluster only: IN_CLUSTER comes from scripts.ts). The hot
 -- state records the node that built it (`node`, its cluster node id, written by
 -- write-hot-state.lua). On any other node — a replica promoted without the last writes, a slot
 -- moved — the sale's keys are stale: the step drops them first and so answers as for missing
