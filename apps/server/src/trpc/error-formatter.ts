@@ -1,5 +1,6 @@
 import { ERROR_STATUS, type ErrorData, type ErrorReason } from '@surge/contracts/errors';
 import { isDatabaseUnavailable } from '@surge/db/errors';
+import { isRedisUnavailable } from '@surge/infra';
 import type { TRPCError } from '@trpc/server';
 import type { DefaultErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import { z } from 'zod';
@@ -36,6 +37,12 @@ export function formatError(
   } else if (cause instanceof z.ZodError) {
     reason = 'VALIDATION';
     data.fieldErrors = fieldErrors(cause);
+  } else if (isRedisUnavailable(cause)) {
+    // Redis lost mid-call where no service named it (the long fault run: admin.flushCache 30 ms
+    // into a Redis kill -9): the store is unreachable, a 503 to retry. Checked first: ioredis's
+    // "Connection is closed." would also read as PostgreSQL's.
+    reason = 'STORE_UNAVAILABLE';
+    data.retryAfterMs = 1000;
   } else if (isDatabaseUnavailable(cause)) {
     // PostgreSQL down (an admin write, a query of orders): a named 503 to retry, not a 500
     // — the fault run found admin.restock answering INTERNAL through a PostgreSQL restart.
