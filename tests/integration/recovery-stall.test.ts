@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect } from 'vitest';
 import { waitForQuiet } from '../support/checker/index.ts';
 import { type Answer, reasonOf, TestClient } from '../support/client.ts';
@@ -7,6 +6,7 @@ import { hotState } from '../support/inspect.ts';
 import { checkInvariants } from '../support/invariants.ts';
 import { eventually, SHARED, sleep } from '../support/services.ts';
 import { createSale } from '../support/stack.ts';
+import { stallProxy } from '../support/stall-proxy.ts';
 
 /**
  * Recovery after the publish breaker opened while the NATS connection stayed up: the breaker
@@ -37,19 +37,21 @@ async function firstAccepted(client: TestClient, saleId: string, tag: string, ti
   );
 }
 
-// LEASE_MS 2000 → publish deadline 1.2 s; the connection's ping (5 s) outlives the stall.
-const withPrivateNats = stackTest({
-  private: { nats: true },
-  server: { BREAKER_HALF_OPEN_MS: '2000', LEASE_MS: '2000', SWEEP_INTERVAL_MS: '200' },
-  worker: {},
-});
+// The server reaches its private NATS through a proxy the test stalls; the worker directly.
+const withPrivateNats = stackTest({ private: { nats: true }, server: false, worker: {} });
 
-describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then continues', () => {
+describe('JetStream stalls longer than the publish deadline, then continues', () => {
   withPrivateNats(
     'OUTCOME_UNKNOWN reservations are settled while the breaker is open; retries get the replay or a definite answer; intake resumes',
-    async ({ stack, server, nats }) => {
-      // This test must stall the very NATS its server talks to.
-      expect(server.services.env.NATS_URL).toBe(nats.url);
+    async ({ stack, nats }) => {
+      const proxy = await stallProxy({ port: nats.port });
+      // LEASE_MS 2000 → publish deadline 1.2 s; the connection's ping (5 s) outlives the stall.
+      const server = await stack.server({
+        NATS_URL: proxy.url,
+        BREAKER_HALF_OPEN_MS: '2000',
+        LEASE_MS: '2000',
+        SWEEP_INTERVAL_MS: '200',
+      });
       const admin = await stack.admin(server.url);
       await createSale(admin, { id: 'stall', totalStock: 1000, perUserLimit: 10 });
       const shoppers = Array.from({ length: 8 }, () => new TestClient(server.url));
@@ -62,10 +64,7 @@ describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then cont
         keep(await s.mutate('order.place', { saleId: 'stall', quantity: 1, idempotencyKey: `before-${i}` }));
       expect(accepted.size).toBe(2);
 
-      const pid = nats.pid();
-      if (!pid) throw new Error('no nats pid');
-      process.kill(pid, 'SIGSTOP');
-      await eventually(async () => /State:\s+T/.test(readFileSync(`/proc/${pid}/status`, 'utf8')), 2000, 10);
+      proxy.stall();
       let stoppedFor = 0;
       let unknown: { client: TestClient; key: string }[] = [];
       try {
@@ -95,7 +94,7 @@ describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then cont
         await sleep(Math.max(0, 3000 - (Date.now() - stopped)));
         stoppedFor = Date.now() - stopped;
       } finally {
-        process.kill(pid, 'SIGCONT');
+        proxy.resume();
       }
       const resumedAt = Date.now();
       expect((await readyz(server.url)).body.nats).toBe('ok');
@@ -134,7 +133,7 @@ describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then cont
       keep(first as Answer<{ orderId: string }>);
       const recoveryMs = Date.now() - resumedAt;
       console.log(
-        `[recovery] JetStream stalled ${stoppedFor} ms: in-flight reservations settled ${settledMs} ms after SIGCONT; first new order accepted after ${recoveryMs} ms (BREAKER_HALF_OPEN_MS=2000)`,
+        `[recovery] JetStream stalled ${stoppedFor} ms: in-flight reservations settled ${settledMs} ms after it resumed; first new order accepted after ${recoveryMs} ms (BREAKER_HALF_OPEN_MS=2000)`,
       );
       expect((await readyz(server.url)).body.breaker).toBe('closed');
 
@@ -154,6 +153,8 @@ describe('JetStream stalls (SIGSTOP) longer than the publish deadline, then cont
         perUserLimit: 10,
         accepted,
       });
+      await server.close();
+      await proxy.close();
     },
   );
 });
