@@ -78,7 +78,11 @@ export function ensureDeps() {
     log('installing dependencies (npm ci)…');
     run('npm', ['ci', '--include=dev', '--no-audit', '--no-fund']);
   }
-  if (!existsSync(join(ROOT, 'packages/db/src/generated/client.ts'))) {
+  // Also after a pull that changed the schema: a client generated from an older schema would
+  // build and then fail at run time (an unknown field).
+  const client = join(ROOT, 'packages/db/src/generated/client.ts');
+  const schema = join(ROOT, 'prisma/schema.prisma');
+  if (!existsSync(client) || statSync(client).mtimeMs < statSync(schema).mtimeMs) {
     log('generating the Prisma client…');
     // The generator is WASM: no engine download (PRISMA_SCHEMA_ENGINE_BINARY stops the CLI looking for one).
     run('npx', ['prisma', 'generate'], { env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' } });
