@@ -226,7 +226,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     async close() {
       shutdown.begin();
       domain.sampler.closeAll();
-      publisher.stopProbing();
+      await publisher.stopProbing();
       await sweeper.stop();
       await admissionClock.stop();
       await answers.stop();

@@ -1,7 +1,7 @@
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { MSG_HEADERS, natsNames, type OrderMessage } from '@surge/contracts';
-import type { NatsHandle } from '@surge/infra';
+import { type NatsHandle, startLoop } from '@surge/infra';
 import {
   BrokenCircuitError,
   CircuitState,
@@ -50,8 +50,7 @@ export class OrderPublisher {
   readonly breaker;
   private readonly names;
   private isolation: { dispose: () => void } | null = null;
-  private probeTimer: NodeJS.Timeout | null = null;
-  private probeInFlight = false;
+  private probeLoop: { stop(): Promise<void> } | null = null;
   private probeJsm: JetStreamManager | undefined;
 
   constructor(
@@ -88,27 +87,23 @@ export class OrderPublisher {
   startProbing(
     probeEveryMs = Math.min(1000, Math.max(50, Math.floor(this.opts.breakerHalfOpenMs / 4))),
   ): void {
-    if (this.probeTimer) return;
-    this.probeTimer = setInterval(() => void this.probe(), probeEveryMs);
-    this.probeTimer.unref();
+    // startLoop never overlaps a probe with the next one; a failed trial only restarts the wait.
+    this.probeLoop ??= startLoop(
+      probeEveryMs,
+      () => this.probe(),
+      () => undefined,
+    );
   }
 
-  stopProbing(): void {
-    if (this.probeTimer) clearInterval(this.probeTimer);
-    this.probeTimer = null;
+  async stopProbing(): Promise<void> {
+    await this.probeLoop?.stop();
+    this.probeLoop = null;
   }
 
   private async probe(): Promise<void> {
-    if (this.probeInFlight || this.breaker.state !== CircuitState.Open || !this.nats.isConnected()) return;
-    this.probeInFlight = true;
-    try {
-      // Before `breakerHalfOpenMs` this throws BrokenCircuitError at once; after, it is the trial.
-      await this.breaker.execute(() => this.streamTakesOrders());
-    } catch {
-      // still open (not due yet, or the trial failed and restarted the wait)
-    } finally {
-      this.probeInFlight = false;
-    }
+    if (this.breaker.state !== CircuitState.Open || !this.nats.isConnected()) return;
+    // Before `breakerHalfOpenMs` this throws BrokenCircuitError at once; after, it is the trial.
+    await this.breaker.execute(() => this.streamTakesOrders());
   }
 
   /** Resolves when the stream's leader answers and the stream has room for new orders. */

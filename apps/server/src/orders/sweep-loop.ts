@@ -1,4 +1,4 @@
-import type { Logger } from '@surge/infra';
+import { type Logger, startLoop } from '@surge/infra';
 import type { SaleCatalog } from '../sales/catalog.ts';
 import type { RebuildCoordinator } from '../sales/rebuild.ts';
 import type { RedisRestartWatch } from '../sales/redis-restart.ts';
@@ -34,7 +34,7 @@ export function startSweepLoop(d: {
         if (await d.rebuild.needsRebuild(saleId)) d.rebuild.request(saleId);
       }
     },
-    d.log,
+    (err) => d.log.warn({ err }, 'sweeper tick failed'),
   );
 }
 
@@ -51,26 +51,4 @@ async function reconcileTotals(d: SweepDeps, catalog: SaleCatalog): Promise<void
     if (total === undefined || catalog.ended(saleId)) continue;
     await d.scripts.adminUpdate(d.keysOf(saleId), 'restock', total);
   }
-}
-
-/** A loop that never overlaps itself and stops cleanly. */
-function startLoop(intervalMs: number, tick: () => Promise<void>, log: Logger) {
-  let stopped = false;
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (stopped || running) return; // a slow tick is never overlapped by the next one
-    running = tick()
-      .catch((err: unknown) => log.warn({ err }, 'sweeper tick failed'))
-      .finally(() => {
-        running = null;
-      });
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '@surge/infra';
+import { type Logger, startLoop } from '@surge/infra';
 import type { SaleCatalog } from '../sales/catalog.ts';
 import type { WaitingRoom } from './waiting-room.ts';
 
@@ -16,8 +16,6 @@ export function startAdmissionClock(d: {
   onAdmitted?: (saleId: string, n: number) => void;
 }): { stop(): Promise<void> } {
   let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  let busy = false;
   let lastWarn = 0;
   const tick = async () => {
     for (const saleId of d.catalog.openQueuedIds()) {
@@ -33,19 +31,11 @@ export function startAdmissionClock(d: {
       }
     }
   };
-  const timer = setInterval(() => {
-    if (busy) return; // a slow tick is not queued up behind: the next one catches up
-    busy = true;
-    running = tick().finally(() => {
-      busy = false;
-    });
-  }, d.intervalMs);
-  timer.unref();
+  const loop = startLoop(d.intervalMs, tick, (err) => d.log.warn({ err }, 'admission tick failed'));
   return {
     async stop() {
       stopped = true;
-      clearInterval(timer);
-      await running;
+      await loop.stop();
     },
   };
 }
