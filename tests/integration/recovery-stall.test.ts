@@ -4,6 +4,7 @@ import { type Answer, reasonOf, TestClient } from '../support/client.ts';
 import { stackTest } from '../support/fixtures.ts';
 import { hotState } from '../support/inspect.ts';
 import { checkInvariants } from '../support/invariants.ts';
+import { firstAccepted, readyz } from '../support/recovery.ts';
 import { eventually, SHARED, sleep } from '../support/services.ts';
 import { createSale } from '../support/stack.ts';
 import { stallProxy } from '../support/stall-proxy.ts';
@@ -15,27 +16,6 @@ import { stallProxy } from '../support/stall-proxy.ts';
  * the breaker says. Each test prints the recovery time it measured (cause gone → first
  * accepted order).
  */
-const readyz = async (url: string) => {
-  const r = await fetch(`${url}/readyz`);
-  return { status: r.status, body: (await r.json()) as { ready: boolean; breaker: string; nats: string } };
-};
-
-/** Places new orders (fresh keys) every 100 ms until one is accepted; returns its answer. */
-async function firstAccepted(client: TestClient, saleId: string, tag: string, timeoutMs: number) {
-  let i = 0;
-  return eventually(
-    async () => {
-      const a = await client.mutate('order.place', {
-        saleId,
-        quantity: 1,
-        idempotencyKey: `${tag}-probe-${i++}`,
-      });
-      return a.status === 200 ? a : null;
-    },
-    timeoutMs,
-    100,
-  );
-}
 
 // The server reaches its private NATS through a proxy the test stalls; the worker directly.
 const withPrivateNats = stackTest({ private: { nats: true }, server: false, worker: {} });

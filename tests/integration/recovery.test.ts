@@ -2,6 +2,7 @@ import { natsNames } from '@surge/contracts';
 import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
 import { stackTest } from '../support/fixtures.ts';
+import { firstAccepted, readyz } from '../support/recovery.ts';
 import { eventually } from '../support/services.ts';
 import { createSale } from '../support/stack.ts';
 
@@ -12,27 +13,6 @@ import { createSale } from '../support/stack.ts';
  * the breaker says. Each test prints the recovery time it measured (cause gone → first
  * accepted order).
  */
-const readyz = async (url: string) => {
-  const r = await fetch(`${url}/readyz`);
-  return { status: r.status, body: (await r.json()) as { ready: boolean; breaker: string; nats: string } };
-};
-
-/** Places new orders (fresh keys) every 100 ms until one is accepted; returns its answer. */
-async function firstAccepted(client: TestClient, saleId: string, tag: string, timeoutMs: number) {
-  let i = 0;
-  return eventually(
-    async () => {
-      const a = await client.mutate('order.place', {
-        saleId,
-        quantity: 1,
-        idempotencyKey: `${tag}-probe-${i++}`,
-      });
-      return a.status === 200 ? a : null;
-    },
-    timeoutMs,
-    100,
-  );
-}
 
 const withSmallStream = stackTest({ server: { STREAM_MAX_BYTES: '16KiB', BREAKER_HALF_OPEN_MS: '2000' } });
 describe('the breaker opens on a full stream while NATS stays connected', () => {
