@@ -54,6 +54,7 @@ export function serverEnv(db: TestDatabase, ns: string): Record<string, string> 
     ADMIN_PASSWORD,
     // The tests' default secret is refused in production.
     SESSION_SECRET: `bench-${randomBytes(24).toString('hex')}`,
+    METRICS_TOKEN: randomBytes(24).toString('hex'),
   };
 }
 

@@ -247,6 +247,8 @@ export async function ensureServices() {
       env: {
         ADMIN_PASSWORD: 'unused-by-infra',
         SESSION_SECRET: 'unused-by-infra-services-only-000000',
+        METRICS_TOKEN: 'unused-by-infra',
+        ALLOWED_ORIGINS: 'http://unused-by-infra',
         ...process.env,
       },
     });

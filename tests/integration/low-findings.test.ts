@@ -110,3 +110,29 @@ describe('correlation ids (L6)', () => {
     expect(r.body.result?.data.correlationId).toBe(id);
   });
 });
+
+describe('/metrics is not public in production (L2)', () => {
+  it("a production server's /metrics answers 401 without its bearer token, 200 with it; a worker given METRICS_TOKEN too", async ({
+    stack,
+    server,
+  }) => {
+    const { PRODUCTION_SECRETS } = await import('../support/env.ts');
+    const prod = await stack.server({ NODE_ENV: 'production', ...PRODUCTION_SECRETS });
+    const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+    const open = await fetch(`${prod.url}/metrics`);
+    expect(open.status).toBe(401);
+    expect(open.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(await open.text()).not.toMatch(/surge_/);
+    expect((await fetch(`${prod.url}/metrics`, { headers: bearer('wrong-token') })).status).toBe(401);
+    const ok = await fetch(`${prod.url}/metrics`, { headers: bearer(PRODUCTION_SECRETS.METRICS_TOKEN) });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/^# HELP surge_/m);
+    // Development without a token: open as before (local Prometheus, the bench's probes).
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+
+    const worker = await stack.worker({ METRICS_TOKEN: PRODUCTION_SECRETS.METRICS_TOKEN });
+    const w = `http://127.0.0.1:${worker.port}/metrics`;
+    expect((await fetch(w)).status).toBe(401);
+    expect((await fetch(w, { headers: bearer(PRODUCTION_SECRETS.METRICS_TOKEN) })).status).toBe(200);
+  });
+});

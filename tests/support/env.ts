@@ -7,11 +7,17 @@ import { SHARED } from './services.ts';
  */
 export const ADMIN_PASSWORD = 'test-admin-password';
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
-/** Secrets strong enough for NODE_ENV=production (~80 bits estimated, README.md#security). */
+/**
+ * Secrets strong enough for NODE_ENV=production (~80 bits estimated, README.md#security), and
+ * the bearer token a production server asks for on /metrics.
+ */
 export const PRODUCTION_SECRETS = {
   ADMIN_PASSWORD: 'vQ8-rT2mK9pZ4xL7wN6yB3cF5hJ1sD0gA',
   SESSION_SECRET: 'Zp4rT9qW2xL7mK3vN8bC6yH1sF5gJ0dEuA3k',
+  METRICS_TOKEN: 'mT7-kQ2xW9pL4zR8vN3bY6cH1fJ5sD0gAe',
 };
+/** The Origins of a production server under test (it refuses to start without them); Node clients send none. */
+export const PRODUCTION_ORIGINS = 'http://127.0.0.1,http://localhost';
 
 /** The environment of a server under test: its own namespace and database, limits off. */
 export function baseEnv(
@@ -39,6 +45,7 @@ export function baseEnv(
     LOG_LEVEL: 'silent',
     STREAM_MAX_BYTES: '64MiB',
     WORKER_PORT: '0',
+    ...(overrides.NODE_ENV === 'production' ? { ALLOWED_ORIGINS: PRODUCTION_ORIGINS } : {}),
     ...overrides,
   };
 }

@@ -136,7 +136,7 @@ describe('deploy/k8s (kustomize base + example overlay)', () => {
 
   it('secrets are referenced, never embedded', () => {
     expect(manifests.filter((m) => m.doc.kind === 'Secret')).toEqual([]);
-    const SECRET = /^(DATABASE_URL|REDIS_URL|NATS_URL|ADMIN_PASSWORD|SESSION_SECRET)$/;
+    const SECRET = /^(DATABASE_URL|REDIS_URL|NATS_URL|ADMIN_PASSWORD|SESSION_SECRET|METRICS_TOKEN)$/;
     for (const name of ['surge-server', 'surge-worker']) {
       for (const e of find('Deployment', name).spec.template.spec.containers[0].env)
         if (SECRET.test(e.name))
@@ -192,6 +192,32 @@ describe('monitoring: Prometheus, Grafana, the dashboard', () => {
       expect(names.length, expr).toBeGreaterThan(0);
       for (const n of names) expect(exported.has(n), `${expr}: ${n} is not exported`).toBe(true);
     }
+  });
+
+  it('README.md#security (issue 10 L2): every scrape sends the METRICS_TOKEN bearer; every app gets the token', () => {
+    const monitor = find('PodMonitor', 'surge');
+    for (const e of monitor.spec.podMetricsEndpoints)
+      expect(e.authorization, e.port).toEqual({
+        type: 'Bearer',
+        credentials: { name: 'surge-secrets', key: 'METRICS_TOKEN' },
+      });
+    for (const name of ['surge-server', 'surge-worker'])
+      expect(
+        find('Deployment', name).spec.template.spec.containers[0].env.find(
+          (e: { name: string }) => e.name === 'METRICS_TOKEN',
+        )?.valueFrom?.secretKeyRef,
+        name,
+      ).toEqual({ name: 'surge-secrets', key: 'METRICS_TOKEN' });
+    expect(find('ConfigMap', 'surge-config').data.ALLOWED_ORIGINS).toMatch(/^https:\/\//);
+    const prom = parse(readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'));
+    for (const job of prom.scrape_configs)
+      expect(job.authorization, job.job_name).toEqual({
+        type: 'Bearer',
+        credentials_file: '/run/secrets/metrics_token',
+      });
+    const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+    expect(compose.services.prometheus.secrets).toContain('metrics_token');
+    expect(compose.secrets.metrics_token).toEqual({ environment: 'METRICS_TOKEN' });
   });
 
   it('docker compose `cluster` profile: the topology, Prometheus scraping every server and worker, Grafana provisioned', () => {

@@ -182,7 +182,8 @@ describe('docker-compose.yml', () => {
 
   it('migrates then seeds in the one-shot migrate service', () => {
     const cmd = words(service('migrate').command).join(' ');
-    expect(cmd).toMatch(/packages\/db\/src\/cli\/migrate\.ts deploy.*&&.*prisma\/seed\.ts/);
+    // Plain node: the runtime image has no tsx (README.md#security, issue 10 L8).
+    expect(cmd).toMatch(/^sh -c node packages\/db\/dist\/migrate\.js deploy && node prisma\/dist\/seed\.js$/);
   });
 
   it('gives server and worker the same environment but their NATS user, in production', () => {

@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { loadServerEnv, startupLogLevel } from './env.ts';
 
 const secrets = { SESSION_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'a-strong-admin-password' };
-/** ~110 bits estimated each: what production accepts. */
+/** ~110 bits estimated each: what production accepts; with the origins and metrics token it requires. */
 const strong = {
   SESSION_SECRET: 'Zp4rT9qW2xL7mK3vN8bC6yH1sF5gJ0dEuA3k',
   ADMIN_PASSWORD: 'vQ8-rT2mK9pZ4xL7wN6yB3cF5hJ1sD0gA',
+  METRICS_TOKEN: 'mT7-kQ2xW9pL4zR8vN3bY6cH1fJ5sD0gAe',
+  ALLOWED_ORIGINS: 'https://shop.example',
 };
 
 describe('server configuration', () => {
@@ -94,6 +96,27 @@ describe('server configuration', () => {
     expect(() =>
       loadServerEnv({ ADMIN_PASSWORD: 'password1234', SESSION_SECRET: 'x'.repeat(40) }),
     ).not.toThrow();
+  });
+
+  it('issue 10 L8: production names its ALLOWED_ORIGINS (no localhost fallback); development keeps the fallback', () => {
+    const prod = { NODE_ENV: 'production', ...strong };
+    expect(loadServerEnv(prod).allowedOrigins).toEqual(new Set(['https://shop.example']));
+    expect(() => loadServerEnv({ ...prod, ALLOWED_ORIGINS: undefined })).toThrow(
+      /ALLOWED_ORIGINS: required in production/,
+    );
+    expect(() => loadServerEnv({ ...prod, ALLOWED_ORIGINS: '' })).toThrow(/ALLOWED_ORIGINS/);
+    expect(() => loadServerEnv({ ...prod, ALLOWED_ORIGINS: ' , ' })).toThrow(/ALLOWED_ORIGINS/);
+    expect(loadServerEnv(secrets).allowedOrigins).toContain('http://localhost:3000');
+  });
+
+  it('issue 10 L2: production wants a strong METRICS_TOKEN for /metrics; elsewhere it is optional', () => {
+    const prod = { NODE_ENV: 'production', ...strong };
+    expect(loadServerEnv(prod).METRICS_TOKEN).toBe(strong.METRICS_TOKEN);
+    expect(() => loadServerEnv({ ...prod, METRICS_TOKEN: undefined })).toThrow(
+      /METRICS_TOKEN: required in production/,
+    );
+    expect(() => loadServerEnv({ ...prod, METRICS_TOKEN: 'metrics' })).toThrow(/METRICS_TOKEN.*bits/);
+    expect(loadServerEnv(secrets).METRICS_TOKEN).toBeUndefined();
   });
 
   it('issue 10 L3: outside production it listens on loopback, and refuses a public HOST unless told', () => {

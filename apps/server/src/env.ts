@@ -22,6 +22,8 @@ const serverEnvSchema = commonEnvSchema
     /** Development or test on a non-loopback HOST: only when said so (no Secure cookies there). */
     DEV_LISTEN_ANY: bool,
     ALLOWED_ORIGINS: z.string().optional(),
+    /** Bearer token `/metrics` asks for (README.md#security, L2); required in production. */
+    METRICS_TOKEN: z.string().optional(),
     VITE_DEV_PORT: int(5173),
     ADMIN_PASSWORD: z.string().min(1).optional(),
     SESSION_SECRET: z.string().optional(),
@@ -109,6 +111,26 @@ const serverEnvSchema = commonEnvSchema
     } else if (prod) {
       const message = weak(env.ADMIN_PASSWORD);
       if (message) ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message });
+    }
+    // `/metrics` on the shop port is not public in production (issue 10 L2).
+    if (prod && !env.METRICS_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['METRICS_TOKEN'],
+        message:
+          'required in production: the bearer token Prometheus sends for /metrics (e.g. `openssl rand -hex 32`)',
+      });
+    } else if (prod && env.METRICS_TOKEN) {
+      const message = weak(env.METRICS_TOKEN);
+      if (message) ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message });
+    }
+    // The localhost fallback is for development: production names its own origins (issue 10 L8).
+    if (prod && !env.ALLOWED_ORIGINS?.split(',').some((o) => o.trim())) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ALLOWED_ORIGINS'],
+        message: 'required in production: the browser origins of the shop and HUD, e.g. https://shop.example',
+      });
     }
   });
 

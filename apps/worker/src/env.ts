@@ -9,6 +9,8 @@ import { z } from 'zod';
 const workerEnvSchema = commonEnvSchema.extend({
   WORKER_PORT: int(9464),
   HOST: z.string().default('0.0.0.0'),
+  /** When set, `/metrics` asks for it as a bearer token (README.md#security, L2). */
+  METRICS_TOKEN: z.string().optional(),
   WORKER_ID: z.string().max(64).optional(),
   WORKER_MAX_ATTEMPTS: int(10, 1),
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),

@@ -1,7 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { failureCountKey, OrderScripts, saleKeys } from '@surge/hot-state';
-import { connectStores, createLogger, EventFeed, type Logger, startHeartbeat } from '@surge/infra';
+import {
+  connectStores,
+  createLogger,
+  EventFeed,
+  type Logger,
+  metricsAllowed,
+  startHeartbeat,
+} from '@surge/infra';
 import { loadWorkerEnv, processEnv } from './env.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { OrderConsumer } from './order-consumer.ts';
@@ -59,6 +66,7 @@ export async function startWorker(source = processEnv(), logger?: Logger) {
           .end(JSON.stringify({ ready, workerId: env.workerId, ...checks }));
       });
     } else if (req.url === '/metrics') {
+      if (!metricsAllowed(req, res, env.METRICS_TOKEN)) return;
       void metrics.registry
         .metrics()
         .then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { spawnApp } from '../../../scripts/spawn-app.mjs';
-import { baseEnv } from '../../support/env.ts';
+import { freePort, spawnApp } from '../../../scripts/spawn-app.mjs';
+import { baseEnv, PRODUCTION_SECRETS } from '../../support/env.ts';
 import { createTestDatabase, newNamespace } from '../../support/services.ts';
 import { STATE_FILE, type StackState } from './stack-state.ts';
 
@@ -17,6 +17,7 @@ export function stackEnv(state: Pick<StackState, 'databaseUrl' | 'ns'>, extra: R
       NODE_ENV: 'production',
       ADMIN_PASSWORD: E2E_ADMIN_PASSWORD,
       SESSION_SECRET,
+      METRICS_TOKEN: PRODUCTION_SECRETS.METRICS_TOKEN,
       // Every spec logs in; the throttle stays on, just wide enough for the suite.
       ADMIN_LOGIN_LIMIT: '1000',
       PAYMENT_LATENCY_MS: '400',
@@ -49,11 +50,17 @@ export default async function globalSetup(): Promise<void> {
   const db = await createTestDatabase();
   const ns = newNamespace();
   const base = { databaseUrl: db.url, ns };
-  // The built server serves the built web app, as `npm start` does.
+  // The built server serves the built web app, as `npm start` does; production names the
+  // page's origin (it refuses to start without ALLOWED_ORIGINS).
+  const port = await freePort();
   const server = await spawnApp({
     app: 'server',
-    port: 'free',
-    env: stackEnv(base, { HOST: '127.0.0.1', SWEEP_INTERVAL_MS: '250' }),
+    port,
+    env: stackEnv(base, {
+      HOST: '127.0.0.1',
+      SWEEP_INTERVAL_MS: '250',
+      ALLOWED_ORIGINS: `http://127.0.0.1:${port},http://localhost:${port}`,
+    }),
     detached: true,
   });
   const url = server.url;

@@ -22,7 +22,9 @@ export interface World {
 }
 
 export async function fastCount(url: string): Promise<number | null> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  // A production server asks for its bearer token; one without a token ignores the header.
+  const headers = { authorization: `Bearer ${PRODUCTION_SECRETS.METRICS_TOKEN}` };
+  const text = await (await fetch(`${url}/metrics`, { headers })).text();
   const m = /^surge_trpc_fast_path_total (\d+)$/m.exec(text);
   return m ? Number(m[1]) : null;
 }
@@ -37,6 +39,7 @@ export async function startWorld(stack: Stack, production: boolean, flag: string
           NODE_ENV: 'production',
           ADMIN_PASSWORD: adminPassword,
           SESSION_SECRET: PRODUCTION_SECRETS.SESSION_SECRET,
+          METRICS_TOKEN: PRODUCTION_SECRETS.METRICS_TOKEN,
         }
       : {}),
   };

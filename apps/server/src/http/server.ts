@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { metricsAllowed } from '@surge/infra';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { HTTPErrorHandler } from '@trpc/server/http';
 import { Counter } from 'prom-client';
@@ -84,6 +85,7 @@ export function createHttpServer(services: AppServices, webDist: string): Server
         return;
       }
       if (path === '/metrics') {
+        if (!metricsAllowed(req, res, services.env.METRICS_TOKEN)) return;
         void services.metrics.registry.metrics().then((text) => {
           res.writeHead(200, { 'Content-Type': services.metrics.registry.contentType }).end(text);
         });
