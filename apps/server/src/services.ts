@@ -53,7 +53,7 @@ export interface DomainServices {
   hud: HudSnapshots;
   events: Pick<EventFeed, 'after' | 'recent'>;
   /** A subscription ends with its request or with the process (graceful shutdown). */
-  subscriptionSignal(request: AbortSignal | undefined): AbortSignal;
+  subscriptionSignal(request: AbortSignal | undefined, ...more: AbortSignal[]): AbortSignal;
 }
 
 /**
@@ -180,7 +180,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
     sampler: new SharedSampler((err, key) => log.warn({ err, key }, 'live sampler read failed')),
     hud: new HudSnapshots({ ...shared, breaker: () => publisher.breakerState() }),
     events,
-    subscriptionSignal: (request) => shutdown.subscriptionSignal(request),
+    subscriptionSignal: (request, ...more) => shutdown.subscriptionSignal(request, ...more),
   };
 
   const heartbeat = startHeartbeat(

@@ -84,7 +84,7 @@ export const liveRouter = router({
     try {
       const stream = sampler.watch('hud', () => hud.read(), {
         intervalMs: TICK_MS,
-        signal: AbortSignal.any([ctx.services.subscriptionSignal(signal), revoked.signal]),
+        signal: ctx.services.subscriptionSignal(signal, revoked.signal),
         fingerprint: (f) => JSON.stringify({ ...f, at: '' }),
       });
       for await (const snapshot of stream) {
