@@ -14,6 +14,9 @@ export class SaleCatalog {
   /** Each sale's total stock as PostgreSQL said at the last refresh. */
   private readonly totals = new Map<string, number>();
   private readonly misses = new Map<string, number>();
+  /** When the last refresh() finished (ms), and the one in flight. */
+  private refreshedAt = 0;
+  private refreshing: Promise<void> | null = null;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -51,6 +54,20 @@ export class SaleCatalog {
       this.add(r.id, r.endsAt, r.queueAdmitPerSecond !== null);
       this.totals.set(r.id, r.totalStock);
     }
+    this.refreshedAt = Date.now();
+  }
+
+  /**
+   * `refresh()` unless one finished within `maxAgeMs`, sharing one in flight: what `sale.list`
+   * reads, so a flood of calls costs PostgreSQL one query per `maxAgeMs` per server (issue 10
+   * H2), and a sale created through another server shows within it.
+   */
+  fresh(maxAgeMs: number): Promise<void> {
+    if (Date.now() - this.refreshedAt < maxAgeMs) return Promise.resolve();
+    this.refreshing ??= this.refresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
   }
 
   /** The total stock PostgreSQL held at the last `refresh()` (undefined before one). */

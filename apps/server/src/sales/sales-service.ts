@@ -9,6 +9,10 @@ import { expireAtSec, hotFields, lockSaleRow, saleFromHot, saleFromRow } from '.
 import type { RebuildCoordinator } from './rebuild.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** How stale `sale.list`'s view of which sales exist may be (sales created on another server). */
+const LIST_REFRESH_MS = 1000;
+
+type StoredSale = NonNullable<Awaited<ReturnType<PrismaClient['sale']['findUnique']>>>;
 
 /**
  * Reading and administering sales (docs/architecture.md#admin-writes). Reads come from the hot
@@ -32,6 +36,12 @@ export class SalesService {
       afterRestockCommit?: () => void;
     },
   ) {}
+
+  /**
+   * Ended sales whose count is final (no order pending): their row and remaining stock never
+   * change again, so they are answered from memory (docs/architecture.md#reading-sales-and-orders).
+   */
+  private readonly finals = new Map<string, { row: StoredSale; remaining: number }>();
 
   async get(saleId: string): Promise<Sale> {
     if (!(await this.d.catalog.exists(saleId))) throw appError('SALE_NOT_FOUND');
@@ -62,19 +72,46 @@ export class SalesService {
   }
 
   async list(): Promise<Sale[]> {
-    await this.d.catalog.refresh();
+    await this.d.catalog.fresh(LIST_REFRESH_MS);
     const sales = await Promise.all(this.d.catalog.ids().map((id) => this.get(id).catch(() => null)));
     return sales.filter((s): s is Sale => s !== null).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
   }
 
+  /**
+   * A sale without hot state: rebuilding, or ended long enough ago that its keys expired
+   * (`IDEMPOTENCY_TTL_S` after its end). Such a settled sale's count is summed over its orders
+   * once: when none is pending it is final, stored in `sales.final_remaining` for every server
+   * and kept in memory here (issue 10 H2). An ended sale whose keys went early (Redis lost
+   * them) may still have messages in the stream: it is summed on each read, as before.
+   */
   private async fromDatabase(saleId: string, nowMs: number): Promise<Sale> {
+    const final = this.finals.get(saleId);
+    if (final) return saleFromRow(final.row, final.remaining, false, nowMs);
     const row = await this.d.prisma.sale.findUnique({ where: { id: saleId } });
     if (!row) throw appError('SALE_NOT_FOUND');
-    const live = await this.d.prisma.order.aggregate({
+    const ended = nowMs >= row.endsAt.getTime();
+    const settled = nowMs >= row.endsAt.getTime() + this.d.idempotencyTtlS * 1000;
+    if (ended && row.finalRemaining !== null) {
+      this.finals.set(saleId, { row, remaining: row.finalRemaining });
+      return saleFromRow(row, row.finalRemaining, false, nowMs);
+    }
+    const live = await this.d.prisma.order.groupBy({
+      by: ['status'],
       where: { saleId, status: { in: ['PENDING', 'CONFIRMED'] } },
       _sum: { quantity: true },
     });
-    return saleFromRow(row, row.totalStock - (live._sum.quantity ?? 0), true, nowMs);
+    const remaining = row.totalStock - live.reduce((sum, g) => sum + (g._sum.quantity ?? 0), 0);
+    if (settled && !live.some((g) => g.status === 'PENDING')) {
+      // Final: no restock after the end, no message left from before it, and no pending order
+      // left to fail and give stock back.
+      await this.d.prisma.sale.updateMany({
+        where: { id: saleId, finalRemaining: null },
+        data: { finalRemaining: remaining },
+      });
+      this.finals.set(saleId, { row: { ...row, finalRemaining: remaining }, remaining });
+      return saleFromRow(row, remaining, false, nowMs);
+    }
+    return saleFromRow(row, remaining, true, nowMs);
   }
 
   async create(input: CreateSaleInput): Promise<Sale> {
