@@ -32,9 +32,11 @@ const serverEnvSchema = commonEnvSchema
     RATE_LIMIT_WINDOW_MS: int(10_000, 1),
     /** Queries and subscriptions per IP group and window (README.md#security); 0 = off. */
     RATE_LIMIT_READS_PER_IP: int(600),
-    /** Open SSE streams per IP group per server, their longest life, open sockets (README.md#security). */
+    /** Open SSE streams per IP group across servers, their longest life, open sockets (README.md#security). */
     SSE_MAX_PER_IP: int(20),
     SSE_MAX_DURATION_S: int(3600),
+    /** How long a stream counts towards SSE_MAX_PER_IP without its server renewing it (a crashed server's). */
+    SSE_LEASE_S: int(30, 1),
     MAX_CONNECTIONS: int(10_000),
     ADMIN_LOGIN_LIMIT: int(10, 1),
     ADMIN_LOGIN_WINDOW_MS: int(60_000, 1),

@@ -19,6 +19,7 @@ import type { ServerEnv } from './env.ts';
 import { clientIpOf } from './http/client-ip.ts';
 import { readinessCheck } from './http/readiness.ts';
 import { Shutdown } from './http/shutdown.ts';
+import { StreamCaps } from './http/stream-caps.ts';
 import { createServerMetrics, readGauges } from './infra/metrics.ts';
 import { RateLimits } from './limits/rate-limits.ts';
 import { AnswerCounts } from './live/answer-counts.ts';
@@ -207,6 +208,19 @@ export async function createServices(env: ServerEnv, log: Logger) {
   });
 
   const admissionClock = startAdmissionClock({ catalog, room, intervalMs: env.ADMISSION_TICK_MS, log });
+  const streams = new StreamCaps(
+    {
+      maxPerIp: env.SSE_MAX_PER_IP,
+      maxDurationMs: env.SSE_MAX_DURATION_S * 1000,
+      leaseMs: env.SSE_LEASE_S * 1000,
+    },
+    {
+      redis,
+      namespace: ns,
+      instanceId,
+      onError: (err) => log.warn({ err }, 'SSE stream count in Redis failed'),
+    },
+  );
 
   return {
     env,
@@ -221,6 +235,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
       shuttingDown: () => shutdown.begun,
     }),
     clientIp: clientIpOf(env.TRUST_PROXY),
+    /** SSE streams per IP group across servers, and their longest life (http/stream-caps.ts). */
+    streams,
     isShuttingDown: () => shutdown.begun,
     beginShutdown: () => shutdown.begin(),
     async close() {
@@ -229,6 +245,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
       await publisher.stopProbing();
       await sweeper.stop();
       await admissionClock.stop();
+      await streams.close();
       await answers.stop();
       await heartbeat.stop();
       await events.close();

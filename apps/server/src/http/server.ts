@@ -9,7 +9,7 @@ import { type AppRouter, appRouter } from '../trpc/root.ts';
 import { createFastMutationHandler, FOLLOWED_TRPC_VERSION, installedTrpcVersion } from './fast-mutation.ts';
 import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError } from './guards.ts';
 import { staticFiles } from './static-files.ts';
-import { isSubscriptionRequest, StreamCaps } from './stream-caps.ts';
+import { isSubscriptionRequest } from './stream-caps.ts';
 
 /** Routes of the server: /trpc, /healthz, /readyz, /metrics and the built web app. */
 export function createHttpServer(services: AppServices, webDist: string): Server {
@@ -41,10 +41,6 @@ export function createHttpServer(services: AppServices, webDist: string): Server
     : null;
   const web = staticFiles(webDist);
   const hsts = services.env.NODE_ENV === 'production';
-  const streams = new StreamCaps({
-    maxPerIp: services.env.SSE_MAX_PER_IP,
-    maxDurationMs: services.env.SSE_MAX_DURATION_S * 1000,
-  });
 
   // README.md#security: bounded header and request times (slow-loris), checked every second, and open
   // connections. A request timeout bounds receiving a request, not answering it: SSE streams
@@ -68,7 +64,11 @@ export function createHttpServer(services: AppServices, webDist: string): Server
           return;
         }
         if (fastMutation?.(req, res, url)) return;
-        if (isSubscriptionRequest(req, path) && !streams.admit(req, res, services.clientIp(req))) return;
+        if (isSubscriptionRequest(req, path)) {
+          // Counted across servers in Redis first (http/stream-caps.ts): 429 past SSE_MAX_PER_IP.
+          void services.streams.admit(req, res, services.clientIp(req)).then((ok) => ok && trpc(req, res));
+          return;
+        }
         void trpc(req, res);
         return;
       }
