@@ -27,6 +27,7 @@ import { APPS } from '../scripts/spawn-app.mjs';
 import { agent } from '../tests/support/client.ts';
 import { ROOT } from '../tests/support/paths.ts';
 import { ADMIN_PASSWORD, BASELINE_JS, BASELINE_TS, CFG } from './config.ts';
+import { defenceCostLines } from './defended-intake.ts';
 import { cleanupAll, type IntakeResult, printWarnings, startRun } from './isolated-run.ts';
 import { type LiveLatency, latencyLines, measureLiveLatency } from './live-latency.ts';
 import { runPipeline } from './pipeline.ts';
@@ -59,6 +60,11 @@ async function main(): Promise<void> {
   for (const line of latencyLines(latency)) console.log(line);
   console.log('');
   for (const line of await powCostLines()) console.log(line);
+  // The same intake with every limit at its default, beside limits off (bench/defended-intake.ts).
+  process.stdout.write('\ndefence cost: ');
+  const defence = await defenceCostLines();
+  console.log('');
+  for (const line of defence) console.log(line);
   console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (one.failures.length > 0 || two.failures.length > 0) {
     console.error('\nEND-TO-END INVARIANT CHECK FAILED');
