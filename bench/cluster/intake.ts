@@ -27,6 +27,8 @@ export const INTAKE_CONFIGS: IntakeConfig[] = [
   { label: 'HAProxy 1s×2w', servers: 1, workers: 2, haproxy: true },
   { label: 'HAProxy 2s×1w', servers: 2, workers: 1, haproxy: true },
   { label: 'HAProxy 2s×2w', servers: 2, workers: 2, haproxy: true },
+  // The baseline again: how much the machine's other load moved during the run.
+  { label: 'direct 1s×1w (again)', servers: 1, workers: 1, haproxy: false },
 ];
 
 export interface IntakeFigures {

@@ -50,7 +50,8 @@ export async function measurePublish(rounds = 2): Promise<PublishFigures[]> {
     async () => {
       const nc = await connect({ servers: cluster.url.split(','), timeout: 5000 });
       close = () => nc.close();
-      const jsm = await jetstreamManager(nc, { timeout: 5000 });
+      // checkAPI off: JetStream answers only once the meta leader is elected (retried below).
+      const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
       // The meta leader is elected after the nodes start: retry the declaration until then.
       for (const r of [1, 3])
         await eventually(
@@ -68,8 +69,8 @@ export async function measurePublish(rounds = 2): Promise<PublishFigures[]> {
               })
               .then(() => true)
               .catch(() => null),
-          30_000,
-          250,
+          60_000,
+          500,
         );
       const js = jetstream(nc, { timeout: 5000 });
       const run = randomBytes(3).toString('hex');
