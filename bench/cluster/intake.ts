@@ -8,7 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { type SpawnedApp, spawnApp } from '../../scripts/spawn-app.mjs';
 import { privateHaproxy } from '../../tests/support/private-servers.ts';
-import { cleanupNamespace, createTestDatabase, newNamespace } from '../../tests/support/services.ts';
+import {
+  cleanupNamespace,
+  createTestDatabase,
+  eventually,
+  newNamespace,
+} from '../../tests/support/services.ts';
 import { CFG, serverEnv, workerEnv } from '../config.ts';
 import { createBenchSale, guestCookies, load, type Outcomes, percentiles } from '../load.ts';
 import { cpuSeconds } from '../probes.ts';
@@ -78,12 +83,20 @@ export async function measureIntake(c: IntakeConfig): Promise<IntakeFigures> {
     );
     if (c.haproxy) lb = await privateHaproxy(servers.map((s) => s.port));
     const url = lb?.url ?? (servers[0] as SpawnedApp).url;
-    if (lb) {
-      // Both servers up in HAProxy's health checks (two successes, 500 ms apart).
-      await new Promise((r) => setTimeout(r, 1500));
-    }
-    await createBenchSale(url);
-    const userHeaders = await guestCookies(url, CFG.users);
+    // Through HAProxy: every server up in its health checks (round robin: 2 answers per server
+    // in a row). Set-up calls are retried: on 2 shared cores a health check can time out and
+    // take a server out for a moment (HAProxy then answers 503 itself).
+    await eventually(
+      async () => {
+        for (let i = 0; i < 2 * c.servers; i++)
+          if ((await fetch(`${url}/readyz`)).status !== 200) return false;
+        return true;
+      },
+      30_000,
+      250,
+    );
+    await eventually(() => createBenchSale(url).then(() => true), 30_000, 500);
+    const userHeaders = await eventually(() => guestCookies(url, CFG.users), 60_000, 500);
     const outcomes: Outcomes = { accepted: new Set(), unanswered: new Set() };
     const common = { url, path: '/trpc/order.place', userHeaders, outcomes };
     if (CFG.warmupS > 0) await load({ ...common, durationS: CFG.warmupS, keyPrefix: 'cw' });

@@ -24,7 +24,7 @@ export interface PublishFigures {
   clientUs: number;
 }
 
-// An order message's size (docs/architecture.md#the-order-message): ~300 bytes of JSON.
+// About the size of an order message (docs/architecture.md#publish-and-settle): ~300 bytes of JSON.
 const PAYLOAD = new TextEncoder().encode(
   JSON.stringify({
     orderId: '01JZ0000000000000000000000',
