@@ -19,8 +19,9 @@ export interface PublishFigures {
   latencyUs: number;
   /** Publishes/s with CLUSTER_CFG.window in flight. */
   perS: number;
-  /** nats-server CPU (three nodes summed) and client CPU per publish in the windowed run, µs. */
+  /** nats-server CPU (three nodes summed), the stream leader's alone, and client CPU per publish in the windowed run, µs. */
   natsUs: number;
+  leaderUs: number;
   clientUs: number;
 }
 
@@ -81,20 +82,29 @@ export async function measurePublish(rounds = 2): Promise<PublishFigures[]> {
       // Warm-up: connections, the streams' leaders, JIT.
       for (const r of [1, 3]) for (let i = 0; i < 200; i++) await publish(r);
 
+      // The stream's leader takes every publish first (and, at R3, replicates it to the others).
+      const leaders = new Map<number, number>();
+      for (const r of [1, 3]) {
+        const leader = await eventually(() => cluster.leaderOf(`BENCH_R${r}`), 30_000, 250);
+        leaders.set(r, leader.pid() ?? 0);
+      }
       const sums = new Map<number, PublishFigures>();
       for (let round = 0; round < rounds; round++)
         for (const r of [1, 3]) {
           const latencyMs = await windowed(CLUSTER_CFG.sequential, 1, () => publish(r));
           const cpu0 = natsCpu();
+          const leader0 = cpuSeconds(leaders.get(r) ?? 0);
           const client0 = process.cpuUsage();
           const wallMs = await windowed(CLUSTER_CFG.concurrent, CLUSTER_CFG.window, () => publish(r));
           const client = process.cpuUsage(client0);
           const nats = natsCpu() - cpu0;
+          const leader = cpuSeconds(leaders.get(r) ?? 0) - leader0;
           const f: PublishFigures = {
             replicas: r,
             latencyUs: (latencyMs * 1000) / CLUSTER_CFG.sequential,
             perS: CLUSTER_CFG.concurrent / (wallMs / 1000),
             natsUs: (nats * 1e6) / CLUSTER_CFG.concurrent,
+            leaderUs: (leader * 1e6) / CLUSTER_CFG.concurrent,
             clientUs: (client.user + client.system) / CLUSTER_CFG.concurrent,
           };
           const s = sums.get(r);
@@ -106,6 +116,7 @@ export async function measurePublish(rounds = 2): Promise<PublishFigures[]> {
                   latencyUs: s.latencyUs + f.latencyUs,
                   perS: s.perS + f.perS,
                   natsUs: s.natsUs + f.natsUs,
+                  leaderUs: s.leaderUs + f.leaderUs,
                   clientUs: s.clientUs + f.clientUs,
                 }
               : f,
@@ -118,6 +129,7 @@ export async function measurePublish(rounds = 2): Promise<PublishFigures[]> {
           latencyUs: s.latencyUs / rounds,
           perS: s.perS / rounds,
           natsUs: s.natsUs / rounds,
+          leaderUs: s.leaderUs / rounds,
           clientUs: s.clientUs / rounds,
         };
       });
@@ -128,7 +140,16 @@ export async function measurePublish(rounds = 2): Promise<PublishFigures[]> {
 export function publishTable(rows: PublishFigures[]): string {
   const base = rows[0];
   return columns([
-    ['', 'µs/publish alone', 'publishes/s', '× R1', 'nats-server CPU µs', '× R1', 'client CPU µs'],
+    [
+      '',
+      'µs/publish alone',
+      'publishes/s',
+      '× R1',
+      'nats-server CPU µs',
+      '× R1',
+      'leader CPU µs',
+      'client CPU µs',
+    ],
     ...rows.map((r) => [
       `R${r.replicas}${r.replicas === 1 ? ' (baseline)' : ''}`,
       fmt(r.latencyUs),
@@ -136,6 +157,7 @@ export function publishTable(rows: PublishFigures[]): string {
       ratio(r.perS, base?.perS ?? Number.NaN),
       fmt(r.natsUs),
       ratio(r.natsUs, base?.natsUs ?? Number.NaN),
+      fmt(r.leaderUs),
       fmt(r.clientUs),
     ]),
   ]);
