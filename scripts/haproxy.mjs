@@ -43,6 +43,9 @@ backend servers
   balance roundrobin
   option httpchk GET /readyz
   http-check expect status 200
+  # A check waits up to 2 s: a server slowed by load is not taken out (the only one would mean
+  # HAProxy answers 503 itself); a dead one refuses the connection at once.
+  timeout check 2s
   default-server inter 500ms fall 2 rise 2
 ${servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port} check`).join('\n')}
 `;

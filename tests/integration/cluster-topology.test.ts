@@ -105,7 +105,10 @@ describe('the local cluster topology', () => {
       30_000,
       50,
     );
-    await leader.start(); // rejoins and catches up
+    const restartedAt = Date.now();
+    await leader.start();
+    await nats.caughtUp(stream, leader, 60_000); // rejoins and catches up
+    const caughtUp = Date.now() - restartedAt;
     await sleep(1500);
     stop = true;
     await load;
@@ -118,7 +121,7 @@ describe('the local cluster topology', () => {
         firstFail
           ? `unavailable ${back.at - firstFail.at} ms (first failing answer → first success)`
           : 'no failing answer'
-      }; answers after the kill that failed ${JSON.stringify(reasons)}`,
+      }; answers after the kill that failed ${JSON.stringify(reasons)}; ${leader.name} restarted, caught up after ${caughtUp} ms`,
     );
     expect(Object.keys(reasons).filter((r) => !DEFINITE_OR_NOT.has(r))).toEqual([]);
     expect(survivor.running()).toBe(true);

@@ -255,6 +255,11 @@ export async function privateNatsCluster(size = 3): Promise<{
   nodes: PrivateNatsNode[];
   /** The node leading a stream (by its server name), once the stream has a leader. */
   leaderOf(stream: string): Promise<PrivateNatsNode | undefined>;
+  /**
+   * Resolves once `node` is back in `stream`'s replica set, current and with lag 0 as the
+   * stream's leader reports it (stream info, cluster.replicas): it rejoined and caught up.
+   */
+  caughtUp(stream: string, node: PrivateNatsNode, timeoutMs?: number): Promise<void>;
   destroy(): Promise<void>;
 }> {
   const cluster = `surge-${Math.random().toString(36).slice(2, 8)}`;
@@ -290,22 +295,37 @@ export async function privateNatsCluster(size = 3): Promise<{
       return Object.assign(srv, { name });
     }),
   );
+  /** The stream's cluster info (leader, replicas) as its leader reports it. */
+  const streamCluster = async (stream: string) => {
+    if (!nodes.some((n) => n.pid() !== undefined)) return undefined;
+    const { connect: natsConnect } = await import('@nats-io/transport-node');
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const nc = await natsConnect({ servers: nodes.map((n) => n.url), timeout: 2000 });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 2000, checkAPI: false });
+      return (await jsm.streams.info(stream)).cluster;
+    } finally {
+      await nc.close();
+    }
+  };
   return {
     url: nodes.map((n) => n.url).join(','),
     nodes,
     async leaderOf(stream: string) {
-      const up = nodes.find((n) => n.pid() !== undefined);
-      if (!up) return undefined;
-      const { connect: natsConnect } = await import('@nats-io/transport-node');
-      const { jetstreamManager } = await import('@nats-io/jetstream');
-      const nc = await natsConnect({ servers: nodes.map((n) => n.url), timeout: 2000 });
-      try {
-        const jsm = await jetstreamManager(nc, { timeout: 2000, checkAPI: false });
-        const info = await jsm.streams.info(stream);
-        return nodes.find((n) => n.name === info.cluster?.leader);
-      } finally {
-        await nc.close();
-      }
+      const info = await streamCluster(stream);
+      return nodes.find((n) => n.name === info?.leader);
+    },
+    async caughtUp(stream: string, node: PrivateNatsNode, timeoutMs = 60_000) {
+      await eventually(
+        async () => {
+          const info = await streamCluster(stream);
+          if (info?.leader === node.name) return true; // it leads again: it is the reference
+          const r = info?.replicas?.find((x) => x.name === node.name);
+          return r?.current === true && !r.offline && (r.lag ?? 0) === 0;
+        },
+        timeoutMs,
+        100,
+      );
     },
     async destroy() {
       await Promise.all(nodes.map((n) => n.destroy()));

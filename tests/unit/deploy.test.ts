@@ -146,16 +146,121 @@ describe('deploy/k8s (kustomize base + example overlay)', () => {
   });
 
   it('Helm values: NATS clustered with JetStream (R3 possible), Redis Cluster 3 + 3 that never evicts', () => {
-    const nats = parse(readFileSync(path.join(K8S, 'overlays/example/helm/nats-values.yaml'), 'utf8'));
+    const nats = helmValues('nats-values.yaml');
     expect(nats.config.cluster).toMatchObject({ enabled: true, replicas: 3 });
     expect(nats.config.jetstream.enabled).toBe(true);
-    const redis = parse(
-      readFileSync(path.join(K8S, 'overlays/example/helm/redis-cluster-values.yaml'), 'utf8'),
-    );
+    const redis = helmValues('redis-cluster-values.yaml');
     expect(redis.cluster).toMatchObject({ nodes: 6, replicas: 1 });
     expect(redis.redis.configmap).toMatch(/maxmemory-policy noeviction/);
   });
+
+  it("Helm values: NATS users with deploy/nats.conf's permissions, passwords from a Secret", () => {
+    expect(natsUserProblems(helmValues('nats-values.yaml'))).toEqual([]);
+    // The servers' and the workers' NATS_URL come from different keys: each its own user.
+    const key = (d: string) =>
+      find('Deployment', d).spec.template.spec.containers[0].env.find(
+        (e: { name: string }) => e.name === 'NATS_URL',
+      ).valueFrom.secretKeyRef.key;
+    expect([key('surge-server'), key('surge-worker')]).toEqual(['NATS_URL', 'NATS_WORKER_URL']);
+  });
+
+  it('Helm values: a NATS user with more rights, a literal password or no password fails', () => {
+    const v = helmValues('nats-values.yaml');
+    const users = v.config.merge.accounts.SURGE.users;
+    users[1].permissions.publish.allow.push('*.orders.>');
+    users[0].password = 'hunter2';
+    users.push({ user: 'anyone' });
+    expect(natsUserProblems(v)).toEqual([
+      'surge-server: password not from a Secret',
+      'surge-worker: publish allow differs from deploy/nats.conf',
+      'anyone: not a user of deploy/nats.conf',
+    ]);
+  });
+
+  it('Helm values: Redis authenticates with passwords and an ACL file from Secrets, the apps as `surge`', () => {
+    expect(redisAuthProblems(helmValues('redis-cluster-values.yaml'))).toEqual([]);
+    const v = helmValues('redis-cluster-values.yaml');
+    v.password = 'hunter2';
+    v.redis.configmap = v.redis.configmap.replace(/aclfile .*/, '');
+    expect(redisAuthProblems(v)).toHaveLength(2);
+  });
 });
+
+// biome-ignore lint/suspicious/noExplicitAny: Helm values are free-form
+function helmValues(name: string): any {
+  return parse(readFileSync(path.join(K8S, 'overlays/example/helm', name), 'utf8'));
+}
+
+/** Each user's permissions in deploy/nats.conf (the single-node and compose configuration). */
+function natsConfPermissions(): Map<string, { pub: string[]; deny: string[]; sub: string[] }> {
+  const conf = readFileSync(path.join(ROOT, 'deploy/nats.conf'), 'utf8');
+  const out = new Map<string, { pub: string[]; deny: string[]; sub: string[] }>();
+  for (const block of conf.split(/\buser:\s*/).slice(1)) {
+    const name = block.split(/\s/)[0] ?? '';
+    const list = (re: RegExp) =>
+      [...(re.exec(block)?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1] ?? '');
+    out.set(name, {
+      pub: list(/publish:\s*\{\s*allow:\s*\[([^\]]*)\]/),
+      deny: list(/deny:\s*\[([^\]]*)\]/),
+      sub: list(/subscribe:\s*\{\s*allow:\s*\[([^\]]*)\]/),
+    });
+  }
+  return out;
+}
+
+/**
+ * What is wrong with the NATS chart's users: exactly deploy/nats.conf's users, each with its
+ * permissions (no more, no fewer subjects), a password that is an environment variable of the
+ * container, and that variable read from a Secret.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Helm values are free-form
+function natsUserProblems(v: any): string[] {
+  const problems: string[] = [];
+  const want = natsConfPermissions();
+  const accounts = v.config?.merge?.accounts ?? {};
+  const users = Object.values(accounts).flatMap((a) => (a as { users?: unknown[] }).users ?? []) as {
+    user: string;
+    password?: string;
+    permissions?: { publish?: { allow?: string[]; deny?: string[] }; subscribe?: { allow?: string[] } };
+  }[];
+  const sorted = (xs: string[] | undefined) => [...(xs ?? [])].sort();
+  for (const u of users) {
+    const w = want.get(u.user);
+    if (!w) {
+      problems.push(`${u.user}: not a user of deploy/nats.conf`);
+      continue;
+    }
+    const p = u.permissions;
+    if (JSON.stringify(sorted(p?.publish?.allow)) !== JSON.stringify(sorted(w.pub)))
+      problems.push(`${u.user}: publish allow differs from deploy/nats.conf`);
+    if (JSON.stringify(sorted(p?.publish?.deny)) !== JSON.stringify(sorted(w.deny)))
+      problems.push(`${u.user}: publish deny differs from deploy/nats.conf`);
+    if (JSON.stringify(sorted(p?.subscribe?.allow)) !== JSON.stringify(sorted(w.sub)))
+      problems.push(`${u.user}: subscribe allow differs from deploy/nats.conf`);
+    const envVar = /^<< \$([A-Z_]+) >>$/.exec(u.password ?? '')?.[1];
+    const ref = envVar ? v.container?.env?.[envVar]?.valueFrom?.secretKeyRef : undefined;
+    if (!ref?.name || !ref?.key) problems.push(`${u.user}: password not from a Secret`);
+  }
+  for (const name of want.keys())
+    if (!users.some((u) => u.user === name)) problems.push(`${name}: missing from the Helm values`);
+  if (want.size < 2) problems.push('deploy/nats.conf: users not found');
+  return problems;
+}
+
+/** What is wrong with the Redis chart's authentication (see redis-cluster-values.yaml). */
+// biome-ignore lint/suspicious/noExplicitAny: Helm values are free-form
+function redisAuthProblems(v: any): string[] {
+  const problems: string[] = [];
+  if (v.usePassword !== true || v.password !== '' || !v.existingSecret || !v.existingSecretPasswordKey)
+    problems.push('the password is not from a Secret');
+  const acl = /^aclfile (\S+)$/m.exec(v.redis?.configmap ?? '')?.[1];
+  const mount = (v.redis?.extraVolumeMounts ?? []).find(
+    (m: { mountPath: string }) => acl && path.posix.dirname(acl) === m.mountPath,
+  );
+  const volume = (v.redis?.extraVolumes ?? []).find((x: { name: string }) => x.name === mount?.name);
+  if (!acl || !volume?.secret?.secretName) problems.push('no ACL file from a Secret');
+  return problems;
+}
 
 describe('monitoring: Prometheus, Grafana, the dashboard', () => {
   const exported = new Set<string>(['up']); // `up`: Prometheus's own, per scrape target

@@ -261,6 +261,96 @@ describe('docker-compose.yml', () => {
   });
 });
 
+/**
+ * What is wrong with the credentials of the `cluster` profile (README.md#security, as the
+ * single-node stores): every NATS node runs deploy/nats.conf (no anonymous client; servers
+ * publish, workers consume) with both passwords required; every Redis node turns the default
+ * user off, gives the apps the ACL user `surge` without administrative commands, replicates as
+ * `surge-replica` (masteruser/masterauth, PSYNC/REPLCONF/PING only) and refuses to start without
+ * the cluster-only passwords; the init joins them as `surge-admin`; every app URL (each seed)
+ * carries its user and password.
+ */
+function clusterCredentialProblems(c: Compose): string[] {
+  const problems: string[] = [];
+  const cluster = Object.entries(c.services ?? {}).filter(([, s]) =>
+    (s as { profiles?: string[] }).profiles?.includes('cluster'),
+  );
+  const envOf = (s: Service): Record<string, string> =>
+    Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+  const required = (s: Service, name: string, v: string) =>
+    new RegExp(`^\\$\\{${v}:\\?.+\\}$`).test(envOf(s)[v] ?? '') ||
+    problems.push(`${name}: ${v} not required`);
+  for (const [name, s] of cluster) {
+    const cmd = words(s.command).join(' ');
+    const mounted = (s.volumes ?? []).map(String);
+    if (s.image?.startsWith('nats:')) {
+      if (!/(^|\s)-c \/etc\/nats\/surge\.conf(\s|$)/.test(cmd))
+        problems.push(`${name}: not run with deploy/nats.conf`);
+      if (!mounted.includes('./deploy/nats.conf:/etc/nats/surge.conf:ro'))
+        problems.push(`${name}: nats.conf not mounted`);
+      required(s, name, 'NATS_SERVER_PASSWORD');
+      required(s, name, 'NATS_WORKER_PASSWORD');
+    } else if (s.image?.startsWith('redis:') && name !== 'redis-cluster-init') {
+      const expect = [
+        /test -n "\$\$REDIS_REPLICA_PASSWORD" && test -n "\$\$REDIS_ADMIN_PASSWORD" \|\|.*exit 1/,
+        /--user default off(\s|$)/,
+        /--user surge on ">\$\$REDIS_PASSWORD" "~\*" "&\*" \+@all -@admin -flushall -flushdb(\s|$)/,
+        /--masteruser surge-replica --masterauth "\$\$REDIS_REPLICA_PASSWORD"/,
+        /--user surge-replica on ">\$\$REDIS_REPLICA_PASSWORD" \+psync \+replconf \+ping(\s|$)/,
+        /--user surge-admin on ">\$\$REDIS_ADMIN_PASSWORD"/,
+      ];
+      for (const re of expect) if (!re.test(cmd)) problems.push(`${name}: command lacks ${re}`);
+      required(s, name, 'REDIS_PASSWORD');
+      const hc = words(s.healthcheck?.test).join(' ');
+      if (!/--user surge --pass "\$\$REDIS_PASSWORD" ping/.test(hc))
+        problems.push(`${name}: healthcheck without auth`);
+    } else if (name === 'redis-cluster-init') {
+      if (!/--user surge-admin --cluster create/.test(cmd))
+        problems.push(`${name}: not joined as surge-admin`);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation, literally
+      if (envOf(s).REDISCLI_AUTH !== '${REDIS_ADMIN_PASSWORD:-}') problems.push(`${name}: no REDISCLI_AUTH`);
+    } else if (s.build) {
+      const e = envOf(s);
+      const role = name.startsWith('worker') ? 'surge-worker' : 'surge-server';
+      const seeds = (v: string) => (e[v] ?? '').split(',').map((u) => new URL(u));
+      for (const u of seeds('NATS_URL'))
+        if (u.username !== role || u.password === '')
+          problems.push(`${name}: NATS seed ${u.host} not as ${role}`);
+      for (const u of seeds('REDIS_URL'))
+        if (u.username !== 'surge' || u.password === '')
+          problems.push(`${name}: Redis seed ${u.host} not as surge`);
+      if (seeds('DATABASE_URL')[0]?.password === '') problems.push(`${name}: DATABASE_URL without password`);
+    }
+  }
+  return problems;
+}
+
+describe('docker-compose.yml `cluster` profile', () => {
+  it('carries the same credentials as the single-node stores (NATS users, Redis ACL, PostgreSQL password)', () => {
+    const names = Object.keys(compose.services ?? {});
+    for (const n of ['nats-1', 'redis-1', 'redis-cluster-init', 'server-1', 'worker-2'])
+      expect(names, n).toContain(n);
+    expect(clusterCredentialProblems(compose)).toEqual([]);
+  });
+
+  it('fails a cluster service without credentials', () => {
+    const broken = structuredClone(compose);
+    const svc = broken.services as Record<string, Service>;
+    (svc['redis-2'] as Service).command = words(svc['redis-2']?.command)
+      .join(' ')
+      .replace('--user default off', '');
+    delete (svc['nats-3'] as Service).command;
+    const setEnv = (name: string, k: string, v: string) => {
+      const target = svc[name] as Service;
+      target.environment = { ...(target.environment as Record<string, string>), [k]: v };
+    };
+    setEnv('worker-1', 'NATS_URL', 'nats://nats-1:4222');
+    setEnv('server-2', 'REDIS_URL', 'redis://redis-1:6379');
+    const problems = clusterCredentialProblems(broken).join('\n');
+    for (const who of ['redis-2', 'nats-3', 'worker-1', 'server-2']) expect(problems).toContain(`${who}:`);
+  });
+});
+
 describe('Dockerfiles', () => {
   it.each([
     ['server', 'apps/server/Dockerfile', 'apps/server/dist/main.js'],
