@@ -98,13 +98,29 @@ export class RebuildCoordinator {
       await releaseLease(redis, k.rebuildLease, token).catch(() => undefined);
       log.warn({ saleId, event: 'rebuild.blocked', waitingFor: result.waitingFor }, 'rebuild blocked');
     } else {
-      log.info({ saleId, event: 'rebuild.done', remaining: result.remaining }, 'sale rebuilt');
+      const w = this.waited.get(saleId);
+      log.info(
+        {
+          saleId,
+          event: 'rebuild.done',
+          remaining: result.remaining,
+          waitedMs: w?.ms,
+          waitedFor: w?.on,
+          ms: Date.now() - started,
+        },
+        'sale rebuilt',
+      );
     }
     this.deps.onEvent?.({ saleId, result });
     return result;
   }
 
+  /** What the last rebuild of each sale waited for, and how long (logged with rebuild.done). */
+  private readonly waited = new Map<string, { ms: number; on: string[] }>();
+
   private async waitForBacklog(saleId: string, k: SaleKeys, deadline: number): Promise<string[]> {
+    const since = Date.now();
+    const on = new Set<string>();
     for (;;) {
       const waitingFor: string[] = [];
       const open = await this.deps.redis.scard(k.open);
@@ -115,7 +131,11 @@ export class RebuildCoordinator {
       } catch {
         waitingFor.push('NATS');
       }
-      if (waitingFor.length === 0 || Date.now() >= deadline) return waitingFor;
+      for (const w of waitingFor) on.add(w.replace(/^\d+ /, ''));
+      if (waitingFor.length === 0 || Date.now() >= deadline) {
+        this.waited.set(saleId, { ms: Date.now() - since, on: [...on] });
+        return waitingFor;
+      }
       await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
     }
   }
