@@ -17,6 +17,7 @@ import {
   describeViolations,
   History,
   judge,
+  judgeAdmissionHistory,
   observeSale,
   type Violation,
   waitForQuiet,
@@ -270,6 +271,18 @@ async function main(): Promise<number> {
     });
     violations.push(...v.violations.map((x) => ({ ...x, message: `${saleId}: ${x.message}` })));
     facts[saleId] = v.facts;
+    if (saleId === QUEUED) {
+      // What the I8 judge could see: rooms, tokens, admissions, places ordered, orders checked.
+      const coverage = { rooms: 0, tokens: 0, admissionsSeen: 0, placesOrdered: 0, ordersChecked: 0 };
+      const obs = await observeSale({ db: s.db.url, redis: s.redisUrl, ns: s.ns, saleId });
+      judgeAdmissionHistory(
+        history.events,
+        obs.rows,
+        { saleId, ...QUEUE, wallStartMs: history.wallStartMs, losses, startsAtMs },
+        coverage,
+      );
+      facts[saleId] = { ...v.facts, admission: coverage };
+    }
   }
 
   // Report

@@ -82,10 +82,21 @@ function calls(events: readonly HistoryEvent[], saleId: string): Call[] {
   return out;
 }
 
+/** How much of I8 a history let the judge see (filled when given). */
+export interface AdmissionCoverage {
+  rooms: number;
+  tokens: number;
+  admissionsSeen: number;
+  /** Shoppers whose place took part in the line-order comparison. */
+  placesOrdered: number;
+  ordersChecked: number;
+}
+
 export function judgeAdmissionHistory(
   events: readonly HistoryEvent[],
   rows: readonly OrderRow[],
   rules: AdmissionRules,
+  coverage?: AdmissionCoverage,
 ): RoomViolation[] {
   const out: RoomViolation[] = [];
   const ttlMs = rules.tokenTtlS * 1000;
@@ -278,6 +289,14 @@ export function judgeAdmissionHistory(
         break;
       }
     }
+  }
+
+  if (coverage) {
+    coverage.rooms = losses.length + 1;
+    coverage.tokens = tokens.size;
+    coverage.admissionsSeen = [...admissions.values()].reduce((n, x) => n + x.size, 0);
+    coverage.placesOrdered = judged.length;
+    coverage.ordersChecked = rows.length + places.filter((c) => c.type === 'ok').length;
   }
 
   // Admission rate within each epoch (a new room's clock knows nothing of the old one's).

@@ -10,7 +10,7 @@
 import { type Expectations, judge, type Verdict } from './judge.ts';
 import { type Database, observeSale, type RedisSource } from './observe.ts';
 
-export { type AdmissionRules, judgeAdmissionHistory } from './admission.ts';
+export { type AdmissionCoverage, type AdmissionRules, judgeAdmissionHistory } from './admission.ts';
 export {
   type Completion,
   History,
