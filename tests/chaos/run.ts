@@ -42,6 +42,7 @@ import {
 } from './schedule.ts';
 import { CHAOS_TEST_SEED } from './seed.ts';
 import { type ChaosStack, startChaosStack } from './stack.ts';
+import { watchStalls } from './stalls.ts';
 
 const env = process.env;
 /** `--test`: the short run of `npm test` — the fixed seed, 60 s, the faults it must include first. */
@@ -208,6 +209,15 @@ async function main(): Promise<number> {
   // Its own client: while Redis is down a read fails at once (no retries, no unhandled errors).
   const sampleRedis = testRedis(s.redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
   sampleRedis.on('error', () => undefined);
+  // What a rebuild stuck for 5 s or more waits on (records, the stream against the consumer).
+  const stalls = watchStalls({
+    ns: s.ns,
+    redisUrl: s.redisUrl,
+    natsUrl: s.natsUrl,
+    saleIds: SALES,
+    now,
+    stopped: () => stopped,
+  });
   const sampler = (async () => {
     while (!stopped) {
       await sleep(2000);
@@ -252,6 +262,7 @@ async function main(): Promise<number> {
   stopped = true;
   await load;
   await sampler;
+  const stalled = await stalls.done;
   sampleRedis.disconnect();
   const loadEnd = now();
   log(`load stopped at ${(loadEnd / 1000).toFixed(1)} s; draining`);
@@ -331,7 +342,7 @@ async function main(): Promise<number> {
     drainErrors,
     unhealed: unhealed.map((f) => `${f.kind} ${f.target}: ${f.error}`),
     missingFaults: missing,
-    rebuilds: { ...rebuildSummary(rebuilds), each: rebuilds },
+    rebuilds: { ...rebuildSummary(rebuilds), each: rebuilds, stalled },
   };
   writeFileSync(join(out, 'history.jsonl'), `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -361,7 +372,7 @@ async function main(): Promise<number> {
         .join(', ')}`,
     );
   for (const [saleId, f] of Object.entries(facts)) log(`  ${saleId}: ${JSON.stringify(f)}`);
-  const { each: _each, ...rebuildFigures } = summary.rebuilds;
+  const { each: _each, stalled: _stalled, ...rebuildFigures } = summary.rebuilds;
   log(`rebuilds: ${JSON.stringify(rebuildFigures)}`);
   const problems = [
     ...describeViolations(violations),
