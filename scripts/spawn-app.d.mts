@@ -26,6 +26,8 @@ export interface SpawnAppOptions {
   readyTimeoutMs?: number;
   /** Names the process in error messages (default: the app). */
   label?: string;
+  /** Also append everything the process writes to this file (the in-memory tail stays bounded). */
+  logFile?: string;
   cwd?: string;
 }
 

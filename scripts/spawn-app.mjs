@@ -3,6 +3,7 @@
 // integration tests, the e2e set-up and the bench. Plain Node, no dependencies — `npm start`
 // loads it before `npm install` has run. Types: spawn-app.d.mts.
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,8 +63,11 @@ export async function spawnApp(o) {
 
   let tail = '';
   let warnings = [];
+  // `logFile`: every line the process writes is also appended there (the tail stays bounded).
+  const file = o.logFile ? createWriteStream(o.logFile, { flags: 'a' }) : undefined;
   const keep = (chunk) => {
     const text = chunk.toString('utf8');
+    file?.write(text);
     tail = (tail + text).slice(-TAIL_CHARS);
     // pino lines at warn (40) and above, and anything that is not a log line.
     for (const line of text.split('\n'))
@@ -75,6 +79,7 @@ export async function spawnApp(o) {
   const exited = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       exit = `exited with ${signal ?? `code ${code}`} at ${new Date().toISOString()}`;
+      file?.end(`-- ${label} ${exit}\n`);
       resolve({ code, signal });
     });
   });

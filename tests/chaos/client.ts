@@ -17,12 +17,28 @@ export class ChaosClient {
 
   constructor(private readonly timeoutMs = 4000) {}
 
-  async mutate(base: string, path: string, input: unknown = {}): Promise<Reply> {
-    const res = await request(`${base}/trpc/${path}`, {
-      method: 'POST',
+  mutate(base: string, path: string, input: unknown = {}): Promise<Reply> {
+    return this.call(base, path, input, 'POST');
+  }
+
+  /** A tRPC query (GET with `?input=`), as `queue.get` is polled. */
+  query(base: string, path: string, input: unknown = {}): Promise<Reply> {
+    return this.call(base, path, input, 'GET');
+  }
+
+  private async call(base: string, path: string, input: unknown, method: 'GET' | 'POST'): Promise<Reply> {
+    const url =
+      method === 'GET'
+        ? `${base}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`
+        : `${base}/trpc/${path}`;
+    const res = await request(url, {
+      method,
       dispatcher: agent,
-      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}) },
-      body: JSON.stringify(input),
+      headers: {
+        ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+      },
+      ...(method === 'POST' ? { body: JSON.stringify(input) } : {}),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await res.body.text();

@@ -30,6 +30,8 @@ export interface LoadOptions {
   seed: number;
   adminPassword: string;
   stopped: () => boolean;
+  /** The sale among `saleIds` with a waiting room: its shoppers join, wait, buy with the token. */
+  queuedSaleId?: string;
 }
 
 export function adminCompletion(r: Reply): Completion {
@@ -54,6 +56,66 @@ function pickServer(servers: readonly Slot[], r: () => number): Slot {
   return from[Math.floor(r() * from.length)] as Slot;
 }
 
+interface Ticket {
+  state: string;
+  admissionToken: string | null;
+  tokenExpiresAt: string | null;
+}
+
+/** How long a shopper waits in the room before buying elsewhere meanwhile (keeping the place). */
+const ROOM_PATIENCE_MS = 15_000;
+
+/**
+ * The waiting room as the shop page uses it: join, poll `queue.get` until admitted (joining
+ * again when the room lost the place — NOT_IN_QUEUE after a Redis wipe — or the token expired),
+ * and return the admission token; null when the shopper gave up for now or the sale cannot sell.
+ */
+async function admission(
+  o: LoadOptions,
+  process: string,
+  client: ChaosClient,
+  saleId: string,
+  r: () => number,
+): Promise<{ value: string; expiresAt: number } | null> {
+  const until = Date.now() + ROOM_PATIENCE_MS;
+  let joined = false;
+  while (!o.stopped() && Date.now() < until) {
+    const server = pickServer(o.servers(), r);
+    const f = joined ? 'ticket' : 'join';
+    let reply: Reply;
+    try {
+      reply = await o.history.record(
+        process,
+        { f, value: { saleId, userId: client.userId } },
+        () =>
+          f === 'join'
+            ? client.mutate(server.url, 'queue.join', { saleId })
+            : client.query(server.url, 'queue.get', { saleId }),
+        adminCompletion,
+      );
+    } catch {
+      suspectUntil.set(server.url, Date.now() + SUSPECT_MS);
+      await sleep(100 + r() * 200);
+      continue;
+    }
+    const reason = reasonOf(reply);
+    if (reply.status === 200) {
+      const t = (reply.body.result?.data ?? {}) as Ticket;
+      if (f === 'join') joined = true;
+      const expiresAt = Date.parse(t.tokenExpiresAt ?? '');
+      if (t.state === 'admitted' && t.admissionToken && expiresAt > Date.now() + 1000)
+        return { value: t.admissionToken, expiresAt };
+      if (t.state === 'expired') joined = false;
+      if (t.state === 'soldout' || t.state === 'ended') return null;
+    } else if (reason === 'NOT_IN_QUEUE') {
+      joined = false;
+      continue;
+    }
+    await sleep(200 + r() * 200);
+  }
+  return null;
+}
+
 async function shopper(o: LoadOptions, i: number) {
   const r = rng(o.seed * 1000 + i);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
@@ -61,8 +123,11 @@ async function shopper(o: LoadOptions, i: number) {
   let client: ChaosClient | null = null;
   let purchases = 0;
   let n = 0;
+  /** This session's admission token for the queued sale, with its expiry. */
+  let token: { value: string; expiresAt: number } | null = null;
   while (!o.stopped()) {
     if (!client || purchases >= 3) {
+      token = null;
       const c = new ChaosClient();
       const server = pickServer(o.servers(), r);
       try {
@@ -75,10 +140,21 @@ async function shopper(o: LoadOptions, i: number) {
         continue;
       }
     }
+    const saleId = pick(o.saleIds);
+    let admissionToken: string | undefined;
+    if (saleId === o.queuedSaleId) {
+      if (!token || token.expiresAt < Date.now() + 1000) {
+        token = await admission(o, process, client, saleId, r);
+        // Not admitted within its patience: buy elsewhere meanwhile (the place stays).
+        if (!token) continue;
+      }
+      admissionToken = token.value;
+    }
     const input = {
-      saleId: pick(o.saleIds),
+      saleId,
       quantity: 1 + Math.floor(r() * 3),
       idempotencyKey: `${process}-${++n}-${o.seed}`,
+      ...(admissionToken ? { admissionToken } : {}),
     };
     purchases++;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS && !o.stopped(); attempt++) {
@@ -102,6 +178,7 @@ async function shopper(o: LoadOptions, i: number) {
       if (c.type === 'ok') break;
       if (c.type === 'fail' && !RETRYABLE.has(c.reason)) {
         if (c.reason === 'USER_LIMIT') purchases = 3;
+        if (c.reason === 'NOT_ADMITTED') token = null;
         break;
       }
       const after = reply.body.error?.data?.retryAfterMs ?? 250;

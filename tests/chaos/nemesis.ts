@@ -1,3 +1,9 @@
+// Not `@surge/hot-state`: its index loads the .lua scripts, which tsx cannot import.
+
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { natsNames } from '../../packages/contracts/src/messages.ts';
+import { saleKeys } from '../../packages/hot-state/src/keys.ts';
 import { waitUntilReady } from '../../scripts/spawn-app.mjs';
 import type { Fault } from './schedule.ts';
 import type { ChaosStack, Slot } from './stack.ts';
@@ -37,13 +43,21 @@ export async function inject(
   const worker = stack.workers[fault.target % stack.workers.length] as Slot;
   const natsNode = stack.nats[fault.target % stack.nats.length] as ChaosStack['nats'][number];
   const sale = saleIds[fault.target % saleIds.length] as string;
+  const natsOther = stack.nats[(fault.target + 1) % stack.nats.length] as ChaosStack['nats'][number];
+  const redis = () => {
+    if (!stack.redis) throw new Error(`${fault.kind} needs the single Redis (not --cluster)`);
+    return stack.redis;
+  };
+  const natsName = (i: number) => (stack.nats.length > 1 ? `nats-${(i % stack.nats.length) + 1}` : 'nats');
   const target = {
     'kill-server': server.name,
     'kill-worker': worker.name,
     'redis-wipe': 'redis',
     'redis-outage': 'redis',
     'postgres-restart': 'postgres',
-    'nats-restart': stack.nats.length > 1 ? `nats-${(fault.target % stack.nats.length) + 1}` : 'nats',
+    'nats-restart': natsName(fault.target),
+    'nats-restart-twice': `${natsName(fault.target)}, then ${natsName(fault.target + 1)}`,
+    'redis-node-kill': `primary of ${sale}`,
     'stop-server': server.name,
     'stop-worker': worker.name,
     'kill-during-rebuild': `${server.name} (${sale})`,
@@ -51,6 +65,8 @@ export async function inject(
   }[fault.kind];
   const start = now();
   let error: string | undefined;
+  let detail: string | undefined;
+  let leaderWatch: Promise<number | null> | undefined;
   try {
     switch (fault.kind) {
       case 'kill-server':
@@ -64,14 +80,14 @@ export async function inject(
         await worker.restart();
         break;
       case 'redis-wipe':
-        await stack.redis.stop();
+        await redis().stop();
         await sleep(fault.holdMs);
-        await stack.redis.start();
+        await redis().start();
         break;
       case 'redis-outage':
-        signal(stack.redis.pid(), 'SIGSTOP');
+        signal(redis().pid(), 'SIGSTOP');
         await sleep(fault.holdMs);
-        signal(stack.redis.pid(), 'SIGCONT');
+        signal(redis().pid(), 'SIGCONT');
         break;
       case 'postgres-restart':
         await stack.postgres.stop();
@@ -82,6 +98,19 @@ export async function inject(
         await natsNode.stop();
         await sleep(fault.holdMs);
         await natsNode.start();
+        break;
+      case 'nats-restart-twice':
+        // Two restarts in a row: the second node goes down as soon as the first is back.
+        await natsNode.stop();
+        await sleep(fault.holdMs);
+        await natsNode.start();
+        await natsOther.stop();
+        await sleep(fault.holdMs);
+        await natsOther.start();
+        leaderWatch = streamLeaderMs(stack);
+        break;
+      case 'redis-node-kill':
+        detail = await killRedisPrimary(stack, sale, fault.holdMs);
         break;
       case 'stop-server':
         signal(server.app.pid, 'SIGSTOP');
@@ -111,10 +140,76 @@ export async function inject(
     error = err instanceof Error ? err.message : String(err);
   }
   const healed = now();
+  if (leaderWatch) {
+    const ms = await leaderWatch;
+    detail = `the orders stream answered with a leader ${ms === null ? 'not within 60 s' : `${(ms / 1000).toFixed(1)} s`} after the heal`;
+  }
   try {
     await Promise.all([...stack.servers, ...stack.workers].map((s) => waitUntilReady(s.app, 90_000)));
   } catch (err) {
     error = `${error ? `${error}; ` : ''}not ready after the heal: ${err instanceof Error ? err.message : String(err)}`;
   }
-  return { kind: fault.kind, target, start, healed, ready: now(), ...(error ? { error } : {}) };
+  return {
+    kind: fault.kind,
+    target: detail ? `${target} (${detail})` : target,
+    start,
+    healed,
+    ready: now(),
+    ...(error ? { error } : {}),
+  };
+}
+
+/**
+ * kill -9 the Redis Cluster primary serving `saleId`'s slot, wait until its replica is promoted,
+ * keep it down `holdMs` more, restart it (empty: it rejoins as the new primary's replica) and
+ * wait until the cluster is healthy. Returns what happened, with the promotion's time.
+ */
+async function killRedisPrimary(stack: ChaosStack, saleId: string, holdMs: number): Promise<string> {
+  const cluster = stack.redisCluster;
+  if (!cluster) throw new Error('redis-node-kill needs --cluster');
+  const key = saleKeys(stack.ns, saleId).hot;
+  const { primary, replica } = await cluster.roles(key);
+  await primary.stop(); // kill -9 by PID
+  const killed = Date.now();
+  let promotedMs: number | null = null;
+  while (Date.now() - killed < 30_000) {
+    const now = await cluster.roles(key, false).catch(() => null);
+    if (now?.primary === replica) {
+      promotedMs = Date.now() - killed;
+      break;
+    }
+    await sleep(100);
+  }
+  await sleep(holdMs);
+  await primary.start();
+  await cluster.healthy(30_000);
+  if (promotedMs === null) throw new Error(`replica :${replica.port} not promoted within 30 s`);
+  return `:${primary.port} killed, replica :${replica.port} promoted after ${(promotedMs / 1000).toFixed(1)} s`;
+}
+
+/**
+ * ms from now until the orders stream answers `STREAM.INFO` with a leader (R3: Raft caught up and
+ * elected), polled every 100 ms; null after 60 s. Intake resuming later than this is Surge's own
+ * delay, not the stream's.
+ */
+async function streamLeaderMs(stack: ChaosStack): Promise<number | null> {
+  const t0 = Date.now();
+  const stream = natsNames(stack.ns).stream;
+  let nc: NatsConnection | null = null;
+  try {
+    while (Date.now() - t0 < 60_000) {
+      try {
+        nc ??= await connect({ servers: stack.natsUrl.split(','), maxReconnectAttempts: -1, timeout: 1000 });
+        const jsm = await jetstreamManager(nc, { timeout: 1000 });
+        const info = await jsm.streams.info(stream);
+        if (info.cluster?.leader) return Date.now() - t0;
+      } catch {
+        // no leader yet, or the node we asked is still starting
+      }
+      await sleep(100);
+    }
+    return null;
+  } finally {
+    await nc?.close().catch(() => undefined);
+  }
 }

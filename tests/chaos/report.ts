@@ -6,11 +6,16 @@ import type { FaultRecord } from './nemesis.ts';
  * (SVG: successful orders per second, p99 latency of order.place, faults as bands).
  */
 
-export interface FaultWindow extends FaultRecord {
+export interface Unavailability {
   /** Longest stretch without a successful order.place, from the fault's start to the next fault. */
   longestGapMs: number;
   /** From the heal to the first successful order.place invoked after it. */
   recoveryMs: number | null;
+}
+
+export interface FaultWindow extends FaultRecord, Unavailability {
+  /** The same, counted on each sale alone (a trickle on one sale no longer hides another's outage). */
+  perSale: Record<string, Unavailability>;
 }
 
 export interface Series {
@@ -21,6 +26,7 @@ export interface Series {
 }
 
 interface PlaceCall {
+  saleId: string;
   invoked: number;
   completed: number | null;
   type: string;
@@ -33,7 +39,8 @@ function placeCalls(events: readonly HistoryEvent[]): PlaceCall[] {
   for (const e of events) {
     if (e.f !== 'place') continue;
     if (e.type === 'invoke') {
-      const c: PlaceCall = { invoked: e.time, completed: null, type: 'info' };
+      const saleId = (e.value as { saleId?: string } | null)?.saleId ?? '';
+      const c: PlaceCall = { saleId, invoked: e.time, completed: null, type: 'info' };
       open.set(e.op, c);
       calls.push(c);
     } else {
@@ -88,25 +95,53 @@ export function series(events: readonly HistoryEvent[]): Series[] {
   return out;
 }
 
-export function faultWindows(events: readonly HistoryEvent[], faults: readonly FaultRecord[], endMs: number) {
+/** Longest stretch without a success in [from, until], and the first success invoked after `healed`. */
+function unavailability(
+  oks: readonly PlaceCall[],
+  from: number,
+  until: number,
+  healed: number,
+): Unavailability {
+  let last = from;
+  let longestGapMs = 0;
+  for (const c of oks) {
+    const t = c.completed ?? 0;
+    if (t < from) continue;
+    if (t > until) break;
+    longestGapMs = Math.max(longestGapMs, t - last);
+    last = t;
+  }
+  longestGapMs = Math.round(Math.max(longestGapMs, until - last));
+  const first = oks.find((c) => c.invoked >= healed);
+  return { longestGapMs, recoveryMs: first ? Math.round((first.completed ?? 0) - healed) : null };
+}
+
+export function faultWindows(
+  events: readonly HistoryEvent[],
+  faults: readonly FaultRecord[],
+  endMs: number,
+  saleIds: readonly string[] = [],
+) {
   const oks = placeCalls(events)
     .filter((c) => c.type === 'ok' && c.completed !== null)
     .sort((a, z) => (a.completed ?? 0) - (z.completed ?? 0));
+  const bySale = new Map(saleIds.map((id) => [id, oks.filter((c) => c.saleId === id)]));
   return faults.map((f, i): FaultWindow => {
     const until = faults[i + 1]?.start ?? endMs;
-    let last = f.start;
-    let longestGapMs = 0;
-    for (const c of oks) {
-      const t = c.completed ?? 0;
-      if (t < f.start) continue;
-      if (t > until) break;
-      longestGapMs = Math.max(longestGapMs, t - last);
-      last = t;
-    }
-    longestGapMs = Math.round(Math.max(longestGapMs, until - last));
-    const first = oks.find((c) => c.invoked >= f.healed);
-    return { ...f, longestGapMs, recoveryMs: first ? Math.round((first.completed ?? 0) - f.healed) : null };
+    const perSale: Record<string, Unavailability> = {};
+    for (const [id, list] of bySale) perSale[id] = unavailability(list, f.start, until, f.healed);
+    return { ...f, ...unavailability(oks, f.start, until, f.healed), perSale };
   });
+}
+
+/** The sale that was unavailable longest during a fault, and for how long. */
+export function worstSale(
+  w: FaultWindow,
+): { saleId: string; longestGapMs: number; recoveryMs: number | null } | null {
+  let worst: { saleId: string; longestGapMs: number; recoveryMs: number | null } | null = null;
+  for (const [saleId, u] of Object.entries(w.perSale))
+    if (!worst || u.longestGapMs > worst.longestGapMs) worst = { saleId, ...u };
+  return worst;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -139,6 +174,8 @@ export function timelineSvg(s: readonly Series[], faults: readonly FaultRecord[]
     'stop-worker': '#c9a227',
     'kill-during-rebuild': '#2e933c',
     'kill-during-restock': '#5c946e',
+    'redis-node-kill': '#7b2cbf',
+    'nats-restart-twice': '#118ab2',
   };
   const bands = faults
     .map((f, i) => {

@@ -14,8 +14,18 @@ export const FAULT_KINDS = [
   'stop-worker', // SIGSTOP a worker mid-batch past the ack wait, SIGCONT
   'kill-during-rebuild', // admin.flushCache on a server, kill -9 it while it rebuilds
   'kill-during-restock', // admin.restock on a server, kill -9 it during the call
+  // --cluster only:
+  'redis-node-kill', // kill -9 the Redis Cluster primary of a sale's slot; its replica is promoted; restart it (a replica now)
+  'nats-restart-twice', // kill -9 and restart one NATS node, then another one right after
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The faults of the single-node stack (the default schedule: the same seed, the same faults). */
+export const SINGLE_NODE_KINDS: readonly FaultKind[] = FAULT_KINDS.slice(0, 10);
+/** The faults of `--cluster`: one Redis node stands for no Redis, so no wipe or outage of it. */
+export const CLUSTER_KINDS: readonly FaultKind[] = FAULT_KINDS.filter(
+  (k) => k !== 'redis-wipe' && k !== 'redis-outage',
+);
 
 /** What the short run of `npm test` must include (README.md#fault-runs). */
 export const REQUIRED_IN_TEST: readonly FaultKind[] = [
@@ -58,7 +68,7 @@ export interface ScheduleOptions {
   ackWaitMs: number;
   /** Kinds that come first, in a seeded order. */
   first?: readonly FaultKind[];
-  /** The kinds drawn after those (default: all). */
+  /** The kinds drawn after those (default: the single-node stack's). */
   kinds?: readonly FaultKind[];
 }
 
@@ -83,7 +93,7 @@ export function buildSchedule(o: ScheduleOptions): Fault[] {
   }
   const faults: Fault[] = [];
   for (let i = 0; i < o.count; i++) {
-    const kinds = o.kinds?.length ? o.kinds : FAULT_KINDS;
+    const kinds = o.kinds?.length ? o.kinds : SINGLE_NODE_KINDS;
     const kind = first[i] ?? (kinds[int(0, kinds.length - 1)] as FaultKind);
     const onWorker = kind === 'kill-worker' || kind === 'stop-worker';
     const holdMs =

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { type SpawnedApp, spawnApp, waitUntilReady } from '../../scripts/spawn-app.mjs';
 import { baseEnv } from '../support/env.ts';
+import { privateRedisCluster } from '../support/private-redis-cluster.ts';
 import {
   type PrivateServer,
   privateNats,
@@ -10,15 +12,23 @@ import {
 import { createTestDatabase, freePort, newNamespace, type TestDatabase } from '../support/services.ts';
 
 /**
- * The fault run's stack: private Redis (no persistence), NATS (one node, or a 3-node cluster),
+ * The fault run's stack: private Redis (one node without persistence, or with `--cluster` a Redis
+ * Cluster of 3 primaries and 3 replicas), NATS (one node, or a 3-node cluster),
  * PostgreSQL on free ports, a database on it, and built servers and workers as processes on
  * fixed ports (a restarted server comes back where its shoppers look for it). Everything is
  * stopped by PID and removed by `destroy()`.
  */
+type RedisCluster = Awaited<ReturnType<typeof privateRedisCluster>>;
+
 export interface ChaosStack {
   ns: string;
   db: TestDatabase;
-  redis: PrivateServer;
+  /** The single Redis (no persistence); absent with `--cluster`. */
+  redis: PrivateServer | undefined;
+  /** `--cluster`: a Redis Cluster of 3 primaries with a replica each. */
+  redisCluster: RedisCluster | undefined;
+  /** REDIS_URL: the single node, or the cluster's seed nodes. */
+  redisUrl: string;
   /** The single NATS, or every node of the cluster. */
   nats: PrivateServer[];
   natsUrl: string;
@@ -42,13 +52,23 @@ export async function startChaosStack(o: {
   workers: number;
   cluster: boolean;
   env: Record<string, string>;
+  /** Each server's and worker's whole output, every incarnation, goes to `<logDir>/<name>.log`. */
+  logDir?: string;
 }): Promise<ChaosStack> {
   const started: { destroy(): Promise<void> }[] = [];
   const slots: Slot[] = [];
   let db: TestDatabase | undefined;
   try {
-    const redis = await privateRedis({ aof: false });
-    started.push(redis);
+    let redis: PrivateServer | undefined;
+    let redisCluster: RedisCluster | undefined;
+    if (o.cluster) {
+      redisCluster = await privateRedisCluster({ primaries: 3 });
+      started.push(redisCluster);
+    } else {
+      redis = await privateRedis({ aof: false });
+      started.push(redis);
+    }
+    const redisUrl = redisCluster?.url ?? (redis as PrivateServer).url;
     const postgres = await privatePostgres();
     started.push(postgres);
     let nats: PrivateServer[];
@@ -67,9 +87,9 @@ export async function startChaosStack(o: {
     db = await createTestDatabase(postgres.url);
     const ns = newNamespace();
     const env = baseEnv(db, ns, {
-      REDIS_URL: redis.url,
+      REDIS_URL: redisUrl,
       NATS_URL: natsUrl,
-      ...(o.cluster ? { STREAM_REPLICAS: '3' } : {}),
+      ...(o.cluster ? { STREAM_REPLICAS: '3', REDIS_CLUSTER: 'true' } : {}),
       ...o.env,
     });
     const slot = async (kind: 'server' | 'worker', i: number): Promise<Slot> => {
@@ -80,6 +100,7 @@ export async function startChaosStack(o: {
           app: kind,
           port,
           label: name,
+          ...(o.logDir ? { logFile: join(o.logDir, `${name}.log`) } : {}),
           env: { ...env, ...(kind === 'worker' ? { WORKER_ID: name } : {}) },
           waitReady: false,
         });
@@ -106,6 +127,8 @@ export async function startChaosStack(o: {
       ns,
       db: database,
       redis,
+      redisCluster,
+      redisUrl,
       nats,
       natsUrl,
       postgres,

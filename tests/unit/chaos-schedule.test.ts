@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { buildSchedule, FAULT_KINDS, parseKinds, REQUIRED_IN_TEST } from '../chaos/schedule.ts';
+import {
+  buildSchedule,
+  CLUSTER_KINDS,
+  parseKinds,
+  REQUIRED_IN_TEST,
+  SINGLE_NODE_KINDS,
+} from '../chaos/schedule.ts';
 import { CHAOS_TEST_SEED } from '../chaos/seed.ts';
 
 /** The nemesis's schedule (README.md#fault-runs): seeded, and the short run of `npm test` has what it must. */
@@ -22,7 +28,10 @@ describe('chaos schedule', () => {
 
   it('draws every kind over a long schedule, targets in range, stops past their lease or ack wait', () => {
     const s = buildSchedule({ ...base, count: 400, seed: 1 });
-    expect(new Set(s.map((f) => f.kind))).toEqual(new Set(FAULT_KINDS));
+    expect(new Set(s.map((f) => f.kind))).toEqual(new Set(SINGLE_NODE_KINDS));
+    const c = buildSchedule({ ...base, count: 400, seed: 1, kinds: CLUSTER_KINDS });
+    expect(new Set(c.map((f) => f.kind))).toEqual(new Set(CLUSTER_KINDS));
+    expect(c.some((f) => f.kind === 'redis-wipe')).toBe(false);
     for (const f of s) {
       expect(f.target).toBeGreaterThanOrEqual(0);
       expect(f.target).toBeLessThan(2);

@@ -37,6 +37,17 @@ describe('database outage classification', () => {
     expect(isDatabaseUnavailable(new Error('terminating connection due to administrator command'))).toBe(
       true,
     );
+    // A raw query during a restart, before PostgreSQL accepts connections (seen in a fault run).
+    const starting = Object.assign(
+      new Error(
+        'Raw query failed. Code: `57P03`. Message: `the database system is not yet accepting connections`',
+      ),
+      { code: 'P2010' },
+    );
+    expect(isDatabaseUnavailable(starting)).toBe(true);
+    expect(
+      isDatabaseUnavailable({ code: 'P2010', message: 'Raw query failed', meta: { code: '57P03' } }),
+    ).toBe(true);
   });
   it('does not take a data error for an outage', () => {
     expect(isDatabaseUnavailable({ code: 'P2002', message: 'Unique constraint failed' })).toBe(false);

@@ -30,7 +30,7 @@ const UNAVAILABLE_CODES = new Set([
   '53300',
 ]);
 const UNAVAILABLE_TEXT =
-  /ECONNREFUSED|ECONNRESET|Connection terminated|connection.*(closed|refused|ended)|Can't reach database|terminating connection|the database system is (starting up|shutting down)|timed out fetching a new connection|Client has encountered a connection error|DatabaseNotReachable|too many clients/i;
+  /ECONNREFUSED|ECONNRESET|Connection terminated|connection.*(closed|refused|ended)|Can't reach database|terminating connection|the database system is (starting up|shutting down|not yet accepting connections)|timed out fetching a new connection|Client has encountered a connection error|DatabaseNotReachable|too many clients/i;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
@@ -40,9 +40,12 @@ export function isDatabaseUnavailable(err: unknown): boolean {
       cause?: unknown;
       kind?: unknown;
       originalCode?: unknown;
+      meta?: { code?: unknown };
     };
     if (typeof x.code === 'string' && UNAVAILABLE_CODES.has(x.code)) return true;
     if (typeof x.originalCode === 'string' && UNAVAILABLE_CODES.has(x.originalCode)) return true;
+    // A raw query's failure (P2010) carries PostgreSQL's own SQLSTATE in `meta.code`.
+    if (typeof x.meta?.code === 'string' && UNAVAILABLE_CODES.has(x.meta.code)) return true;
     if (typeof x.kind === 'string' && /DatabaseNotReachable|ConnectionClosed|SocketTimeout/.test(x.kind))
       return true;
     if (typeof x.message === 'string' && UNAVAILABLE_TEXT.test(x.message)) return true;

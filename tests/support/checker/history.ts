@@ -17,6 +17,13 @@ export interface PlaceInput {
   quantity: number;
   idempotencyKey: string;
   userId?: string;
+  /** Queued sales: the token a `join` / `ticket` answer gave the caller once admitted. */
+  admissionToken?: string;
+}
+/** A waiting-room call (`queue.join` is `join`, `queue.get` is `ticket`): whose place in which sale. */
+export interface RoomInput {
+  saleId: string;
+  userId?: string;
 }
 export interface PlaceResult {
   orderId: string;
@@ -30,7 +37,9 @@ export type Op =
   | { f: 'resume'; value: { saleId: string } }
   | { f: 'restock'; value: { saleId: string; quantity: number } }
   | { f: 'flush'; value: { saleId: string } }
-  | { f: 'createSale'; value: { id: string } };
+  | { f: 'createSale'; value: { id: string } }
+  | { f: 'join'; value: RoomInput }
+  | { f: 'ticket'; value: RoomInput };
 
 export interface HistoryEvent {
   /** Position in the history: events are totally ordered by it. */
@@ -65,6 +74,8 @@ export type Completion =
 export class History {
   readonly events: HistoryEvent[] = [];
   private readonly started = performance.now();
+  /** Wall-clock ms at the history's time 0 (admission tokens expire on the wall clock). */
+  readonly wallStartMs = Date.now();
   private readonly open = new Set<number>();
 
   private push(e: Omit<HistoryEvent, 'index' | 'time'>): HistoryEvent {

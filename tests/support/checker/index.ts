@@ -10,6 +10,7 @@
 import { type Expectations, judge, type Verdict } from './judge.ts';
 import { type Database, observeSale, type RedisSource } from './observe.ts';
 
+export { type AdmissionCoverage, type AdmissionRules, judgeAdmissionHistory } from './admission.ts';
 export {
   type Completion,
   History,
@@ -18,6 +19,7 @@ export {
   type PlaceInput,
   pairOperations,
   placeCompletion,
+  type RoomInput,
 } from './history.ts';
 export { type Expectations, type Facts, judge, type Verdict, type Violation } from './judge.ts';
 export {

@@ -1,3 +1,4 @@
+import { type AdmissionRules, judgeAdmissionHistory } from './admission.ts';
 import {
   type HistoryEvent,
   type Operation,
@@ -48,6 +49,8 @@ export interface Expectations {
   admitPerSecond?: number | false;
   /** Every call as invoke → ok / fail / info; judged along with the sets above. */
   history?: readonly HistoryEvent[];
+  /** I8 judged over `history` (admission.ts), as fault runs need it where Redis may lose the room. */
+  admission?: AdmissionRules;
 }
 
 export interface Facts {
@@ -238,6 +241,10 @@ export function judge(obs: SaleObservation, x: Expectations = {}): Verdict {
   // I8 fair admission (queued sales) ---------------------------------------------------------
   if (obs.room && x.admitPerSecond !== false) {
     for (const v of judgeRoom(obs.room, rows, x.admitPerSecond)) add('I8', v.check, v.message, v.evidence);
+  }
+  if (x.admission && x.history) {
+    for (const v of judgeAdmissionHistory(x.history, rows, x.admission))
+      add('I8', `history-${v.check}`, v.message, v.evidence);
   }
 
   return { violations, facts };

@@ -7,6 +7,7 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
+  ExponentialBackoff,
   handleAll,
   IsolatedCircuitError,
 } from 'cockatiel';
@@ -41,6 +42,9 @@ export interface PublisherOptions {
 
 type PublishOptions = { msgId?: string; replayGen?: number };
 
+/** The first half-open trial after the breaker opens (later ones back off to BREAKER_HALF_OPEN_MS). */
+const HALF_OPEN_FIRST_MS = 500;
+
 /** Room the probe wants in the stream before it lets orders through again (a few messages). */
 const PROBE_ROOM_BYTES = 4096;
 
@@ -59,7 +63,14 @@ export class OrderPublisher {
   ) {
     this.names = natsNames(opts.namespace);
     this.breaker = circuitBreaker(handleAll, {
-      halfOpenAfter: opts.breakerHalfOpenMs,
+      // The half-open trial is the probe's read of the stream, never a shopper's order, so it
+      // is tried early and then less often: 0.5 s after the breaker opens, doubling on each
+      // failed trial up to BREAKER_HALF_OPEN_MS. A fixed 10 s wait held intake closed for up to
+      // 10 s after an R3 stream had its leader back (the cluster fault run).
+      halfOpenAfter: new ExponentialBackoff({
+        initialDelay: Math.min(HALF_OPEN_FIRST_MS, opts.breakerHalfOpenMs),
+        maxDelay: opts.breakerHalfOpenMs,
+      }),
       breaker: new ConsecutiveBreaker(opts.breakerFailures),
     });
   }
@@ -85,7 +96,7 @@ export class OrderPublisher {
    * /readyz and the HUD would say `open` long after the stream is back.)
    */
   startProbing(
-    probeEveryMs = Math.min(1000, Math.max(50, Math.floor(this.opts.breakerHalfOpenMs / 4))),
+    probeEveryMs = Math.min(250, Math.max(50, Math.floor(this.opts.breakerHalfOpenMs / 4))),
   ): void {
     // startLoop never overlaps a probe with the next one; a failed trial only restarts the wait.
     this.probeLoop ??= startLoop(

@@ -65,34 +65,62 @@ export class RebuildCoordinator {
     const { redis, keysOf, log } = this.deps;
     const k = keysOf(saleId);
     const token = randomUUID();
-    const leaseMs = waitMs + 15_000;
     const started = Date.now();
-    const got = await redis.set(k.rebuildLease, token, 'PX', leaseMs, 'NX');
-    if (got !== 'OK') return this.awaitOther(k, started + waitMs);
+    const got = await redis.set(k.rebuildLease, token, 'PX', LEASE_MS, 'NX');
+    if (got !== 'OK') return this.awaitOther(saleId, k, started + waitMs, waitMs);
     await redis.set(k.rebuild, '1');
     log.info({ saleId, event: 'rebuild.start' }, 'sale rebuilding');
+    // The lease is short and renewed while this rebuild runs: a rebuilder killed half-way holds
+    // the sale for at most LEASE_MS, not for its whole wait (which held it tens of seconds).
+    const renew = setInterval(() => {
+      renewLease(redis, k.rebuildLease, token).catch(() => undefined);
+    }, LEASE_MS / 3);
+    renew.unref?.();
 
     let result: RebuildResult;
     try {
+      // The epoch as this lease found it: the advance below applies only from it, so a rebuilder
+      // that lost its lease (stopped past it) cannot advance the epoch after another one wrote.
+      const epoch = await this.currentEpoch(saleId);
       const waitingFor = await this.waitForBacklog(saleId, k, started + waitMs);
       result =
-        waitingFor.length > 0 ? { ok: false, waitingFor } : await this.writeFromDatabase(saleId, k, token);
+        waitingFor.length > 0
+          ? { ok: false, waitingFor }
+          : await this.writeFromDatabase(saleId, k, token, epoch);
     } catch (err) {
       log.warn({ err, saleId }, 'rebuild could not complete');
       result = { ok: false, waitingFor: [describe(err)] };
+    } finally {
+      clearInterval(renew);
     }
     if (!result.ok) {
       // The sale stays `rebuilding` (the flag); the lease goes so any server's sweeper retries.
       await releaseLease(redis, k.rebuildLease, token).catch(() => undefined);
       log.warn({ saleId, event: 'rebuild.blocked', waitingFor: result.waitingFor }, 'rebuild blocked');
     } else {
-      log.info({ saleId, event: 'rebuild.done', remaining: result.remaining }, 'sale rebuilt');
+      const w = this.waited.get(saleId);
+      log.info(
+        {
+          saleId,
+          event: 'rebuild.done',
+          remaining: result.remaining,
+          waitedMs: w?.ms,
+          waitedFor: w?.on,
+          ms: Date.now() - started,
+        },
+        'sale rebuilt',
+      );
     }
     this.deps.onEvent?.({ saleId, result });
     return result;
   }
 
+  /** What the last rebuild of each sale waited for, and how long (logged with rebuild.done). */
+  private readonly waited = new Map<string, { ms: number; on: string[] }>();
+
   private async waitForBacklog(saleId: string, k: SaleKeys, deadline: number): Promise<string[]> {
+    const since = Date.now();
+    const on = new Set<string>();
     for (;;) {
       const waitingFor: string[] = [];
       const open = await this.deps.redis.scard(k.open);
@@ -103,18 +131,35 @@ export class RebuildCoordinator {
       } catch {
         waitingFor.push('NATS');
       }
-      if (waitingFor.length === 0 || Date.now() >= deadline) return waitingFor;
+      for (const w of waitingFor) on.add(w.replace(/^\d+ /, ''));
+      if (waitingFor.length === 0 || Date.now() >= deadline) {
+        this.waited.set(saleId, { ms: Date.now() - since, on: [...on] });
+        return waitingFor;
+      }
       await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
     }
   }
 
-  private async writeFromDatabase(saleId: string, k: SaleKeys, token: string): Promise<RebuildResult> {
+  private async currentEpoch(saleId: string): Promise<number | null> {
+    const rows = await this.deps.prisma.$queryRaw<{ epoch: number }[]>`
+      SELECT epoch FROM sales WHERE id = ${saleId}`;
+    return rows[0]?.epoch ?? null;
+  }
+
+  private async writeFromDatabase(
+    saleId: string,
+    k: SaleKeys,
+    token: string,
+    seen: number | null,
+  ): Promise<RebuildResult> {
     const { prisma, scripts, idempotencyTtlS } = this.deps;
+    if (seen === null) return { ok: false, waitingFor: ['sale row (deleted?)'] };
     // The epoch advances in its own, committed transaction before Redis is rewritten: if this
     // process dies after the Redis write, PostgreSQL already fences the old epoch's messages.
-    const bumped =
-      await prisma.$executeRaw`UPDATE sales SET epoch = epoch + 1, updated_at = now() WHERE id = ${saleId}`;
-    if (bumped === 0) return { ok: false, waitingFor: ['sale row (deleted?)'] };
+    // Only from the epoch seen under the lease: another rebuild advanced it → this one lost.
+    const bumped = await prisma.$executeRaw`
+      UPDATE sales SET epoch = epoch + 1, updated_at = now() WHERE id = ${saleId} AND epoch = ${seen}`;
+    if (bumped === 0) throw new Error('rebuild lease lost (another rebuild advanced the epoch)');
     return prisma.$transaction(
       async (tx) => {
         const row = await lockSaleRow(tx, saleId);
@@ -157,17 +202,39 @@ export class RebuildCoordinator {
     );
   }
 
-  private async awaitOther(k: SaleKeys, deadline: number): Promise<RebuildResult> {
+  private async awaitOther(
+    saleId: string,
+    k: SaleKeys,
+    deadline: number,
+    waitMs: number,
+  ): Promise<RebuildResult> {
     for (;;) {
-      const [hot, flag] = await Promise.all([
+      const [hot, flag, lease] = await Promise.all([
         this.deps.redis.hget(k.hot, 'remaining'),
         this.deps.redis.exists(k.rebuild),
+        this.deps.redis.exists(k.rebuildLease),
       ]);
       if (hot !== null && flag === 0) return { ok: true, remaining: Number(hot) };
+      // The other rebuilder stopped renewing its lease (killed, or it gave up): take over.
+      if (lease === 0 && Date.now() < deadline)
+        return this.rebuild(saleId, Math.max(0, Math.min(waitMs, deadline - Date.now())));
       if (Date.now() >= deadline) return { ok: false, waitingFor: ['another rebuild in progress'] };
       await sleep(100);
     }
   }
+}
+
+/** How long a rebuild's lease lives unless renewed (every third of it while the rebuild runs). */
+const LEASE_MS = 3000;
+
+async function renewLease(redis: Redis, key: string, token: string): Promise<void> {
+  await redis.eval(
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+    1,
+    key,
+    token,
+    LEASE_MS,
+  );
 }
 
 async function releaseLease(redis: Redis, key: string, token: string): Promise<void> {
