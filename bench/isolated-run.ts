@@ -37,7 +37,7 @@ export async function cleanupAll(): Promise<void> {
 export type IsolatedRun = Awaited<ReturnType<typeof startRun>>;
 
 /** One isolated run: a fresh database and namespace, the server, children to stop at the end. */
-export async function startRun(side: SideName, label: string) {
+export async function startRun(side: SideName, label: string, extraServerEnv: Record<string, string> = {}) {
   const db = await createTestDatabase();
   const ns = newNamespace();
   const procs: SpawnedApp[] = [];
@@ -64,7 +64,7 @@ export async function startRun(side: SideName, label: string) {
       ...(side === 'baseline'
         ? { script: BASELINE_JS, args: [CFG.saleId, String(CFG.stock), String(CFG.perUserLimit)] }
         : { app: 'server' as const }),
-      env: serverEnv(db, ns),
+      env: { ...serverEnv(db, ns), ...extraServerEnv },
     });
     await server.ready();
     const url = server.url;

@@ -165,7 +165,7 @@ export class OrderConsumer {
 
   private async run(): Promise<void> {
     for (;;) {
-      const batch = await this.queue.take(this.d.env.WORKER_BATCH_SIZE);
+      const batch = await this.queue.take(this.d.env.WORKER_BATCH_SIZE, this.d.env.WORKER_BATCH_LINGER_MS);
       if (batch.length === 0) return;
       if (this.stopping) {
         for (const m of batch) m.nak(); // not started: back to the stream at once
