@@ -27,6 +27,8 @@ const PROCESSES = Math.max(1, num('BENCH_SSE_PROCESSES', 4));
 const PER_ADDRESS = Math.max(1, num('BENCH_SSE_PER_ADDRESS', 10));
 const SAMPLES = Math.max(1, num('BENCH_SSE_SAMPLES', 5));
 const SSE_MAX_PER_IP = 20;
+/** A directory: the server runs with `--cpu-prof` and leaves its profile there. */
+const CPU_PROF_DIR = process.env.BENCH_SSE_CPU_PROF ?? '';
 
 type FromChild =
   | { type: 'connected'; setupMs: number[]; failed: number }
@@ -66,7 +68,10 @@ async function main(): Promise<void> {
       `server SSE_MAX_PER_IP=${SSE_MAX_PER_IP} (on), built JS, NODE_ENV=production, no worker\n`,
   );
   process.stdout.write('setting up… ');
-  const run = await startRun('trpc', 'sse fan-out', { SSE_MAX_PER_IP: String(SSE_MAX_PER_IP) });
+  const run = await startRun('trpc', 'sse fan-out', {
+    SSE_MAX_PER_IP: String(SSE_MAX_PER_IP),
+    ...(CPU_PROF_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}` } : {}),
+  });
   const children: ChildProcess[] = [];
   try {
     const pid = run.server.pid ?? 0;

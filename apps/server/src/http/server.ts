@@ -1,10 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { HTTPErrorHandler } from '@trpc/server/http';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { SaleFanout } from '../live/sale-fanout.ts';
 import type { AppServices } from '../services.ts';
 import { contextFactory } from '../trpc/context.ts';
 import { type AppRouter, appRouter } from '../trpc/root.ts';
+import { LIVE_TICK_MS } from '../trpc/routers/live.ts';
+import { SSE_OPTIONS } from '../trpc/trpc.ts';
 import { createFastMutationHandler, FOLLOWED_TRPC_VERSION, installedTrpcVersion } from './fast-mutation.ts';
 import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError } from './guards.ts';
 import { staticFiles } from './static-files.ts';
@@ -38,6 +41,24 @@ export function createHttpServer(services: AppServices, webDist: string): Server
         onHandled: fastPathCounter(services),
       })
     : null;
+  // live.sale: each frame serialised once for all of a sale's subscribers (live/sale-fanout.ts).
+  const liveSale = new SaleFanout({
+    sampler: services.domain.sampler,
+    read: (saleId) => services.domain.sales.get(saleId),
+    tickMs: LIVE_TICK_MS,
+    pingMs: SSE_OPTIONS.ping.intervalMs,
+    clientOptions: SSE_OPTIONS.client,
+    closing: services.domain.subscriptionSignal(undefined),
+    log: services.log,
+  });
+  new Gauge({
+    name: 'surge_live_sale_streams',
+    help: 'live.sale streams served by the fan-out (one frame per change for all of a sale)',
+    registers: [services.metrics.registry],
+    collect() {
+      this.set(liveSale.size());
+    },
+  });
   const web = staticFiles(webDist);
   const hsts = services.env.NODE_ENV === 'production';
   const streams = new StreamCaps({
@@ -67,7 +88,11 @@ export function createHttpServer(services: AppServices, webDist: string): Server
           return;
         }
         if (fastMutation?.(req, res, url)) return;
-        if (isSubscriptionRequest(req, path) && !streams.admit(req, res, services.clientIp(req))) return;
+        if (isSubscriptionRequest(req, path)) {
+          if (!streams.admit(req, res, services.clientIp(req))) return;
+          const saleId = SaleFanout.wants(url);
+          if (saleId) return void liveSale.serve(saleId, req, res, () => void trpc(req, res));
+        }
         void trpc(req, res);
         return;
       }
