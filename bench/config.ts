@@ -15,6 +15,9 @@ export const num = (name: string, def: number, max = Number.POSITIVE_INFINITY): 
   return v;
 };
 
+/** A text setting of the benches ('' when unset). */
+export const text = (name: string): string => process.env[name] ?? '';
+
 export const CFG = {
   durationS: num('BENCH_DURATION_S', 10),
   warmupS: num('BENCH_WARMUP_S', 2),

@@ -68,18 +68,34 @@ async function connect(m) {
   const targets = m.addresses.flatMap((a) => Array.from({ length: m.perAddress }, () => a));
   let next = 0;
   let failed = 0;
+  let retried = 0;
+  /** @type {Record<string, number>} */
+  const why = {};
   const lane = async () => {
     while (next < targets.length) {
       const address = targets[next++];
-      try {
-        setupMs.push(await open(m.port, m.saleId, address));
-      } catch {
-        failed++;
+      // Like an EventSource, a stream whose connection was refused or reset tries again (a
+      // burst of connections can overflow the server's accept queue).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          setupMs.push(await open(m.port, m.saleId, address));
+          break;
+        } catch (err) {
+          const code = err.code ?? err.message;
+          if (attempt < 5 && (code === 'ECONNRESET' || code === 'ECONNREFUSED')) {
+            retried++;
+            await new Promise((r) => setTimeout(r, 100 * attempt));
+            continue;
+          }
+          failed++;
+          why[code] = (why[code] ?? 0) + 1;
+          break;
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: m.concurrency }, lane));
-  process.send({ type: 'connected', setupMs, failed });
+  process.send({ type: 'connected', setupMs, failed, why, retried });
 }
 
 async function expect(m) {

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agent, TestClient } from '../../tests/support/client.ts';
 import { ROOT } from '../../tests/support/paths.ts';
-import { CFG, num } from '../config.ts';
+import { CFG, num, text } from '../config.ts';
 import { cleanupAll, startRun } from '../isolated-run.ts';
 import { percentiles } from '../load.ts';
 import { cpuSeconds } from '../probes.ts';
@@ -27,11 +27,13 @@ const PROCESSES = Math.max(1, num('BENCH_SSE_PROCESSES', 4));
 const PER_ADDRESS = Math.max(1, num('BENCH_SSE_PER_ADDRESS', 10));
 const SAMPLES = Math.max(1, num('BENCH_SSE_SAMPLES', 5));
 const SSE_MAX_PER_IP = 20;
+/** The server's connection cap (default 10,000), with room for the bench's own clients. */
+const MAX_CONNECTIONS = SUBSCRIBERS + 1000;
 /** A directory: the server runs with `--cpu-prof` and leaves its profile there. */
-const CPU_PROF_DIR = process.env.BENCH_SSE_CPU_PROF ?? '';
+const CPU_PROF_DIR = text('BENCH_SSE_CPU_PROF');
 
 type FromChild =
-  | { type: 'connected'; setupMs: number[]; failed: number }
+  | { type: 'connected'; setupMs: number[]; failed: number; why: Record<string, number>; retried: number }
   | { type: 'arrived'; latenciesMs: number[]; missed: number };
 
 function rssBytes(pid: number): number {
@@ -65,11 +67,12 @@ async function main(): Promise<void> {
   console.log(
     `clients: ${SUBSCRIBERS.toLocaleString('en-US')} live.sale SSE streams from ${PROCESSES} separate processes, ` +
       `${PER_ADDRESS} per local address over ${addresses} addresses in 127.0.0.0/8; ` +
-      `server SSE_MAX_PER_IP=${SSE_MAX_PER_IP} (on), built JS, NODE_ENV=production, no worker\n`,
+      `server SSE_MAX_PER_IP=${SSE_MAX_PER_IP} (on), MAX_CONNECTIONS=${MAX_CONNECTIONS}, built JS, NODE_ENV=production, no worker\n`,
   );
   process.stdout.write('setting up… ');
   const run = await startRun('trpc', 'sse fan-out', {
     SSE_MAX_PER_IP: String(SSE_MAX_PER_IP),
+    MAX_CONNECTIONS: String(MAX_CONNECTIONS),
     ...(CPU_PROF_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}` } : {}),
   });
   const children: ChildProcess[] = [];
@@ -104,6 +107,8 @@ async function main(): Promise<void> {
     const connectCpuS = cpuSeconds(pid) - cpuConnect;
     const setupMs = connected.flatMap((c) => c.setupMs);
     const failed = connected.reduce((n, c) => n + c.failed, 0);
+    const why = new Map<string, number>();
+    for (const c of connected) for (const [k, v] of Object.entries(c.why)) why.set(k, (why.get(k) ?? 0) + v);
     const open = setupMs.length;
     const rssAfter = rssBytes(pid);
 
@@ -147,7 +152,12 @@ async function main(): Promise<void> {
     const lat = percentiles(latencies);
     const f = (n: number, d = 0) =>
       n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-    console.log(`streams open                          ${f(open)} (${f(failed)} failed)`);
+    const reasons = [...why].map(([k, v]) => `${k} ${f(v)}`).join(', ');
+    const retried = connected.reduce((n, c) => n + c.retried, 0);
+    console.log(
+      `streams open                          ${f(open)} (${f(failed)} failed${reasons ? `: ${reasons}` : ''}; ` +
+        `${f(retried)} connection attempts reset and retried, as an EventSource would)`,
+    );
     console.log(
       `connection set-up                     ${f(open / connectS)} streams/s (${f(connectS, 1)} s for all); ` +
         `first frame after p50 ${f(setup.p50, 1)} ms, p95 ${f(setup.p95, 1)} ms, p99 ${f(setup.p99, 1)} ms`,
