@@ -7,13 +7,16 @@ import { baseEnv } from '../tests/support/env.ts';
 import { ROOT } from '../tests/support/paths.ts';
 import type { TestDatabase } from '../tests/support/services.ts';
 
-const num = (name: string, def: number, max = Number.POSITIVE_INFINITY): number => {
+export const num = (name: string, def: number, max = Number.POSITIVE_INFINITY): number => {
   const raw = process.env[name];
   const v = raw === undefined || raw === '' ? def : Number(raw);
   if (!Number.isFinite(v) || v < 0 || v > max)
     throw new Error(`${name} must be a number in [0, ${max}], got ${raw}`);
   return v;
 };
+
+/** A text setting of the benches ('' when unset). */
+export const text = (name: string): string => process.env[name] ?? '';
 
 export const CFG = {
   durationS: num('BENCH_DURATION_S', 10),

@@ -37,7 +37,7 @@ export async function cleanupAll(): Promise<void> {
 export type IsolatedRun = Awaited<ReturnType<typeof startRun>>;
 
 /** One isolated run: a fresh database and namespace, the server, children to stop at the end. */
-export async function startRun(side: SideName, label: string) {
+export async function startRun(side: SideName, label: string, extraServerEnv: Record<string, string> = {}) {
   const db = await createTestDatabase();
   const ns = newNamespace();
   const procs: SpawnedApp[] = [];
@@ -64,7 +64,7 @@ export async function startRun(side: SideName, label: string) {
       ...(side === 'baseline'
         ? { script: BASELINE_JS, args: [CFG.saleId, String(CFG.stock), String(CFG.perUserLimit)] }
         : { app: 'server' as const }),
-      env: serverEnv(db, ns),
+      env: { ...serverEnv(db, ns), ...extraServerEnv },
     });
     await server.ready();
     const url = server.url;
@@ -105,7 +105,7 @@ export async function startRun(side: SideName, label: string) {
     /** Warm-up (not counted) if asked, then the measured load, with the server's CPU and peak RSS. */
     const measureIntake = async (
       durationS: number,
-      o: { label: string; warmup: boolean; keyPrefix: string; progress: string },
+      o: { label: string; warmup: boolean; keyPrefix: string; progress: string; rate?: number },
     ): Promise<IntakeResult> => {
       const common = { url, path, userHeaders, outcomes };
       if (o.warmup && CFG.warmupS > 0) {
@@ -116,7 +116,7 @@ export async function startRun(side: SideName, label: string) {
       const pid = server.pid ?? 0;
       const cpuBefore = cpuSeconds(pid);
       const genBefore = process.cpuUsage();
-      const out = await load({ ...common, durationS, keyPrefix: o.keyPrefix });
+      const out = await load({ ...common, durationS, keyPrefix: o.keyPrefix, rate: o.rate });
       const genCpu = process.cpuUsage(genBefore);
       const serverCpuS = cpuSeconds(pid) - cpuBefore;
       const peakRssBytes = peakRss(pid);

@@ -63,6 +63,8 @@ export function load(o: {
   durationS: number;
   keyPrefix: string;
   outcomes: Outcomes;
+  /** Requests per second over all connections (autocannon `overallRate`); absent: as fast as answered. */
+  rate?: number;
 }): Promise<LoadOutput> {
   const run = randomBytes(4).toString('hex');
   const latencies: number[] = [];
@@ -77,6 +79,7 @@ export function load(o: {
         duration: o.durationS,
         pipelining: 1,
         timeout: 10,
+        ...(o.rate ? { overallRate: Math.max(1, Math.round(o.rate)) } : {}),
         requests: [
           {
             method: 'POST',

@@ -24,7 +24,7 @@ export function headerLines(started: number): string[] {
   ];
 }
 
-function machineLine(): string {
+export function machineLine(): string {
   const cpus = os.cpus();
   const gib = (os.totalmem() / 2 ** 30).toFixed(1);
   return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${gib} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}`;

@@ -17,7 +17,8 @@
  * Layout: config.ts (what runs, each process's environment), isolated-run.ts (a run's database,
  * namespace, server and workers), load.ts (autocannon and what the client saw), probes.ts (CPU,
  * memory, worker metrics, stream depth, persisted rows), pipeline.ts (the worker runs),
- * raw-insert.ts (PostgreSQL's own ceiling), live-latency.ts, report.ts (the tables). The
+ * raw-insert.ts (PostgreSQL's own ceiling), rate-latency.ts (p50/p95/p99 at the maximum and at
+ * 80 % of it), live-latency.ts, report.ts (the tables). The
  * processes start through scripts/spawn-app.mjs; the invariants are tests/support/checker's.
  */
 
@@ -32,6 +33,7 @@ import { cleanupAll, type IntakeResult, printWarnings, startRun } from './isolat
 import { type LiveLatency, latencyLines, measureLiveLatency } from './live-latency.ts';
 import { runPipeline } from './pipeline.ts';
 import { powCostLines } from './pow-cost.ts';
+import { rateLatencyLines, runRateLatency } from './rate-latency.ts';
 import { headerLines, intakeReport, pipelineTable } from './report.ts';
 
 async function main(): Promise<void> {
@@ -50,10 +52,13 @@ async function main(): Promise<void> {
   const backlogs = CFG.backlogS > 0 ? [1, 2, 1, 2] : [];
   const one = await runPipeline({ workers: 1, durationS: CFG.durationS, backlogs, raw: true });
   const two = await runPipeline({ workers: 2, durationS: CFG.scaleDurationS, backlogs: [], raw: false });
+  const rates = await runRateLatency();
   console.log('');
   console.log(intakeReport(baseline, one.backlogs[0]?.noWorker ?? null, one.intake));
   console.log('');
   console.log(pipelineTable(one, two));
+  console.log('');
+  for (const line of rateLatencyLines(rates)) console.log(line);
   process.stdout.write('\nlive latency: setting up… ');
   const latency = await runLatency();
   console.log('');

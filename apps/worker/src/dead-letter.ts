@@ -1,5 +1,8 @@
 import type { DeadLetterReason } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
+import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import type { EventFeed, Logger } from '@surge/infra';
+import type { WorkerMetrics } from './metrics.ts';
 import type { Delivery } from './order-message.ts';
 import { messageKey } from './order-message.ts';
 import { insertFailedOrder } from './persist-orders.ts';
@@ -51,4 +54,41 @@ export async function storeDeadLetter(
       : [];
     return { orderId: ids.orderId, saleId: ids.saleId, saleExists, status: row[0]?.status ?? 'FAILED' };
   });
+}
+
+/**
+ * docs/architecture.md#dead-letters-and-replay: PostgreSQL (dead letter + FAILED row), then Redis
+ * (stock back once), then term.
+ */
+export async function deadLetter(
+  deps: {
+    prisma: PrismaClient;
+    scripts: OrderScripts;
+    keysOf(saleId: string): SaleKeys;
+    metrics: WorkerMetrics;
+    log: Logger;
+    events?: EventFeed;
+  },
+  d: Delivery,
+  reason: DeadLetterReason,
+): Promise<void> {
+  const stored = await storeDeadLetter(deps.prisma, d, reason);
+  if (stored.saleExists && stored.orderId && stored.saleId) {
+    await deps.scripts.finish(deps.keysOf(stored.saleId), stored.orderId, stored.status);
+  }
+  deps.metrics.deadLetters.inc();
+  void deps.events?.emit('dead-letter', `${stored.orderId ?? 'a message'} dead-lettered: ${reason}`, {
+    orderId: stored.orderId ?? null,
+    saleId: stored.saleId ?? null,
+  });
+  deps.log.warn(
+    {
+      reason,
+      orderId: stored.orderId,
+      saleId: stored.saleId,
+      correlationId: d.kind === 'order' ? d.order.correlationId : d.correlationId,
+    },
+    'dead-lettered',
+  );
+  d.msg.term();
 }

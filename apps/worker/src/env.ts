@@ -17,6 +17,8 @@ const workerEnvSchema = commonEnvSchema.extend({
   PAYMENT_LATENCY_MS: int(0),
   /** Messages persisted per PostgreSQL transaction. */
   WORKER_BATCH_SIZE: int(100, 1),
+  /** How long a batch that is not full waits for more messages (0: never). */
+  WORKER_BATCH_LINGER_MS: int(5),
   /** JetStream ack wait: a killed worker's messages come back after it; held batches send `working()`. */
   WORKER_ACK_WAIT_MS: int(5_000, 100),
   HEARTBEAT_MS: int(1000, 100),

@@ -27,13 +27,34 @@ export class MessageQueue {
     }
   }
 
-  /** Up to `max` messages; waits for at least one unless closed (then returns what is left). */
-  async take(max: number): Promise<JsMsg[]> {
+  /**
+   * Up to `max` messages; waits for at least one unless closed (then returns what is left).
+   * With `lingerMs`, a batch that is not full yet waits up to that long for more: a worker that
+   * keeps up with the intake then runs a few larger batches instead of many tiny ones.
+   */
+  async take(max: number, lingerMs = 0): Promise<JsMsg[]> {
     while (!this.closed && this.items.length === 0) {
       await new Promise<void>((r) => {
         this.wakeTaker = r;
       });
     }
+    if (lingerMs > 0 && !this.closed && this.items.length < max) {
+      const until = Date.now() + lingerMs;
+      for (
+        let left = lingerMs;
+        left > 0 && !this.closed && this.items.length < max;
+        left = until - Date.now()
+      ) {
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, left);
+          this.wakeTaker = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+      }
+    }
+    this.wakeTaker = null;
     const batch = this.items.splice(0, max);
     this.wakePump?.();
     return batch;

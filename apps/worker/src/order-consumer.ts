@@ -10,7 +10,7 @@ import {
   type NatsHandle,
   retryDeclaration,
 } from '@surge/infra';
-import { storeDeadLetter } from './dead-letter.ts';
+import { deadLetter } from './dead-letter.ts';
 import type { WorkerEnv } from './env.ts';
 import { MessageQueue } from './message-queue.ts';
 import type { WorkerMetrics } from './metrics.ts';
@@ -165,7 +165,7 @@ export class OrderConsumer {
 
   private async run(): Promise<void> {
     for (;;) {
-      const batch = await this.queue.take(this.d.env.WORKER_BATCH_SIZE);
+      const batch = await this.queue.take(this.d.env.WORKER_BATCH_SIZE, this.d.env.WORKER_BATCH_LINGER_MS);
       if (batch.length === 0) return;
       if (this.stopping) {
         for (const m of batch) m.nak(); // not started: back to the stream at once
@@ -296,30 +296,8 @@ export class OrderConsumer {
     msg.nak(backoff);
   }
 
-  /**
-   * docs/architecture.md#dead-letters-and-replay: PostgreSQL (dead letter + FAILED row), then Redis
-   * (stock back once), then term.
-   */
-  private async deadLetter(d: Delivery, reason: DeadLetterReason): Promise<void> {
-    const stored = await storeDeadLetter(this.d.prisma, d, reason);
-    if (stored.saleExists && stored.orderId && stored.saleId) {
-      await this.d.scripts.finish(this.d.keysOf(stored.saleId), stored.orderId, stored.status);
-    }
-    this.d.metrics.deadLetters.inc();
-    void this.d.events?.emit('dead-letter', `${stored.orderId ?? 'a message'} dead-lettered: ${reason}`, {
-      orderId: stored.orderId ?? null,
-      saleId: stored.saleId ?? null,
-    });
-    this.d.log.warn(
-      {
-        reason,
-        orderId: stored.orderId,
-        saleId: stored.saleId,
-        correlationId: d.kind === 'order' ? d.order.correlationId : d.correlationId,
-      },
-      'dead-lettered',
-    );
-    d.msg.term();
+  private deadLetter(d: Delivery, reason: DeadLetterReason): Promise<void> {
+    return deadLetter(this.d, d, reason);
   }
 }
 

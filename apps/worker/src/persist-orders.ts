@@ -122,9 +122,10 @@ function validDate(iso: string): string {
 }
 
 /**
- * docs/architecture.md#the-workers-batch, step 4: decide each order's payment with a conditional
- * update, so that only one delivery decides (`WHERE status = 'PENDING'`); returns the *stored*
- * status of every id.
+ * docs/architecture.md#the-workers-batch, step 4: decide each order's payment with one
+ * conditional update for the batch, so that only one delivery decides (`WHERE status =
+ * 'PENDING'`); returns the *stored* status of every id. The rows it changed come back from the
+ * UPDATE itself; only the ones another delivery decided first are read again.
  */
 export async function decidePayments(
   prisma: PrismaClient,
@@ -132,13 +133,19 @@ export async function decidePayments(
 ): Promise<Map<string, string>> {
   if (decisions.length === 0) return new Map();
   const ids = decisions.map((d) => d.orderId);
-  await prisma.$executeRaw`
+  const updated = await prisma.$queryRaw<{ id: string; status: string }[]>`
     UPDATE orders AS o
     SET status = v.status::"OrderStatus", failure_reason = v.reason, updated_at = now()
     FROM unnest(${ids}::text[], ${decisions.map((d) => d.status)}::text[], ${decisions.map((d) => d.reason)}::text[])
       AS v(id, status, reason)
-    WHERE o.id = v.id AND o.status = 'PENDING'`;
-  const stored = await prisma.$queryRaw<{ id: string; status: string }[]>`
-    SELECT id, status::text AS status FROM orders WHERE id = ANY(${ids}::text[])`;
-  return new Map(stored.map((s) => [s.id, s.status]));
+    WHERE o.id = v.id AND o.status = 'PENDING'
+    RETURNING o.id, o.status::text AS status`;
+  const stored = new Map(updated.map((s) => [s.id, s.status]));
+  const rest = ids.filter((id) => !stored.has(id));
+  if (rest.length > 0) {
+    const found = await prisma.$queryRaw<{ id: string; status: string }[]>`
+      SELECT id, status::text AS status FROM orders WHERE id = ANY(${rest}::text[])`;
+    for (const f of found) stored.set(f.id, f.status);
+  }
+  return stored;
 }

@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { DeadLetterReason } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
-import type { OrderScripts, SaleKeys } from '@surge/hot-state';
+import type { ClaimReply, FinishReply, OrderScripts, SaleKeys } from '@surge/hot-state';
 import type { EventFeed, Logger } from '@surge/infra';
 import {
   decideClaim,
@@ -34,9 +34,9 @@ export interface BatchDeps {
 type OrderDelivery = Extract<Delivery, { kind: 'order' }>;
 
 /**
- * One batch (docs/architecture.md#the-workers-batch): read → dead-letter poison → claim each record
- * in Redis → persist in one transaction → decide payments → move records to `done` (stock back for
- * failed ones) → ack. What happens to each order is decided in batch-decisions.ts; this is the I/O
+ * One batch (docs/architecture.md#the-workers-batch): read → dead-letter poison → claim the records
+ * in Redis (one script call per sale) → persist in one transaction → decide payments (one UPDATE)
+ * → move records to `done` (stock back for failed ones; one script call per sale) → ack. What happens to each order is decided in batch-decisions.ts; this is the I/O
  * around those decisions. Throws when a store fails (the consumer holds or splits the batch).
  * Returns how many orders it settled.
  */
@@ -59,13 +59,15 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   const toPersist: OrderDelivery[] = [];
   const recordless = new Set<string>();
   const finished: OrderDelivery[] = [];
-  const claims = await Promise.all(
-    orders.map((d) =>
-      known.has(d.order.saleId) ? scripts.claim(keysOf(d.order.saleId), d.order.orderId) : null,
-    ),
+  // One claim call per sale: a sale's keys share one hash tag, so one Redis Cluster slot.
+  const claims = await claimBySale(
+    scripts,
+    keysOf,
+    orders.filter((d) => known.has(d.order.saleId)),
   );
-  for (const [i, d] of orders.entries()) {
-    const decision = decideClaim(d.order, claims[i] ?? null);
+  for (const d of orders) {
+    const claim = claims.get(d) ?? null;
+    const decision = decideClaim(d.order, claim);
     if (decision.do === 'dead-letter') await deps.deadLetter(d, decision.reason);
     else if (decision.do === 'drop') {
       metrics.dropped.inc({ why: decision.why });
@@ -73,24 +75,29 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     } else if (decision.do === 'settle') finished.push(d);
     else {
       toPersist.push(d);
-      if (claims[i]?.[0] === 'GONE') recordless.add(d.order.orderId);
+      if (claim?.[0] === 'GONE') recordless.add(d.order.orderId);
     }
   }
 
   const crash = env.SURGE_FAULT_WORKER_CRASH;
+  const replayGen = new Map(toPersist.map((d) => [d.order.orderId, d.replayGen]));
   const persisted = await persistOrders(
     prisma,
     toPersist.map((d) => d.order),
     {
       beforeCommit: crash === 'before-commit' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
-      replayGenOf: (id) => toPersist.find((d) => d.order.orderId === id)?.replayGen ?? 0,
+      replayGenOf: (id) => replayGen.get(id) ?? 0,
       recordless: (id) => recordless.has(id),
     },
   );
   if (crash === 'after-commit' && persisted.inserted.size > 0) process.kill(process.pid, 'SIGKILL');
   metrics.persisted.inc(persisted.inserted.size);
 
+  // The stored status of every order settled below, as far as this batch knows it: a row this
+  // batch inserted is PENDING, an existing one has the status the persist step read.
+  const current = new Map<string, string>();
   const settle: OrderDelivery[] = [];
+  const finishes: Finish[] = [];
   for (const d of toPersist) {
     const id = d.order.orderId;
     const decision = decidePersisted(id, persisted);
@@ -122,30 +129,28 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
           saleId: d.order.saleId,
         },
       );
-      await scripts.finish(keysOf(d.order.saleId), id, 'FAILED');
-      d.msg.ack();
+      finishes.push({ d, status: 'FAILED', quiet: true });
     } else {
       settle.push(d);
+      const status = persisted.inserted.has(id) ? 'PENDING' : persisted.existing.get(id)?.status;
+      if (status) current.set(id, status);
     }
   }
   settle.push(...finished);
-  if (settle.length === 0) return 0;
 
-  // Which orders still need a payment decision: new rows and rows left PENDING.
-  const ids = settle.map((d) => d.order.orderId);
-  const current = new Map(
-    (
-      await prisma.$queryRaw<{ id: string; status: string }[]>`
-        SELECT id, status::text AS status FROM orders WHERE id = ANY(${ids}::text[])`
-    ).map((r) => [r.id, r.status]),
-  );
-  // A finished record without its row: its reservation was settled as FAILED by a dead
-  // letter (a poison copy of this message); give the accepted order its final row (I3).
-  const orphans = finished.filter((d) => needsFailedRow(current.get(d.order.orderId)));
-  for (const d of orphans) {
-    await insertFailedOrder(prisma, d.order, 'settled by a dead letter before this message arrived');
-    current.set(d.order.orderId, 'FAILED');
+  if (finished.length > 0) {
+    const ids = finished.map((d) => d.order.orderId);
+    const rows = await prisma.$queryRaw<{ id: string; status: string }[]>`
+      SELECT id, status::text AS status FROM orders WHERE id = ANY(${ids}::text[])`;
+    for (const r of rows) current.set(r.id, r.status);
+    // A finished record without its row: its reservation was settled as FAILED by a dead
+    // letter (a poison copy of this message); give the accepted order its final row (I3).
+    for (const d of finished.filter((f) => needsFailedRow(current.get(f.order.orderId)))) {
+      await insertFailedOrder(prisma, d.order, 'settled by a dead letter before this message arrived');
+      current.set(d.order.orderId, 'FAILED');
+    }
   }
+  // Rows still PENDING get their payment decided: one conditional UPDATE for the batch.
   const unpaid = settle.filter((d) => needsPayment(current.get(d.order.orderId)));
   if (unpaid.length > 0 && deps.payment.latencyMs > 0) await deps.holdFor(deps.payment.latencyMs, msgs);
   const stored = await decidePayments(
@@ -154,21 +159,83 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   );
   for (const [id, status] of stored) current.set(id, status);
 
+  for (const d of settle) {
+    const status = finalStatus(current.get(d.order.orderId));
+    finishes.push({ d, status });
+  }
+  // One finish call per sale; the acks only once every record of the batch is settled.
+  const moved = await finishBySale(scripts, keysOf, finishes);
+  for (const f of finishes) {
+    if (f.status && !f.quiet && moved.get(f) === 'done') {
+      metrics.finalized.inc({ status: f.status });
+      log.debug(
+        { orderId: f.d.order.orderId, correlationId: f.d.order.correlationId, status: f.status },
+        'order final',
+      );
+    }
+    f.d.msg.ack();
+  }
+  return settle.length;
+}
+
+/** A record to finish with its stored status (null: the row is not final, leave the record). */
+interface Finish {
+  d: OrderDelivery;
+  status: string | null;
+  /** A key conflict: finished FAILED without counting it as an order reaching its status. */
+  quiet?: boolean;
+}
+
+function bySale<T>(items: T[], saleOf: (t: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const sale = saleOf(item);
+    const group = groups.get(sale);
+    if (group) group.push(item);
+    else groups.set(sale, [item]);
+  }
+  return groups;
+}
+
+async function claimBySale(
+  scripts: OrderScripts,
+  keysOf: (saleId: string) => SaleKeys,
+  orders: OrderDelivery[],
+): Promise<Map<OrderDelivery, ClaimReply>> {
+  const replies = new Map<OrderDelivery, ClaimReply>();
   await Promise.all(
-    settle.map(async (d) => {
-      const status = finalStatus(current.get(d.order.orderId));
-      if (status) {
-        const moved = await scripts.finish(keysOf(d.order.saleId), d.order.orderId, status);
-        if (moved === 'done') {
-          metrics.finalized.inc({ status });
-          log.debug(
-            { orderId: d.order.orderId, correlationId: d.order.correlationId, status },
-            'order final',
-          );
-        }
-      }
-      d.msg.ack();
+    [...bySale(orders, (d) => d.order.saleId)].map(async ([saleId, group]) => {
+      const got = await scripts.claimMany(
+        keysOf(saleId),
+        group.map((d) => d.order.orderId),
+      );
+      group.forEach((d, i) => {
+        const reply = got[i];
+        if (reply) replies.set(d, reply);
+      });
     }),
   );
-  return settle.length;
+  return replies;
+}
+
+async function finishBySale(
+  scripts: OrderScripts,
+  keysOf: (saleId: string) => SaleKeys,
+  finishes: Finish[],
+): Promise<Map<Finish, FinishReply>> {
+  const replies = new Map<Finish, FinishReply>();
+  const final = finishes.filter((f): f is Finish & { status: string } => f.status !== null);
+  await Promise.all(
+    [...bySale(final, (f) => f.d.order.saleId)].map(async ([saleId, group]) => {
+      const got = await scripts.finishMany(
+        keysOf(saleId),
+        group.map((f) => ({ orderId: f.d.order.orderId, status: f.status })),
+      );
+      group.forEach((f, i) => {
+        const reply = got[i];
+        if (reply) replies.set(f, reply);
+      });
+    }),
+  );
+  return replies;
 }

@@ -144,6 +144,12 @@ export const asClaimReply = (reply: unknown): ClaimReply =>
 export const asFinishReply = (reply: unknown): FinishReply =>
   oneOf('finish-record', ['done', 'released', 'GONE'], reply);
 
+/** A step that answers one reply per item (the worker's batched claim and finish). */
+export function asReplyList<T>(reply: unknown, length: number, one: (r: unknown) => T): T[] {
+  if (!Array.isArray(reply) || reply.length !== length) throw new UnexpectedReply('reply list', reply);
+  return reply.map(one);
+}
+
 export const asAdminUpdateReply = (reply: unknown): AdminUpdateReply =>
   oneOf('admin-update', ['OK', 'MISSING', 'REBUILDING'], reply);
 

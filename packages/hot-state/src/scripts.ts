@@ -22,6 +22,7 @@ import {
   asFinishReply,
   asMarkPublishedReply,
   asReleaseReply,
+  asReplyList,
   asReReserveReply,
   asReserveReply,
   asRoomReply,
@@ -163,12 +164,32 @@ export class OrderScripts {
 
   /** Worker: `reserved | published -> published` before persisting. */
   async claim(k: SaleKeys, orderId: string): Promise<ClaimReply> {
-    return asClaimReply(await this.call('surgeClaim', k, orderId));
+    const [reply] = await this.claimMany(k, [orderId]);
+    if (!reply) throw new Error('claim-record answered nothing');
+    return reply;
+  }
+
+  /** The worker's batch: claims every listed order of one sale in one call, replies in order. */
+  async claimMany(k: SaleKeys, orderIds: readonly string[]): Promise<ClaimReply[]> {
+    if (orderIds.length === 0) return [];
+    return asReplyList(await this.call('surgeClaim', k, ...orderIds), orderIds.length, asClaimReply);
   }
 
   /** Worker or dead letter: `-> done` with the stored final status (stock back if failed). */
   async finish(k: SaleKeys, orderId: string, status: string): Promise<FinishReply> {
-    return asFinishReply(await this.call('surgeFinish', k, orderId, status));
+    const [reply] = await this.finishMany(k, [{ orderId, status }]);
+    if (!reply) throw new Error('finish-record answered nothing');
+    return reply;
+  }
+
+  /** The worker's batch: finishes every listed order of one sale in one call, replies in order. */
+  async finishMany(
+    k: SaleKeys,
+    orders: readonly { orderId: string; status: string }[],
+  ): Promise<FinishReply[]> {
+    if (orders.length === 0) return [];
+    const args = orders.flatMap((o) => [o.orderId, o.status]);
+    return asReplyList(await this.call('surgeFinish', k, ...args), orders.length, asFinishReply);
   }
 
   /** `admin.dlq.replay`: reserve a FAILED order again, by the rules of a new one. */

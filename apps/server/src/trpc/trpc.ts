@@ -7,11 +7,18 @@ import { formatError } from './error-formatter.ts';
 
 const production = isProductionProcess();
 
+/**
+ * SSE: a ping keeps proxies from closing quiet streams; the client reconnects (with its last
+ * event id) when it hears nothing for longer. live/sale-fanout.ts writes the same.
+ */
+export const SSE_OPTIONS = {
+  ping: { enabled: true, intervalMs: 10_000 },
+  client: { reconnectAfterInactivityMs: 25_000 },
+};
+
 const t = initTRPC.context<Context>().create({
   isDev: !production,
-  // SSE: a comment ping keeps proxies from closing quiet streams; the client reconnects (with
-  // its last event id) when it hears nothing for longer.
-  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
+  sse: SSE_OPTIONS,
   errorFormatter: (opts) => formatError(opts, production),
 });
 

@@ -3,7 +3,9 @@ import { liveHudInput, liveOrderInput, liveQueueInput, liveSaleInput } from '@su
 import { tracked } from '@trpc/server';
 import { adminProcedure, publicProcedure, requireSession, router, toTRPCError } from '../trpc.ts';
 
-const TICK_MS = 250; // ≤ 4 frames per second per stream (docs/architecture.md#live-data)
+/** ≤ 4 frames per second per stream (docs/architecture.md#live-data). */
+export const LIVE_TICK_MS = 250;
+const TICK_MS = LIVE_TICK_MS;
 /** How often a HUD stream checks that its admin session still lives. */
 const SESSION_CHECK_MS = 1000;
 
