@@ -33,6 +33,12 @@ export interface ConsumerDeps {
 }
 
 const isInfrastructureDown = (err: unknown) => isDatabaseUnavailable(err) || isRedisUnavailable(err);
+/**
+ * How long one pull request lives (and, in nats.js, the wait before re-checking the consumer after a
+ * failed check on reconnect; idle heartbeats every half of it). Short enough that a worker is back
+ * within seconds of a NATS failover; an idle worker re-pulls once per period, which costs nothing.
+ */
+const PULL_EXPIRES_MS = 5_000;
 
 /**
  * The order worker (docs/architecture.md#the-workers-batch): one durable pull consumer shared by
@@ -90,6 +96,11 @@ export class OrderConsumer {
         const consumer = await this.d.nats.js.consumers.get(n.stream, n.consumer);
         const messages = await consumer.consume({
           max_messages: this.d.env.WORKER_BATCH_SIZE * 2,
+          // After a reconnect the library checks the consumer (consumer info) and pulls again; if
+          // that check fails — the consumer's leader is being elected after a NATS node died — it
+          // waits `expires` before the next try. The default, 30 s, left workers idle for ~40 s
+          // after a node restart in the cluster fault runs while orders waited in the stream.
+          expires: PULL_EXPIRES_MS,
           abort_on_missing_resource: true,
         });
         this.messages = messages;
