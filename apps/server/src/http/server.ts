@@ -5,6 +5,7 @@ import { Counter } from 'prom-client';
 import type { AppServices } from '../services.ts';
 import { contextFactory } from '../trpc/context.ts';
 import { type AppRouter, appRouter } from '../trpc/root.ts';
+import { directProcedures } from './direct-procedures.ts';
 import { createFastMutationHandler, FOLLOWED_TRPC_VERSION, installedTrpcVersion } from './fast-mutation.ts';
 import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError } from './guards.ts';
 import { staticFiles } from './static-files.ts';
@@ -36,6 +37,8 @@ export function createHttpServer(services: AppServices, webDist: string): Server
         onError,
         maxBodySize: MAX_BODY_BYTES,
         onHandled: fastPathCounter(services),
+        // order.place's and queue.join's lean twins: a spike's bulk (http/direct-procedures.ts).
+        direct: directProcedures(services),
       })
     : null;
   const web = staticFiles(webDist);
