@@ -24,6 +24,13 @@ interface Done {
   opened: number;
   refused: number;
   failed: number;
+  failures: Record<string, number>;
+}
+
+/** "n failed (ECONNRESET 3, …)" */
+export function failedText(d: Done): string {
+  const codes = Object.entries(d.failures).map(([k, n]) => `${k} ${n}`);
+  return `${d.failed} failed${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`;
 }
 
 export class Followers {
@@ -91,11 +98,15 @@ export class Followers {
           }),
       ),
     );
+    const failures: Record<string, number> = {};
+    for (const d of all)
+      for (const [k, n] of Object.entries(d.failures)) failures[k] = (failures[k] ?? 0) + n;
     return all.reduce((a, b) => ({
       frames: a.frames + b.frames,
       opened: a.opened + b.opened,
       refused: a.refused + b.refused,
       failed: a.failed + b.failed,
+      failures,
     }));
   }
 }

@@ -7,7 +7,7 @@
  */
 import { cpuSeconds } from '../probes.ts';
 import { call, parallel, rankCorrelation, Timeline } from './crowd.ts';
-import { Followers, PER_ADDRESS, rssNow } from './followers.ts';
+import { Followers, failedText, PER_ADDRESS, rssNow } from './followers.ts';
 
 export interface SpikeContext {
   url: string;
@@ -84,7 +84,8 @@ export async function fanOut(c: SpikeContext): Promise<void> {
     'spike-f',
     who.map((u) => ({ u, cookie: c.cookies[u] as string })),
   );
-  await sleep(3000); // the streams open
+  // The streams open (100 per 100 ms per process), then a second more.
+  await sleep((who.length / c.followerProcesses / 100) * 100 + 1000);
   const cpu0 = cpuSeconds(c.pid);
   const from = Date.now();
   await sleep(FANOUT_S * 1000);
@@ -97,7 +98,7 @@ export async function fanOut(c: SpikeContext): Promise<void> {
     `\nlive.queue fan-out alone (${FANOUT_S} s; a queued sale admitting 50/s, so every ticket changes each tick):`,
   );
   console.log(
-    `  ${streamsLine(c, who.length)}: ${done.opened} opened, ${done.refused} refused, ${done.failed} failed`,
+    `  ${streamsLine(c, who.length)}: ${done.opened} opened, ${done.refused} refused, ${failedText(done)}`,
   );
   console.log(
     `  ${(frames / seconds).toFixed(0)} frames/s; server CPU ${((100 * cpu) / seconds).toFixed(0)} % of a core = ${((cpu * 1e6) / Math.max(1, frames)).toFixed(1)} µs per frame; RSS ${(rss0 / MiB).toFixed(0)} MiB before the streams, ${(rss1 / MiB).toFixed(0)} MiB with them (${((((rss1 - rss0) / Math.max(1, done.opened)) * 1024) / MiB).toFixed(1)} KiB per stream)`,
@@ -118,7 +119,7 @@ export async function runB(c: SpikeContext): Promise<void> {
     startsAt: new Date(startsMs).toISOString(),
     queue: { admitPerSecond: c.rate },
   });
-  await sleep(joinStartMs - Date.now());
+  await sleep(Math.max(0, joinStartMs - Date.now()));
   const tl = new Timeline();
   f.t0 = tl.t0;
   const bought = new Array<boolean>(crowd).fill(false);
@@ -128,8 +129,10 @@ export async function runB(c: SpikeContext): Promise<void> {
   let joins = 0;
   let joinedBeforeStart = 0;
   let soldOutMs: number | null = null;
+  // The run's time limit counts from the start, or from the last join when joins outlast it.
+  let limitFromMs = startsMs;
   const end = () =>
-    (soldOutMs !== null && Date.now() > soldOutMs + 1000) || Date.now() > startsMs + c.maxRunS * 1000;
+    (soldOutMs !== null && Date.now() > soldOutMs + 1000) || Date.now() > limitFromMs + c.maxRunS * 1000;
   const sampling = c.sampleLoop('spike-b', tl, end);
   const cpu0 = cpuSeconds(c.pid);
 
@@ -154,6 +157,7 @@ export async function runB(c: SpikeContext): Promise<void> {
   });
   clearInterval(flusher);
   flush();
+  limitFromMs = Math.max(startsMs, Date.now());
   const joinS = (Date.now() - tl.t0) / 1000;
   const joinLine =
     `joins: ${joins} in ${joinS.toFixed(1)} s = ${(joins / joinS).toFixed(0)} joins/s; ${joinedBeforeStart} of ${crowd} fit in the 2 s before the start` +
@@ -222,6 +226,6 @@ export async function runB(c: SpikeContext): Promise<void> {
   await c.report('Run B (queued)', tl, startsMs, soldOutMs, cpu0, bought, joinOrder, [
     joinLine,
     `fairness among the ${early.length} who joined before the start (a random place each): ${early.filter((u) => bought[u]).length} bought; Spearman ρ(join order, bought) = ${rhoEarly.toFixed(3)}; over everyone (below) the latecomers' arrival order counts too`,
-    `live.queue: ${streamsLine(c, Math.ceil(crowd / stride))}: ${done.opened} opened, ${done.refused} refused, ${done.failed} failed; ${done.frames} frames, ${(fromStart / runS).toFixed(0)} frames/s from the start to the end of the run; the other shoppers poll queue.get`,
+    `live.queue: ${streamsLine(c, Math.ceil(crowd / stride))}: ${done.opened} opened, ${done.refused} refused, ${failedText(done)}; ${done.frames} frames, ${(fromStart / runS).toFixed(0)} frames/s from the start to the end of the run; the other shoppers poll queue.get`,
   ]);
 }

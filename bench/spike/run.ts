@@ -31,7 +31,7 @@ const RATE = num('BENCH_SPIKE_RATE', 500);
 const PHASE_S = num('BENCH_SPIKE_COST_S', 3);
 const MAX_RUN_S = num('BENCH_SPIKE_MAX_RUN_S', 90);
 const FOLLOWERS = num('BENCH_SPIKE_FOLLOWERS', 5000);
-const FOLLOWER_PROCESSES = num('BENCH_SPIKE_FOLLOWER_PROCESSES', 4);
+const FOLLOWER_PROCESSES = num('BENCH_SPIKE_FOLLOWER_PROCESSES', 2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const db = await createTestDatabase();

@@ -10,6 +10,8 @@ let frames = 0;
 let opened = 0;
 let refused = 0;
 let failed = 0;
+/** Failed streams by error code (ECONNRESET, ETIMEDOUT, …). */
+const failures = {};
 let pendingFrames = 0;
 
 function follow(base, saleId, u, cookie, localAddress) {
@@ -69,8 +71,11 @@ function follow(base, saleId, u, cookie, localAddress) {
     });
     res.on('error', () => undefined);
   });
-  req.on('error', () => {
-    if (!req.destroyed || streams.has(req)) failed++;
+  req.on('error', (err) => {
+    if (!streams.has(req)) return; // closed by `stop`
+    failed++;
+    const code = err.code ?? err.message;
+    failures[code] = (failures[code] ?? 0) + 1;
   });
   req.end();
 }
@@ -80,16 +85,24 @@ const tick = setInterval(() => {
   pendingFrames = 0;
 }, 250);
 
+// Streams open at most 100 per 100 ms per process: a burst of thousands of connects at once
+// overflows the server's listen backlog (SYNs dropped, retried seconds later).
+const toOpen = [];
+const opener = setInterval(() => {
+  for (const s of toOpen.splice(0, 100)) follow(s.base, s.saleId, s.u, s.cookie, s.localAddress);
+}, 100);
+
 process.on('message', (m) => {
   if (m.type === 'follow') {
-    for (const s of m.shoppers) follow(m.base, m.saleId, s.u, s.cookie, s.localAddress);
+    for (const s of m.shoppers) toOpen.push({ ...s, base: m.base, saleId: m.saleId });
   } else if (m.type === 'stop') {
     clearInterval(tick);
+    clearInterval(opener);
     for (const req of streams) {
       streams.delete(req);
       req.destroy();
     }
-    process.send?.({ type: 'done', frames, opened, refused, failed, pendingFrames }, () => process.exit(0));
+    process.send?.({ type: 'done', frames, opened, refused, failed, failures }, () => process.exit(0));
   }
 });
 process.send?.({ type: 'ready' });
