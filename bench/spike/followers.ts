@@ -42,23 +42,33 @@ export class Followers {
   t0 = Date.now();
   onAdmitted: (u: number, token: string) => void = () => undefined;
   onSoldOut: (u: number) => void = () => undefined;
+  /** A stream that could not open or broke before its shopper was admitted. */
+  onLost: (u: number) => void = () => undefined;
+  /** Streams opened, refused or failed, per process (as last reported). */
+  private readonly settled: number[] = [];
 
   static async start(processes: number): Promise<Followers> {
     const f = new Followers();
     const file = fileURLToPath(new URL('./sse-followers.mjs', import.meta.url));
     await Promise.all(
-      Array.from({ length: processes }, async () => {
+      Array.from({ length: processes }, async (_, p) => {
         const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
         f.children.push(child);
-        child.on('message', (m: { type: string; u?: number; token?: string; n?: number }) => {
-          if (m.type === 'admitted') f.onAdmitted(m.u as number, m.token as string);
-          else if (m.type === 'soldout') f.onSoldOut(m.u as number);
-          else if (m.type === 'frames') {
-            const i = Math.floor((Date.now() - f.t0) / BUCKET_MS);
-            while (f.framesByBucket.length <= i) f.framesByBucket.push(0);
-            f.framesByBucket[i] = (f.framesByBucket[i] ?? 0) + (m.n as number);
-          }
-        });
+        f.settled[p] = 0;
+        child.on(
+          'message',
+          (m: { type: string; u?: number; token?: string; n?: number; settled?: number }) => {
+            if (m.type === 'admitted') f.onAdmitted(m.u as number, m.token as string);
+            else if (m.type === 'soldout') f.onSoldOut(m.u as number);
+            else if (m.type === 'lost') f.onLost(m.u as number);
+            else if (m.type === 'frames') {
+              f.settled[p] = m.settled ?? 0;
+              const i = Math.floor((Date.now() - f.t0) / BUCKET_MS);
+              while (f.framesByBucket.length <= i) f.framesByBucket.push(0);
+              f.framesByBucket[i] = (f.framesByBucket[i] ?? 0) + (m.n as number);
+            }
+          },
+        );
         await new Promise<void>((ok) => child.once('message', () => ok()));
       }),
     );
@@ -74,6 +84,11 @@ export class Followers {
     per.forEach((list, i) => {
       if (list.length > 0) this.children[i]?.send({ type: 'follow', base, saleId, shoppers: list });
     });
+  }
+
+  /** Streams that opened, were refused or failed so far. */
+  settledStreams(): number {
+    return this.settled.reduce((a, b) => a + b, 0);
   }
 
   /** Frames received since `fromMs` (bucket resolution). */

@@ -31,6 +31,7 @@ function follow(base, saleId, u, cookie, localAddress) {
   req.on('response', (res) => {
     if (res.statusCode !== 200) {
       refused++;
+      process.send?.({ type: 'lost', u });
       res.resume();
       return;
     }
@@ -74,6 +75,7 @@ function follow(base, saleId, u, cookie, localAddress) {
   req.on('error', (err) => {
     if (!streams.has(req)) return; // closed by `stop`
     failed++;
+    if (!told) process.send?.({ type: 'lost', u });
     const code = err.code ?? err.message;
     failures[code] = (failures[code] ?? 0) + 1;
   });
@@ -81,15 +83,15 @@ function follow(base, saleId, u, cookie, localAddress) {
 }
 
 const tick = setInterval(() => {
-  if (pendingFrames > 0) process.send?.({ type: 'frames', n: pendingFrames });
+  process.send?.({ type: 'frames', n: pendingFrames, settled: opened + refused + failed });
   pendingFrames = 0;
 }, 250);
 
-// Streams open at most 100 per 100 ms per process: a burst of thousands of connects at once
+// Streams open at most 50 per 100 ms per process: a burst of thousands of connects at once
 // overflows the server's listen backlog (SYNs dropped, retried seconds later).
 const toOpen = [];
 const opener = setInterval(() => {
-  for (const s of toOpen.splice(0, 100)) follow(s.base, s.saleId, s.u, s.cookie, s.localAddress);
+  for (const s of toOpen.splice(0, 50)) follow(s.base, s.saleId, s.u, s.cookie, s.localAddress);
 }, 100);
 
 process.on('message', (m) => {
