@@ -120,8 +120,10 @@ export async function runB(c: SpikeContext): Promise<void> {
     lostTotal++;
     lost.push(u);
   };
-  const joinStartMs = Date.now() + 1500;
-  const startsMs = joinStartMs + 2000;
+  // The start 2 s after the joins begin; the sale is made well before (its creation may be slow
+  // while the fan-out's streams are still being torn down).
+  const startsMs = Date.now() + 10_000;
+  const joinStartMs = startsMs - 2000;
   await c.createSale({
     id: 'spike-b',
     totalStock: c.stock,
