@@ -82,3 +82,34 @@ export async function call(
 export async function parallel(workers: number, loop: (w: number) => Promise<void>): Promise<void> {
   await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
 }
+
+/** Spearman's ρ with ties given their average rank (here: arrival order against bought 1/0). */
+export function rankCorrelation(xs: number[], ys: number[]): number {
+  const midranks = (v: number[]) => {
+    const idx = v.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
+    const r = new Array<number>(v.length);
+    for (let i = 0; i < idx.length; ) {
+      let j = i;
+      while (j < idx.length && idx[j]?.[0] === idx[i]?.[0]) j++;
+      for (let k = i; k < j; k++) r[idx[k]?.[1] as number] = (i + j - 1) / 2;
+      i = j;
+    }
+    return r;
+  };
+  const a = midranks(xs);
+  const b = midranks(ys);
+  const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+  const ma = mean(a);
+  const mb = mean(b);
+  let num = 0;
+  let da = 0;
+  let db2 = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = (a[i] as number) - ma;
+    const y = (b[i] as number) - mb;
+    num += x * y;
+    da += x * x;
+    db2 += y * y;
+  }
+  return da === 0 || db2 === 0 ? 0 : num / Math.sqrt(da * db2);
+}

@@ -1,10 +1,11 @@
 /**
  * `npm run bench:spike` (issue 9 §5): a flash-sale spike against a built server in production
- * mode, unqueued (run A: the crowd hammers order.place) and queued (run B: the crowd joins the
- * waiting room before the start, then polls queue.get and buys once admitted). Prints time to
- * sold out, answers/s, latencies, server CPU per answer by kind, fairness, and writes a picture
- * of each run (docs/benchmarks/spike-*.svg). Per-user and per-IP limits are switched off (one
- * client address); the output says so.
+ * mode, unqueued (run A: the crowd hammers order.place) and queued (run B, queued.ts: the crowd
+ * joins the waiting room in the 2 s before the start, 5,000 follow live.queue over SSE from
+ * separate processes, the rest poll queue.get, and each buys once admitted). Prints time to sold
+ * out, answers/s, latencies, server CPU per answer by kind, the live.queue fan-out, fairness, and
+ * writes a picture of each run (docs/benchmarks/spike-*.svg). Per-user and per-IP rate limits
+ * are switched off (the HTTP calls come from one client address); the output says so.
  */
 import { writeFileSync } from 'node:fs';
 import { spawnApp } from '../../scripts/spawn-app.mjs';
@@ -15,7 +16,8 @@ import { ADMIN_PASSWORD, serverEnv, workerEnv } from '../config.ts';
 import { guestCookies, percentiles } from '../load.ts';
 import { cpuSeconds, peakRss } from '../probes.ts';
 import { timelineSvg } from './chart.ts';
-import { call, parallel, Timeline } from './crowd.ts';
+import { call, parallel, rankCorrelation, Timeline } from './crowd.ts';
+import { fanOut, runB, type SpikeContext } from './queued.ts';
 
 const num = (name: string, def: number) => {
   const v = Number(process.env[name] ?? def);
@@ -28,43 +30,8 @@ const CONN = num('BENCH_SPIKE_CONNECTIONS', 100);
 const RATE = num('BENCH_SPIKE_RATE', 500);
 const PHASE_S = num('BENCH_SPIKE_COST_S', 3);
 const MAX_RUN_S = num('BENCH_SPIKE_MAX_RUN_S', 90);
-/** Spearman's ρ with ties given their average rank (here: arrival order against bought 1/0). */
-function rankCorrelation(xs: number[], ys: number[]): number {
-  const midranks = (v: number[]) => {
-    const idx = v.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
-    const r = new Array<number>(v.length);
-    for (let i = 0; i < idx.length; ) {
-      let j = i;
-      while (j < idx.length && idx[j]?.[0] === idx[i]?.[0]) j++;
-      for (let k = i; k < j; k++) r[idx[k]?.[1] as number] = (i + j - 1) / 2;
-      i = j;
-    }
-    return r;
-  };
-  const a = midranks(xs);
-  const b = midranks(ys);
-  const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
-  const ma = mean(a);
-  const mb = mean(b);
-  let num = 0;
-  let da = 0;
-  let db2 = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = (a[i] as number) - ma;
-    const y = (b[i] as number) - mb;
-    num += x * y;
-    da += x * x;
-    db2 += y * y;
-  }
-  return da === 0 || db2 === 0 ? 0 : num / Math.sqrt(da * db2);
-}
-function shuffled<T>(xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j] as T, xs[i] as T];
-  }
-  return xs;
-}
+const FOLLOWERS = num('BENCH_SPIKE_FOLLOWERS', 5000);
+const FOLLOWER_PROCESSES = num('BENCH_SPIKE_FOLLOWER_PROCESSES', 2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const db = await createTestDatabase();
@@ -89,7 +56,7 @@ try {
   const pid = server.pid as number;
   console.log(`bench:spike — crowd ${CROWD}, stock ${STOCK}, perUserLimit 1, ${CONN} connections`);
   console.log(
-    'limits: RATE_LIMIT_PER_USER=0 and RATE_LIMIT_PER_IP=0 (per-IP limits switched off: one client address)',
+    'limits: RATE_LIMIT_PER_USER=0 and RATE_LIMIT_PER_IP=0 (per-IP rate limits switched off: the HTTP calls come from one client address); the live.queue streams come from separate processes over many 127.0.0.0/8 source addresses, SSE_MAX_PER_IP at its default',
   );
   const admin = new TestClient(url);
   await admin.loginAdmin(ADMIN_PASSWORD);
@@ -194,6 +161,7 @@ try {
     cpu0: number,
     bought: boolean[],
     order: number[],
+    extra: string[] = [],
   ) => {
     const cpu = cpuSeconds(pid) - cpu0;
     const totals = tl.totals();
@@ -213,6 +181,7 @@ try {
     console.log(
       `  server CPU ${cpu.toFixed(1)} s = ${((cpu * 1e6) / answers).toFixed(0)} µs per answer; peak RSS ${(peakRss(pid) / 2 ** 20).toFixed(0)} MiB`,
     );
+    for (const line of extra) console.log(`  ${line}`);
     const rho = rankCorrelation(
       order,
       bought.map((b) => (b ? 1 : 0)),
@@ -265,72 +234,24 @@ try {
     await report('Run A (unqueued)', tl, startsMs, soldOutMs, cpu0, bought, first);
   }
 
-  // --- Run B: queued; everyone joins before the start, then polls queue.get and buys when admitted.
-  {
-    const joinWindowMs = Math.max(2000, CROWD / 2);
-    const startsMs = Date.now() + joinWindowMs + 500;
-    await createSale({
-      id: 'spike-b',
-      totalStock: STOCK,
-      perUserLimit: 1,
-      startsAt: new Date(startsMs).toISOString(),
-      queue: { admitPerSecond: RATE },
-    });
-    const tl = new Timeline();
-    const bought = new Array<boolean>(CROWD).fill(false);
-    const joinOrder = new Array<number>(CROWD).fill(CROWD);
-    const doneUser = new Array<boolean>(CROWD).fill(false);
-    let joins = 0;
-    let soldOutMs: number | null = null;
-    const end = () =>
-      (soldOutMs !== null && Date.now() > soldOutMs + 1000) || Date.now() > startsMs + MAX_RUN_S * 1000;
-    const sampling = sampleLoop('spike-b', tl, end);
-    const cpu0 = cpuSeconds(pid);
-    await parallel(CONN, async (w) => {
-      for (let u = w; u < CROWD; u += CONN) {
-        const a = await call(url, tl, 'queue.join', 'mutation', { saleId: 'spike-b' }, cookies[u] as string);
-        if (a.status === 200) joinOrder[u] = joins++;
-      }
-    });
-    console.log(
-      `\nRun B: ${joins} joined in ${((Date.now() - tl.t0) / 1000).toFixed(1)} s, ${((startsMs - Date.now()) / 1000).toFixed(1)} s before the start; admitPerSecond ${RATE}`,
-    );
-    await parallel(CONN, async (w) => {
-      // Each connection polls its shoppers in a random order: the bench's own polling order
-      // must not correlate with the join order (that would be the bench's bias, not the room's).
-      const mine = shuffled(Array.from({ length: Math.ceil((CROWD - w) / CONN) }, (_, i) => w + i * CONN));
-      while (!end()) {
-        let pending = 0;
-        for (const u of mine) {
-          if (end()) break;
-          if (doneUser[u]) continue;
-          pending++;
-          const t = await call(url, tl, 'queue.get', 'query', { saleId: 'spike-b' }, cookies[u] as string);
-          if (t.data?.state === 'admitted') {
-            const a = await call(
-              url,
-              tl,
-              'order.place',
-              'mutation',
-              {
-                saleId: 'spike-b',
-                quantity: 1,
-                idempotencyKey: `spike-b-${u}`,
-                admissionToken: t.data.admissionToken,
-              },
-              cookies[u] as string,
-            );
-            if (a.status === 200) bought[u] = true;
-            if (a.reason === 'SOLD_OUT') soldOutMs ??= Date.now();
-            doneUser[u] = a.status === 200 || a.reason === 'SOLD_OUT' || a.reason === 'USER_LIMIT';
-          } else if (t.data?.state === 'soldout') soldOutMs ??= Date.now();
-        }
-        if (pending === 0) break;
-      }
-    });
-    await sampling;
-    await report('Run B (queued)', tl, startsMs, soldOutMs, cpu0, bought, joinOrder);
-  }
+  // --- The live.queue fan-out alone, then run B: queued (queued.ts).
+  const ctx: SpikeContext = {
+    url,
+    pid,
+    cookies,
+    crowd: CROWD,
+    stock: STOCK,
+    conn: CONN,
+    rate: RATE,
+    followers: Math.min(FOLLOWERS, CROWD),
+    followerProcesses: FOLLOWER_PROCESSES,
+    maxRunS: MAX_RUN_S,
+    createSale,
+    sampleLoop,
+    report,
+  };
+  await fanOut(ctx);
+  await runB(ctx);
 } finally {
   await stop();
 }

@@ -12,7 +12,7 @@ import { stackTest } from '../support/fixtures.ts';
  * (status, content-type, vary, body, X-Correlation-Id, Set-Cookie attributes) once the values
  * that differ by nature are replaced by placeholders: each server's own sale ids and
  * idempotency keys (a prefix per server: the two share one database and Redis namespace),
- * UUIDs (order ids, generated correlation ids), guest user ids, timestamps, cookie values, and
+ * UUIDs (order ids, generated correlation ids), guest user ids, timestamps, admission tokens and waits, cookie values, and
  * the stack frames of development error answers (the first line, the message, is kept). The
  * fast server's `surge_trpc_fast_path_total` shows which requests the fast path took.
  *

@@ -1,3 +1,4 @@
+// Over 400 lines: one ordered list of cases over shared server state (a session, sales, keys).
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { agent, TestClient } from '../client.ts';
@@ -111,6 +112,102 @@ export const CASES: Case[] = [
     fast: true,
     expect: 'SOLD_OUT',
     run: (w) => json(w.shopper, 'order.place', place(w, 3, { saleId: `${w.p}one` })),
+  },
+  // The refusals of a spike: the fast path's lean order.place answers them from prebuilt bodies
+  // (apps/server/src/orders/direct-place.ts); the second of each kind is the prebuilt one.
+  {
+    name: 'order.place SOLD_OUT again (a prebuilt answer)',
+    fast: true,
+    expect: 'SOLD_OUT',
+    run: (w) => json(w.shopper, 'order.place', place(w, 30, { saleId: `${w.p}one` })),
+  },
+  {
+    name: 'order.place replayed after the sale sold out',
+    fast: true,
+    expect: 'ok',
+    run: (w) =>
+      json(w.buyer, 'order.place', {
+        saleId: `${w.p}one`,
+        quantity: 1,
+        idempotencyKey: `${w.p}sell-out-1`,
+      }),
+  },
+  {
+    name: 'order.place NOT_ADMITTED: a queued sale, no admission token',
+    fast: true,
+    expect: 'NOT_ADMITTED',
+    run: (w) => json(w.shopper, 'order.place', place(w, 31, { saleId: `${w.p}queued` })),
+  },
+  {
+    name: 'order.place NOT_ADMITTED again (a prebuilt answer)',
+    fast: true,
+    expect: 'NOT_ADMITTED',
+    run: (w) => json(w.shopper, 'order.place', place(w, 32, { saleId: `${w.p}queued` })),
+  },
+  {
+    name: 'order.place NOT_ADMITTED: a forged admission token',
+    fast: true,
+    expect: 'NOT_ADMITTED',
+    run: (w) =>
+      json(
+        w.shopper,
+        'order.place',
+        place(w, 33, { saleId: `${w.p}queued`, admissionToken: 'forged.token' }),
+      ),
+  },
+  {
+    name: 'order.place SALE_PAUSED',
+    fast: true,
+    expect: 'SALE_PAUSED',
+    run: (w) => json(w.shopper, 'order.place', place(w, 34, { saleId: `${w.p}paused` })),
+  },
+  {
+    name: 'order.place SALE_PAUSED again (a prebuilt answer)',
+    fast: true,
+    expect: 'SALE_PAUSED',
+    run: (w) => json(w.shopper, 'order.place', place(w, 35, { saleId: `${w.p}paused` })),
+  },
+  {
+    name: 'queue.join a queued sale: a waiting ticket',
+    fast: true,
+    expect: 'ok',
+    run: (w) => json(w.shopper, 'queue.join', { saleId: `${w.p}queued` }),
+  },
+  {
+    name: 'queue.join again: the same place',
+    fast: true,
+    expect: 'ok',
+    run: (w) => json(w.shopper, 'queue.join', { saleId: `${w.p}queued` }),
+  },
+  {
+    name: 'queue.join an unqueued sale: admitted, no token',
+    fast: true,
+    expect: 'ok',
+    run: (w) => json(w.shopper, 'queue.join', { saleId: `${w.p}open` }),
+  },
+  {
+    name: 'queue.join SALE_NOT_FOUND',
+    fast: true,
+    expect: 'SALE_NOT_FOUND',
+    run: (w) => json(w.shopper, 'queue.join', { saleId: `${w.p}nowhere` }),
+  },
+  {
+    name: 'queue.join SALE_NOT_FOUND again',
+    fast: true,
+    expect: 'SALE_NOT_FOUND',
+    run: (w) => json(w.shopper, 'queue.join', { saleId: `${w.p}nowhere` }),
+  },
+  {
+    name: 'queue.join NO_SESSION (no cookie)',
+    fast: true,
+    expect: 'NO_SESSION',
+    run: (w) => json(new TestClient(w.url), 'queue.join', { saleId: `${w.p}queued` }),
+  },
+  {
+    name: 'queue.join VALIDATION: an unknown key',
+    fast: true,
+    expect: 'VALIDATION',
+    run: (w) => json(w.shopper, 'queue.join', { saleId: `${w.p}queued`, extra: 1 }),
   },
   {
     name: 'order.place SALE_NOT_FOUND',

@@ -15,6 +15,8 @@ export interface World {
   adminPassword: string;
   /** A shopper whose session the first cases start. */
   shopper: TestClient;
+  /** The shopper who bought `<p>one`'s only unit (key `<p>sell-out-1`). */
+  buyer: TestClient;
   /** A logged-in admin. */
   admin: TestClient;
   /** An admin logged in by a case, logged out by a later one. */
@@ -50,6 +52,17 @@ export async function startWorld(stack: Stack, production: boolean, flag: string
   await admin.loginAdmin(adminPassword);
   await createSale(admin, { id: `${p}open`, totalStock: 100, perUserLimit: 10 });
   await createSale(admin, { id: `${p}one`, totalStock: 1, perUserLimit: 1 });
+  // Starting in an hour: nobody is admitted while the cases run (their tickets stay the same).
+  await createSale(admin, {
+    id: `${p}queued`,
+    totalStock: 100,
+    perUserLimit: 1,
+    startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    queue: { admitPerSecond: 1 },
+  });
+  await createSale(admin, { id: `${p}paused`, totalStock: 100, perUserLimit: 1 });
+  const paused = await admin.mutate('admin.pauseSale', { saleId: `${p}paused` });
+  if (paused.status !== 200) throw new Error(`pausing ${p}paused: ${JSON.stringify(paused.body)}`);
   const buyer = new TestClient(url);
   await buyer.startSession();
   const sold = await buyer.mutate('order.place', {
@@ -63,6 +76,7 @@ export async function startWorld(stack: Stack, production: boolean, flag: string
     p,
     adminPassword,
     shopper: new TestClient(url),
+    buyer,
     admin,
     second: new TestClient(url),
   };

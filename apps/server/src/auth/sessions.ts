@@ -5,6 +5,8 @@ import { ADMIN_COOKIE, GUEST_COOKIE, readCookie, setCookie } from './cookies.ts'
 import { secretsEqual, sign, unsign } from './signed-cookie.ts';
 
 const GUEST_MAX_AGE_S = 30 * 24 * 3600;
+/** Verified guest cookies remembered per process (~200 bytes each): the HMAC is paid once per cookie. */
+const VERIFIED_COOKIES = 50_000;
 const ADMIN_MAX_AGE_S = 12 * 3600;
 const ID = /^[A-Za-z0-9_-]{8,64}$/;
 
@@ -21,6 +23,8 @@ export class Sessions {
   // (a sibling subdomain cannot plant or overwrite one; issue 10 L4).
   private readonly guestCookie: string;
   private readonly adminCookie: string;
+  /** Guest cookies that verified: cookie → (user, issued at), least recently used first. */
+  private readonly verified = new Map<string, { userId: string; issuedS: number }>();
 
   constructor(
     private readonly d: {
@@ -42,11 +46,24 @@ export class Sessions {
    * server enforces the 30 days itself, whatever the browser keeps (issue 10 L4).
    */
   guestUserId(req: IncomingMessage): string | null {
-    const value = unsign(readCookie(req, this.guestCookie), this.guestSigningKey);
-    const m = value ? /^([A-Za-z0-9_-]{8,64}):(\d{1,12})$/.exec(value) : null;
-    if (!m?.[1]) return null;
-    const ageS = Date.now() / 1000 - Number(m[2]);
-    return ageS >= -300 && ageS <= GUEST_MAX_AGE_S ? m[1] : null;
+    const cookie = readCookie(req, this.guestCookie);
+    if (!cookie) return null;
+    // A cookie that verified once verifies again: its (user, issued at) is remembered (a bounded
+    // LRU) so a shopper's every request does not pay the HMAC again; its age is judged each time.
+    let known = this.verified.get(cookie);
+    if (known === undefined) {
+      const value = unsign(cookie, this.guestSigningKey);
+      const m = value ? /^([A-Za-z0-9_-]{8,64}):(\d{1,12})$/.exec(value) : null;
+      if (!m?.[1]) return null;
+      known = { userId: m[1], issuedS: Number(m[2]) };
+      if (this.verified.size >= VERIFIED_COOKIES) {
+        const oldest = this.verified.keys().next().value;
+        if (oldest !== undefined) this.verified.delete(oldest);
+      }
+    } else this.verified.delete(cookie); // re-inserted below: most recently used last
+    this.verified.set(cookie, known);
+    const ageS = Date.now() / 1000 - known.issuedS;
+    return ageS >= -300 && ageS <= GUEST_MAX_AGE_S ? known.userId : null;
   }
 
   startGuest(req: IncomingMessage, res: ServerResponse): string {

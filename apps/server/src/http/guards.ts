@@ -16,13 +16,15 @@ export function refuseTrpcRequest(
 ): { reason: ErrorReason; message: string } | null {
   // tRPC decodes the path before splitting it into calls: count the same way (%2C is a comma).
   let path = url.pathname.slice('/trpc/'.length);
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // a malformed escape: tRPC answers it with its own 4xx
+  if (path.includes('%')) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // a malformed escape: tRPC answers it with its own 4xx
+    }
   }
-  const procedures = path.split(',');
-  if (url.searchParams.has('batch') && procedures.length > MAX_BATCH) {
+  // (`url.searchParams` is built on first use: not for the plain calls of the hot path.)
+  if (url.search !== '' && url.searchParams.has('batch') && path.split(',').length > MAX_BATCH) {
     return { reason: 'BATCH_TOO_LARGE', message: `at most ${MAX_BATCH} calls per batch` };
   }
   if (req.method === 'POST') {

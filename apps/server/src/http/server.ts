@@ -9,6 +9,7 @@ import { contextFactory } from '../trpc/context.ts';
 import { type AppRouter, appRouter } from '../trpc/root.ts';
 import { LIVE_TICK_MS } from '../trpc/routers/live.ts';
 import { SSE_OPTIONS } from '../trpc/trpc.ts';
+import { directProcedures } from './direct-procedures.ts';
 import { createFastMutationHandler, FOLLOWED_TRPC_VERSION, installedTrpcVersion } from './fast-mutation.ts';
 import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError } from './guards.ts';
 import { staticFiles } from './static-files.ts';
@@ -40,6 +41,8 @@ export function createHttpServer(services: AppServices, webDist: string): Server
         onError,
         maxBodySize: MAX_BODY_BYTES,
         onHandled: fastPathCounter(services),
+        // order.place's and queue.join's lean twins: a spike's bulk (http/direct-procedures.ts).
+        direct: directProcedures(services),
       })
     : null;
   // live.sale: each frame serialised once for all of a sale's subscribers (live/sale-fanout.ts).
