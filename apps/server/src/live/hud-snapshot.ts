@@ -10,6 +10,12 @@ import { Reconciler } from './reconcile.ts';
 
 const DOWN_AFTER_MS = 2500; // 2.5 missed heartbeats: a dead worker shows within 3 s
 const FORGET_AFTER_MS = 60_000;
+/**
+ * Rates are measured over at least this long: at 4 reads a second a burst would otherwise show
+ * for a single 250 ms frame (an admin could not read it, and a slow read made it vanish).
+ */
+const RATE_WINDOW_MS = 1000;
+type Counters = Map<string, { accepted: number; finalized: number; admitted: number }>;
 
 /**
  * The HUD's picture of the whole install, read from Redis (sales, counters, heartbeats), NATS
@@ -17,10 +23,8 @@ const FORGET_AFTER_MS = 60_000;
  * the change of Redis counters between two reads; slow sources are read at most once a second.
  */
 export class HudSnapshots {
-  private prev: {
-    at: number;
-    counters: Map<string, { accepted: number; finalized: number; admitted: number }>;
-  } | null = null;
+  /** Earlier reads' counters, oldest first, kept for RATE_WINDOW_MS (the rates' base). */
+  private history: { at: number; counters: Counters }[] = [];
   private slow: {
     at: number;
     queue: HudFrame['queue'];
@@ -71,8 +75,12 @@ export class HudSnapshots {
     const [, time] = replies[0] ?? [null, ['0', '0']];
     const [sec, usec] = (time ?? ['0', '0']) as [string, string];
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
-    const elapsedS = this.prev ? Math.max(0.001, (now - this.prev.at) / 1000) : 1;
-    const counters = new Map<string, { accepted: number; finalized: number; admitted: number }>();
+    // The base: the newest earlier read at least RATE_WINDOW_MS old, else the oldest one kept.
+    while (this.history.length > 1 && (this.history[1]?.at ?? now) <= now - RATE_WINDOW_MS)
+      this.history.shift();
+    const base = this.history[0];
+    const elapsedS = base ? Math.max(0.001, (now - base.at) / 1000) : 1;
+    const counters: Counters = new Map();
     const PER_SALE = 6;
     const sales: HudSale[] = [];
     for (const [i, id] of ids.entries()) {
@@ -87,7 +95,7 @@ export class HudSnapshots {
         admitted: room.admitted,
       };
       counters.set(id, c);
-      const before = this.prev?.counters.get(id);
+      const before = base?.counters.get(id);
       const rate = (a: number, b: number | undefined) =>
         b === undefined ? 0 : Math.max(0, (a - b) / elapsedS);
       if (hot.remaining === undefined) {
@@ -113,7 +121,7 @@ export class HudSnapshots {
             : { admittedPerSec: round(rate(c.admitted, before?.admitted)), outstanding: Number(at(5) ?? 0) },
       });
     }
-    this.prev = { at: now, counters };
+    this.history.push({ at: now, counters });
     const reconciled = this.reconciler.read(
       ids,
       (id) => sales.find((s) => s.id === id)?.state === 'rebuilding',
