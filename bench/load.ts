@@ -42,11 +42,11 @@ export interface Outcomes {
   unanswered: Set<string>;
 }
 
-/** One second of a load: 2xx answers and the p99 latency of the answers that second. */
+/** One second of a load: 2xx answers and the p99 latency of the answers that second (null: none). */
 export interface SecondSample {
   second: number;
   accepted: number;
-  p99Ms: number;
+  p99Ms: number | null;
 }
 
 export interface LoadOutput {
@@ -161,7 +161,11 @@ export function load(o: {
 function perSecond(seconds: { accepted: number; latencies: number[] }[], durationS: number): SecondSample[] {
   return Array.from({ length: Math.min(seconds.length, Math.floor(durationS)) }, (_, i) => {
     const s = seconds[i];
-    return { second: i, accepted: s?.accepted ?? 0, p99Ms: s ? percentiles(s.latencies).p99 : 0 };
+    return {
+      second: i,
+      accepted: s?.accepted ?? 0,
+      p99Ms: s && s.latencies.length > 0 ? percentiles(s.latencies).p99 : null,
+    };
   });
 }
 

@@ -34,7 +34,7 @@ export function benchTimelineSvg(title: string, phases: readonly Phase[]): strin
   const H = top + 2 * panel + gap + 45;
   const seconds = Math.max(1, ...phases.map((p) => p.perSecond.length));
   const maxRate = niceMax(Math.max(0, ...phases.flatMap((p) => p.perSecond.map((s) => s.accepted))));
-  const maxP99 = niceMax(Math.max(0, ...phases.flatMap((p) => p.perSecond.map((s) => s.p99Ms))));
+  const maxP99 = niceMax(Math.max(0, ...phases.flatMap((p) => p.perSecond.map((s) => s.p99Ms ?? 0))));
   const x = (second: number) => left + ((W - left - right) * (second + 0.5)) / seconds;
   const y1 = (v: number) => top + panel - (panel * v) / maxRate;
   const y2 = (v: number) => top + panel + gap + panel - (panel * v) / maxP99;
@@ -48,7 +48,9 @@ export function benchTimelineSvg(title: string, phases: readonly Phase[]): strin
         c,
       ),
       line(
-        p.perSecond.map((s) => [x(s.second), y2(s.p99Ms)]),
+        p.perSecond.flatMap((s): [number, number][] =>
+          s.p99Ms === null ? [] : [[x(s.second), y2(s.p99Ms)]],
+        ),
         c,
       ),
     ];
@@ -80,7 +82,7 @@ export function benchTimelineSvg(title: string, phases: readonly Phase[]): strin
 ${lines.join('\n')}
 ${legend}
 ${ticks}
-<text x="${left}" y="${H - 8}" font-size="10" fill="#555">seconds since the phase's measured load began (after its warm-up); the phases ran one after another</text>
+<text x="${left}" y="${H - 8}" font-size="10" fill="#555">seconds since the phase's measured load began (after its warm-up); the phases ran one after another; a second without answers has no p99 point</text>
 </svg>
 `;
 }
