@@ -6,7 +6,14 @@
 import { type SpawnedApp, spawnApp } from '../scripts/spawn-app.mjs';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
 import { BASELINE_JS, CFG, serverEnv, workerEnv } from './config.ts';
-import { createBenchSale, guestCookies, load, type Outcomes, percentiles } from './load.ts';
+import {
+  createBenchSale,
+  guestCookies,
+  load,
+  type Outcomes,
+  percentiles,
+  type SecondSample,
+} from './load.ts';
 import { cpuSeconds, peakRss, streamCount } from './probes.ts';
 
 export type SideName = 'baseline' | 'trpc';
@@ -24,6 +31,8 @@ export interface IntakeResult {
   serverCpuUsPerReq: number;
   generatorCpuPct: number;
   streamMessages: number | null;
+  /** Accepted per second and p99 per second of the measured load (for the picture). */
+  perSecond: SecondSample[];
 }
 
 /** Everything to undo if the run is interrupted: children, databases, namespaces. */
@@ -133,6 +142,7 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
         serverCpuUsPerReq: out.latencies.length > 0 ? (serverCpuS * 1e6) / out.latencies.length : 0,
         generatorCpuPct: ((genCpu.user + genCpu.system) / 1e6 / out.result.duration) * 100,
         streamMessages,
+        perSecond: out.perSecond,
       };
     };
     return { ...run, startWorkers, measureIntake };

@@ -42,10 +42,19 @@ export interface Outcomes {
   unanswered: Set<string>;
 }
 
+/** One second of a load: 2xx answers and the p99 latency of the answers that second (null: none). */
+export interface SecondSample {
+  second: number;
+  accepted: number;
+  p99Ms: number | null;
+}
+
 export interface LoadOutput {
   result: Result;
   latencies: number[];
   rejections: Map<string, number>;
+  /** Per second from the load's start, for the bench's picture (bench/timeline-chart.ts). */
+  perSecond: SecondSample[];
 }
 
 /**
@@ -71,6 +80,8 @@ export function load(o: {
   const rejections = new Map<string, number>();
   const count = (reason: string) => rejections.set(reason, (rejections.get(reason) ?? 0) + 1);
   let n = 0;
+  const seconds: { accepted: number; latencies: number[] }[] = [];
+  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -129,12 +140,32 @@ export function load(o: {
         if (err) return reject(err);
         if (result.errors > 0) rejections.set('(connection errors)', result.errors);
         if (result.timeouts > 0) rejections.set('(timeouts)', result.timeouts);
-        resolve({ result, latencies, rejections });
+        resolve({ result, latencies, rejections, perSecond: perSecond(seconds, o.durationS) });
       },
     );
-    instance.on('response', (_client, _status, _bytes, ms) => {
+    instance.on('response', (_client, status, _bytes, ms) => {
       latencies.push(ms);
+      const i = Math.floor((performance.now() - t0) / 1000);
+      let s = seconds[i];
+      if (!s) {
+        s = { accepted: 0, latencies: [] };
+        seconds[i] = s;
+      }
+      if (status >= 200 && status < 300) s.accepted++;
+      s.latencies.push(ms);
     });
+  });
+}
+
+/** Whole seconds only (the last partial one, as autocannon stops, is left out); a silent second is 0. */
+function perSecond(seconds: { accepted: number; latencies: number[] }[], durationS: number): SecondSample[] {
+  return Array.from({ length: Math.min(seconds.length, Math.floor(durationS)) }, (_, i) => {
+    const s = seconds[i];
+    return {
+      second: i,
+      accepted: s?.accepted ?? 0,
+      p99Ms: s && s.latencies.length > 0 ? percentiles(s.latencies).p99 : null,
+    };
   });
 }
 

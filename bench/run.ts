@@ -23,11 +23,12 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { APPS } from '../scripts/spawn-app.mjs';
 import { agent } from '../tests/support/client.ts';
 import { ROOT } from '../tests/support/paths.ts';
-import { ADMIN_PASSWORD, BASELINE_JS, BASELINE_TS, CFG } from './config.ts';
+import { ADMIN_PASSWORD, BASELINE_JS, BASELINE_TS, CFG, text } from './config.ts';
 import { defenceCostLines } from './defended-intake.ts';
 import { cleanupAll, type IntakeResult, printWarnings, startRun } from './isolated-run.ts';
 import { type LiveLatency, latencyLines, measureLiveLatency } from './live-latency.ts';
@@ -35,6 +36,7 @@ import { runPipeline } from './pipeline.ts';
 import { powCostLines } from './pow-cost.ts';
 import { rateLatencyLines, runRateLatency } from './rate-latency.ts';
 import { headerLines, intakeReport, pipelineTable } from './report.ts';
+import { benchTimelineSvg } from './timeline-chart.ts';
 
 async function main(): Promise<void> {
   for (const js of [APPS.server.script, APPS.worker.script].map((s) => `${ROOT}/${s}`))
@@ -59,6 +61,16 @@ async function main(): Promise<void> {
   console.log(pipelineTable(one, two));
   console.log('');
   for (const line of rateLatencyLines(rates)) console.log(line);
+  const noWorker = one.backlogs[0]?.noWorker;
+  const picture = writePicture(started, [
+    { label: 'baseline (node:http)', perSecond: baseline.perSecond },
+    ...(noWorker ? [{ label: 'tRPC, no worker (1st backlog)', perSecond: noWorker.perSecond }] : []),
+    { label: 'tRPC + 1 worker', perSecond: one.intake.perSecond },
+    { label: 'tRPC + 2 workers', perSecond: two.intake.perSecond },
+    { label: 'tRPC + 1 worker, maximum', perSecond: rates.max.perSecond },
+    { label: `tRPC + 1 worker, 80 % (${Math.round(rates.targetRate)}/s)`, perSecond: rates.at80.perSecond },
+  ]);
+  console.log(`\npicture (accepted/s and p99 per second, each phase): ${picture}`);
   process.stdout.write('\nlive latency: setting up… ');
   const latency = await runLatency();
   console.log('');
@@ -75,6 +87,16 @@ async function main(): Promise<void> {
     console.error('\nEND-TO-END INVARIANT CHECK FAILED');
     process.exitCode = 1;
   }
+}
+
+/** Writes the run's picture into `BENCH_OUT_DIR` (default `.bench/`, git-ignored); returns its path. */
+function writePicture(started: number, phases: Parameters<typeof benchTimelineSvg>[1]): string {
+  const dir = path.resolve(ROOT, text('BENCH_OUT_DIR') || '.bench');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
+  const file = path.join(dir, `bench-${stamp}.svg`);
+  writeFileSync(file, benchTimelineSvg(`npm run bench, ${new Date(started).toISOString()}`, phases));
+  return path.relative(process.cwd(), file) || file;
 }
 
 /** The baseline: the bare node:http server alone (no worker), intake only. */

@@ -17,7 +17,7 @@ test.describe('Cyber-HUD', () => {
     await expect(page.getByTestId('hud')).toBeVisible();
   });
 
-  test('stock and throughput change on the HUD when orders are placed from another browser context', async ({
+  test('stock, throughput and order latency change on the HUD when orders are placed from another browser context', async ({
     page,
     browser,
     stack,
@@ -26,6 +26,10 @@ test.describe('Cyber-HUD', () => {
     const saleId = await newSale(api, { totalStock: 50, perUserLimit: 5 });
     await loginHud(page, stack);
     await expect(page.getByTestId(`sale-remaining-${saleId}`)).toHaveText('50 / 50');
+    // No order in the latency window (10 s, ~2 s behind): no p50/p99 yet. Orders of an earlier
+    // spec on the same stack leave the window within ~12 s.
+    await expect(page.getByTestId('stat-p50')).toHaveText('—', { timeout: 20_000 });
+    await expect(page.getByTestId('stat-p99')).toHaveText('—');
     const shopper = await browser.newContext();
     const shop = await shopper.newPage();
     await shop.goto(`${stack.url}/?sale=${saleId}`);
@@ -49,6 +53,17 @@ test.describe('Cyber-HUD', () => {
         Number((await page.getByTestId('stat-accepted').textContent())?.match(/[\d.]+/)?.[0] ?? 0),
       )
       .toBeGreaterThan(0);
+    // order.place p50/p99 over the last 10 s, beside accepted/s: numbers in ms.
+    const ms = /^\d+(\.\d+)?$/;
+    await expect(page.getByTestId('stat-p50')).toHaveText(ms);
+    await expect(page.getByTestId('stat-p99')).toHaveText(ms);
+    await expect(page.getByTestId('stat-latency')).toContainText(' ms');
+    // One read of the tile, so both come from the same frame.
+    const [p50, p99] = ((await page.getByTestId('stat-latency').textContent()) ?? '')
+      .split('/')
+      .map((t) => Number.parseFloat(t));
+    expect(p50).toBeGreaterThan(0);
+    expect(p99).toBeGreaterThanOrEqual(p50 ?? Number.NaN);
     await expect(page.getByTestId(`sale-remaining-${saleId}`)).toHaveText('44 / 50');
     await shopper.close();
   });

@@ -24,6 +24,7 @@ import { createServerMetrics, readGauges } from './infra/metrics.ts';
 import { RateLimits } from './limits/rate-limits.ts';
 import { AnswerCounts } from './live/answer-counts.ts';
 import { HudSnapshots } from './live/hud-snapshot.ts';
+import { PlaceLatency } from './live/place-latency.ts';
 import { SharedSampler } from './live/shared-sampler.ts';
 import { faultAfterReserve, OrderIntake } from './orders/order-intake.ts';
 import { OrderQueries } from './orders/order-queries.ts';
@@ -130,6 +131,8 @@ export async function createServices(env: ServerEnv, log: Logger) {
   const shutdown = new Shutdown();
   const answers = new AnswerCounts(redis, ns);
   answers.start();
+  const latency = new PlaceLatency(redis, ns);
+  latency.start();
   const room = new WaitingRoom({
     ...shared,
     tokens: new AdmissionTokens(env.SESSION_SECRET),
@@ -172,6 +175,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
       limits,
       room,
       answers,
+      latency,
       afterReserve: faultAfterReserve(env),
       ipUnitLimit: env.IP_UNIT_LIMIT,
     }),
@@ -247,6 +251,7 @@ export async function createServices(env: ServerEnv, log: Logger) {
       await admissionClock.stop();
       await streams.close();
       await answers.stop();
+      await latency.stop();
       await heartbeat.stop();
       await events.close();
       await stores.close();

@@ -63,6 +63,9 @@ export interface HudFrame {
   at: string;
   sales: HudSale[];
   throughput: { acceptedPerSec: number; persistedPerSec: number };
+  /** `order.place` latency (every answer, inside the server) over the last `windowS` finished
+   * seconds, merged over every server; p50/p99 null while no order was placed in the window. */
+  latency: { windowS: number; count: number; p50Ms: number | null; p99Ms: number | null };
   queue: { streamMessages: number; consumerPending: number; ackPending: number };
   outbox: number;
   /** `order.place` answers in the last finished second by kind (accepted, replay, or the

@@ -7,6 +7,8 @@ const KEEP_S = 120;
  * every server, for the HUD's chart (issue 9 §2: during a spike an admin sees what the crowd
  * gets). Counted in memory — an answer costs no Redis command, so a refusal that needs no I/O
  * still makes none — and added once a second to `<ns>:answers:<unix second>` (kept 2 minutes).
+ * The same per-second counting holds the `order.place` latency buckets (`what` = `latency`,
+ * place-latency.ts).
  */
 export class AnswerCounts {
   private pending = new Map<number, Map<string, number>>();
@@ -15,10 +17,11 @@ export class AnswerCounts {
   constructor(
     private readonly redis: Redis,
     private readonly namespace: string,
+    private readonly what = 'answers',
   ) {}
 
-  static key(namespace: string, second: number): string {
-    return `${namespace}:answers:${second}`;
+  static key(namespace: string, second: number, what = 'answers'): string {
+    return `${namespace}:${what}:${second}`;
   }
 
   add(kind: string): void {
@@ -50,7 +53,7 @@ export class AnswerCounts {
     for (const [second, counts] of this.pending) {
       if (!all && second >= now) continue;
       this.pending.delete(second);
-      const key = AnswerCounts.key(this.namespace, second);
+      const key = AnswerCounts.key(this.namespace, second, this.what);
       for (const [kind, n] of counts) pipe.hincrby(key, kind, n);
       pipe.expire(key, KEEP_S);
       any = true;

@@ -6,6 +6,7 @@ import { type InstanceBeat, instancesKey, type NatsHandle, readInstances } from 
 import type { Redis } from 'ioredis';
 import { saleFromHot } from '../sales/hot-state.ts';
 import { readAnswers } from './answer-counts.ts';
+import { LatencyWindow } from './place-latency.ts';
 import { Reconciler } from './reconcile.ts';
 
 const DOWN_AFTER_MS = 2500; // 2.5 missed heartbeats: a dead worker shows within 3 s
@@ -32,6 +33,7 @@ export class HudSnapshots {
     postgres: 'up' | 'down';
   } | null = null;
   private readonly reconciler: Reconciler;
+  private readonly latency: LatencyWindow;
 
   constructor(
     private readonly d: {
@@ -46,6 +48,7 @@ export class HudSnapshots {
     },
   ) {
     this.reconciler = new Reconciler(d);
+    this.latency = new LatencyWindow(d.redis, d.namespace);
   }
 
   async read(): Promise<Omit<HudFrame, 'events'>> {
@@ -131,6 +134,7 @@ export class HudSnapshots {
 
     const slow = await this.slowSources(now);
     const answers = await readAnswers(this.d.redis, this.d.namespace).catch(() => ({}));
+    const latency = await this.latency.read().catch(() => NO_LATENCY);
     const instances = await this.instances(now);
     return {
       at: new Date(now).toISOString(),
@@ -139,6 +143,7 @@ export class HudSnapshots {
         acceptedPerSec: round(sales.reduce((s, x) => s + x.acceptedPerSec, 0)),
         persistedPerSec: round(sales.reduce((s, x) => s + x.persistedPerSec, 0)),
       },
+      latency,
       queue: slow.queue,
       outbox: sales.reduce((s, x) => s + x.outbox, 0),
       answers,
@@ -226,5 +231,7 @@ function emptySale(id: string, now: number) {
     queue: null,
   };
 }
+
+const NO_LATENCY: HudFrame['latency'] = { windowS: 0, count: 0, p50Ms: null, p99Ms: null };
 
 const round = (n: number) => Math.round(n * 10) / 10;

@@ -7,6 +7,7 @@ import { ipGroup } from '../http/client-ip.ts';
 import type { ServerMetrics } from '../infra/metrics.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
 import type { AnswerCounts } from '../live/answer-counts.ts';
+import type { PlaceLatency } from '../live/place-latency.ts';
 import type { WaitingRoom } from '../queue/waiting-room.ts';
 import type { SaleCatalog } from '../sales/catalog.ts';
 import type { RebuildCoordinator } from '../sales/rebuild.ts';
@@ -35,6 +36,8 @@ export class OrderIntake {
       room: WaitingRoom;
       /** Answers by kind for the HUD's chart (in memory; flushed to Redis once a second). */
       answers?: Pick<AnswerCounts, 'add'>;
+      /** Each answer's time for the HUD's p50/p99 (in memory; flushed to Redis once a second). */
+      latency?: Pick<PlaceLatency, 'record'>;
       afterReserve?: PlaceOrderDeps['afterReserve'];
       ipUnitLimit?: number;
     },
@@ -64,6 +67,7 @@ export class OrderIntake {
     const { metrics, limits, events } = this.d;
     metrics.ordersReceived.inc();
     const end = metrics.placeLatency.startTimer();
+    const began = performance.now();
     try {
       // docs/architecture.md#error-reasons: on a sale known to be queued, a missing, forged or foreign admission token is
       // refused before any I/O and before a rate-limit token is spent.
@@ -102,6 +106,7 @@ export class OrderIntake {
       throw err;
     } finally {
       end();
+      this.d.latency?.record(performance.now() - began);
     }
   }
 }

@@ -40,3 +40,8 @@ const integer = new Intl.NumberFormat('en-US');
 export function formatCount(n: number): string {
   return integer.format(n);
 }
+
+/** A latency in milliseconds for the HUD: "0.42", "3.1", "120". */
+export function formatMs(ms: number): string {
+  return ms < 1 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
+}

@@ -1,7 +1,7 @@
 import type { HudFrame } from '@surge/contracts';
-import { Activity, Database, Inbox, Layers, Skull } from 'lucide-react';
+import { Activity, Database, Inbox, Layers, Skull, Timer } from 'lucide-react';
 import type { ReactNode } from 'react';
-import { formatAge, formatCount } from '../../lib/format.ts';
+import { formatAge, formatCount, formatMs } from '../../lib/format.ts';
 import type { RatePoint } from '../../lib/use-hud-stream.ts';
 import { Sparkline } from './sparkline.tsx';
 
@@ -27,7 +27,7 @@ function Tile(props: {
   );
 }
 
-/** The install at a glance: throughput with its sparkline, queue, outbox, dead letters. */
+/** The install at a glance: throughput and order latency with the sparkline, queue, outbox, dead letters. */
 export function StatTiles({ frame, history }: { frame: HudFrame | null; history: RatePoint[] }) {
   const f = frame;
   const dash = '—';
@@ -49,6 +49,21 @@ export function StatTiles({ frame, history }: { frame: HudFrame | null; history:
             </span>
             <span className="tile-value num accent-b" data-testid="stat-persisted">
               {f ? f.throughput.persistedPerSec.toFixed(1) : dash}
+            </span>
+          </div>
+          <div>
+            <span className="tile-label" title="order.place, every server, inside the server">
+              <Timer size={14} aria-hidden /> Order p50 / p99 · {f?.latency.windowS || 10} s
+            </span>
+            <span className="tile-value num tile-latency" data-testid="stat-latency">
+              <span data-testid="stat-p50">
+                {f?.latency.p50Ms != null ? formatMs(f.latency.p50Ms) : dash}
+              </span>
+              {' / '}
+              <span data-testid="stat-p99">
+                {f?.latency.p99Ms != null ? formatMs(f.latency.p99Ms) : dash}
+              </span>
+              <span className="tile-unit"> ms</span>
             </span>
           </div>
         </div>
