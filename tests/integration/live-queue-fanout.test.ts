@@ -90,8 +90,12 @@ describe('live.queue fan-out', () => {
     try {
       await until(() => [fan, viaTrpc, lastFan, lastTrpc].every((s) => s.events.length >= 2));
       expect(await streamsServed(server.url)).toBe('2');
-      for (const h of ['content-type', 'cache-control', 'x-accel-buffering', 'connection'])
+      for (const h of ['content-type', 'cache-control', 'x-accel-buffering', 'connection', 'vary'])
         expect(fan.headers()[h], h).toBe(viaTrpc.headers()[h]);
+      // Every header alike (the date and the request's own correlation id aside).
+      const names = (h: Record<string, unknown>) => Object.keys(h).sort();
+      expect(names(fan.headers())).toEqual(names(viaTrpc.headers()));
+      expect(fan.headers()['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(fan.events[0]).toBe(viaTrpc.events[0]);
       expect(fan.events[0]).toMatch(/^event: connected\ndata: \{.*\}$/);
       const data = (e: string | undefined) => JSON.parse(String(e).split('\n')[0]?.slice(6) ?? '') as object;

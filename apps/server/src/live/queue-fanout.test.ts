@@ -12,6 +12,9 @@ class FakeResponse extends EventEmitter {
   writes: string[] = [];
   destroyed = false;
   writableEnded = false;
+  setHeader() {
+    return this;
+  }
   writeHead() {
     return this;
   }

@@ -10,6 +10,9 @@ class FakeResponse extends EventEmitter {
   writes: (string | Buffer)[] = [];
   destroyed = false;
   status = 0;
+  setHeader() {
+    return this;
+  }
   writeHead(status: number) {
     this.status = status;
     return this;

@@ -1,12 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 
-/** What tRPC's SSE writer (sseStreamProducer, @trpc/server 11) sends, byte for byte. */
+/**
+ * What tRPC's SSE writer (sseStreamProducer, @trpc/server 11) sends, byte for byte, with the
+ * adapter's `Vary`; each stream also gets its own `X-Correlation-Id`, as the tRPC context sets.
+ */
 const SSE_HEADERS = {
   'Content-Type': 'text/event-stream',
   'Cache-Control': 'no-cache, no-transform',
   'X-Accel-Buffering': 'no',
   Connection: 'keep-alive',
+  Vary: 'trpc-accept, accept',
 };
 export const sseEvent = (name: string, data: string) => `event: ${name}\ndata: ${data}\n\n\n`;
 /** A `tracked()` frame as tRPC writes it: `data` then `id`. */
@@ -86,6 +91,7 @@ export class SseChannels<S extends { res: ServerResponse }> {
   /** Answers the request with the SSE headers and `connected`; the stream is the caller's. */
   open(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
+    res.setHeader('X-Correlation-Id', randomUUID());
     res.writeHead(200, SSE_HEADERS);
     res.write(this.connected);
   }
