@@ -50,7 +50,7 @@ describe('live.sale fan-out', () => {
       await until(() => fan.events.length >= 2 && viaTrpc.events.length >= 2);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       expect(metrics).toMatch(/^surge_live_sale_streams 1$/m);
-      for (const h of ['content-type', 'cache-control', 'x-accel-buffering', 'connection'])
+      for (const h of ['content-type', 'cache-control', 'x-accel-buffering', 'connection', 'vary'])
         expect(fan.headers()[h], h).toBe(viaTrpc.headers()[h]);
       expect(fan.events[0]).toBe(viaTrpc.events[0]);
 

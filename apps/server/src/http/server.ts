@@ -2,16 +2,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { metricsAllowed } from '@surge/infra';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { HTTPErrorHandler } from '@trpc/server/http';
-import { Counter, Gauge } from 'prom-client';
-import { SaleFanout } from '../live/sale-fanout.ts';
+import { Counter } from 'prom-client';
 import type { AppServices } from '../services.ts';
 import { contextFactory } from '../trpc/context.ts';
 import { type AppRouter, appRouter } from '../trpc/root.ts';
-import { LIVE_TICK_MS } from '../trpc/routers/live.ts';
-import { SSE_OPTIONS } from '../trpc/trpc.ts';
 import { directProcedures } from './direct-procedures.ts';
 import { createFastMutationHandler, FOLLOWED_TRPC_VERSION, installedTrpcVersion } from './fast-mutation.ts';
 import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError } from './guards.ts';
+import { liveFanouts } from './live-fanouts.ts';
 import { staticFiles } from './static-files.ts';
 import { isSubscriptionRequest } from './stream-caps.ts';
 
@@ -45,24 +43,8 @@ export function createHttpServer(services: AppServices, webDist: string): Server
         direct: directProcedures(services),
       })
     : null;
-  // live.sale: each frame serialised once for all of a sale's subscribers (live/sale-fanout.ts).
-  const liveSale = new SaleFanout({
-    sampler: services.domain.sampler,
-    read: (saleId) => services.domain.sales.get(saleId),
-    tickMs: LIVE_TICK_MS,
-    pingMs: SSE_OPTIONS.ping.intervalMs,
-    clientOptions: SSE_OPTIONS.client,
-    closing: services.domain.subscriptionSignal(undefined),
-    log: services.log,
-  });
-  new Gauge({
-    name: 'surge_live_sale_streams',
-    help: 'live.sale streams served by the fan-out (one frame per change for all of a sale)',
-    registers: [services.metrics.registry],
-    collect() {
-      this.set(liveSale.size());
-    },
-  });
+  // live.sale and live.queue: served without tRPC's per-stream machinery (http/live-fanouts.ts).
+  const fanout = liveFanouts(services);
   const web = staticFiles(webDist);
   const hsts = services.env.NODE_ENV === 'production';
 
@@ -90,11 +72,11 @@ export function createHttpServer(services: AppServices, webDist: string): Server
         if (fastMutation?.(req, res, url)) return;
         if (isSubscriptionRequest(req, path)) {
           // Counted across servers in Redis first (http/stream-caps.ts): 429 past SSE_MAX_PER_IP.
-          // live.sale then goes to the fan-out (one serialised frame for all of a sale's streams).
-          const saleId = SaleFanout.wants(url);
+          // The plain live.sale and live.queue then go to their fan-outs, the rest to tRPC.
+          const served = fanout(url, req);
           void services.streams.admit(req, res, services.clientIp(req)).then((ok) => {
             if (!ok) return;
-            if (saleId) liveSale.serve(saleId, req, res, () => void trpc(req, res));
+            if (served) served(req, res, () => void trpc(req, res));
             else void trpc(req, res);
           });
           return;

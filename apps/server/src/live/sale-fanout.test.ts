@@ -10,6 +10,9 @@ class FakeResponse extends EventEmitter {
   writes: (string | Buffer)[] = [];
   destroyed = false;
   status = 0;
+  setHeader() {
+    return this;
+  }
   writeHead(status: number) {
     this.status = status;
     return this;
@@ -25,7 +28,7 @@ class FakeResponse extends EventEmitter {
   }
 }
 
-const req = { resume: () => undefined } as unknown as IncomingMessage;
+const req = { resume: () => undefined, headers: {} } as unknown as IncomingMessage;
 
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 5));
@@ -118,10 +121,10 @@ describe('SaleFanout', () => {
 
     const url = (q: string) => new URL(`http://x/trpc/live.sale?${q}`);
     const input = encodeURIComponent(JSON.stringify({ saleId: 'abc' }));
-    expect(SaleFanout.wants(url(`input=${input}`))).toBe('abc');
-    expect(SaleFanout.wants(url(`input=${input}&lastEventId=1`))).toBeNull();
-    expect(SaleFanout.wants(url(`input=${encodeURIComponent('{"saleId":"ABC!"}')}`))).toBeNull();
-    expect(SaleFanout.wants(url('input={'))).toBeNull();
-    expect(SaleFanout.wants(new URL(`http://x/trpc/live.order?input=${input}`))).toBeNull();
+    expect(SaleFanout.wants(url(`input=${input}`), req)).toBe('abc');
+    expect(SaleFanout.wants(url(`input=${input}&lastEventId=1`), req)).toBeNull();
+    expect(SaleFanout.wants(url(`input=${encodeURIComponent('{"saleId":"ABC!"}')}`), req)).toBeNull();
+    expect(SaleFanout.wants(url('input={'), req)).toBeNull();
+    expect(SaleFanout.wants(new URL(`http://x/trpc/live.order?input=${input}`), req)).toBeNull();
   });
 });

@@ -29,6 +29,28 @@ export function ticketOf(
   return { ...ticket, state: 'waiting', etaMs: etaMs(room, position) };
 }
 
+/** Before the start places still shift as others join: a follower re-reads its own at most this often. */
+const PRE_START_REREAD_MS = 1000;
+
+/**
+ * Whether a `live.queue` follower must read its own place again before deriving its ticket from
+ * the shared read of the room: it has none yet, the cursor passed it (to learn its admission
+ * time), the line is shorter than its place (Redis lost the room: the read says NOT_IN_QUEUE),
+ * or, before the start, a second has passed (pre-start places shift as others join).
+ */
+export function ownReadDue(
+  room: RoomSnapshot,
+  own: { rank: number; admittedAtMs: number | null } | null,
+  ownReadAtMs: number,
+): boolean {
+  return (
+    !own ||
+    (own.admittedAtMs === null && room.cursor > own.rank) ||
+    room.lineLength <= own.rank ||
+    (room.nowMs < room.startsMs && room.nowMs - ownReadAtMs >= PRE_START_REREAD_MS)
+  );
+}
+
 /** When the shopper at `position` is admitted at the current rate; null while admission is held. */
 function etaMs(room: RoomSnapshot, position: number): number | null {
   if (room.paused || room.admitPerSecond <= 0) return null;

@@ -6,11 +6,16 @@ import { AppError, appError } from '../errors.ts';
 import type { SharedSampler } from '../live/shared-sampler.ts';
 import type { SaleCatalog } from '../sales/catalog.ts';
 import type { AdmissionTokens } from './admission-tokens.ts';
-import { ticketOf, unqueuedTicket } from './tickets.ts';
+import { ownReadDue, ticketOf, unqueuedTicket } from './tickets.ts';
 
 const RANDOM_SPAN = 2 ** 47; // randomInt takes spans below 2^48
-/** Before the start places still shift as others join: a subscriber re-reads its own at most this often. */
-const PRE_START_REREAD_MS = 1000;
+
+/** A shopper's place in the room as Redis keeps it. */
+export type Own = NonNullable<RoomSnapshot['ticket']>;
+export interface Opened {
+  room: RoomSnapshot;
+  own: Own;
+}
 
 /**
  * docs/architecture.md#the-waiting-room, the waiting room of queued sales: joining, reading a ticket, following it live, and
@@ -46,18 +51,41 @@ export class WaitingRoom {
 
   /** `queue.get`: the caller's ticket, or NOT_IN_QUEUE. */
   async get(saleId: string, userId: string): Promise<Ticket> {
+    const opened = await this.open(saleId, userId);
+    if (opened === 'UNQUEUED') return unqueuedTicket(saleId);
+    return this.ticket(saleId, userId, opened.room, opened.own);
+  }
+
+  /**
+   * The caller's place, read once (SALE_NOT_FOUND, NOT_IN_QUEUE, … thrown): where `queue.get`
+   * and a `live.queue` stream begin.
+   */
+  async open(saleId: string, userId: string): Promise<Opened | 'UNQUEUED'> {
     await this.known(saleId);
     const room = await this.read(saleId, userId);
-    if (room === 'UNQUEUED') return unqueuedTicket(saleId);
+    if (room === 'UNQUEUED') return room;
     if (!room.ticket) throw appError('NOT_IN_QUEUE');
-    return this.ticket(saleId, userId, room, room.ticket);
+    return { room, own: room.ticket };
+  }
+
+  /** The caller's place again, without the sale check (NOT_IN_QUEUE once Redis lost the room). */
+  async own(saleId: string, userId: string): Promise<Own | 'UNQUEUED'> {
+    const mine = await this.read(saleId, userId);
+    if (mine === 'UNQUEUED') return mine;
+    if (!mine.ticket) throw appError('NOT_IN_QUEUE');
+    return mine.ticket;
+  }
+
+  /** The room without anyone's place: what every `live.queue` stream of a sale shares per tick. */
+  room(saleId: string): Promise<RoomSnapshot | 'UNQUEUED'> {
+    return this.read(saleId, '');
   }
 
   /**
    * `live.queue`: the caller's ticket on every change. Each frame costs one shared read of the
    * room per sale per tick in this process (the sampler); a subscriber reads its own ticket
-   * again only when the cursor passes its place (to learn its admission time) and, before the
-   * start, at most once a second (pre-start places shift as others join).
+   * again only when ownReadDue says so. live/queue-fanout.ts serves the plain case the same way
+   * without a generator per stream.
    */
   async *watch(
     saleId: string,
@@ -70,23 +98,16 @@ export class WaitingRoom {
       yield { ticket: first, atMs: Date.now() };
       return;
     }
-    let own: RoomSnapshot['ticket'] = null;
+    let own: Own | null = null;
     let ownReadAt = 0;
     let last = '';
-    const rooms = sampler.watch(`queue:${saleId}`, () => this.read(saleId, ''), opts);
+    const rooms = sampler.watch(`queue:${saleId}`, () => this.room(saleId), opts);
     for await (const room of rooms) {
       if (room === 'UNQUEUED') return;
-      const stale =
-        !own ||
-        (own.admittedAtMs === null && room.cursor > own.rank) ||
-        // The line is shorter than our place: Redis lost the room (the read says NOT_IN_QUEUE).
-        room.lineLength <= own.rank ||
-        (room.nowMs < room.startsMs && room.nowMs - ownReadAt >= PRE_START_REREAD_MS);
-      if (stale) {
-        const mine = await this.read(saleId, userId);
+      if (ownReadDue(room, own, ownReadAt)) {
+        const mine = await this.own(saleId, userId);
         if (mine === 'UNQUEUED') return;
-        if (!mine.ticket) throw appError('NOT_IN_QUEUE');
-        own = mine.ticket;
+        own = mine;
         ownReadAt = room.nowMs;
       }
       if (!own) continue;
@@ -113,13 +134,13 @@ export class WaitingRoom {
     return expires;
   }
 
-  private ticket(
-    saleId: string,
-    userId: string,
-    room: RoomSnapshot,
-    own: NonNullable<RoomSnapshot['ticket']>,
-  ) {
-    return ticketOf(saleId, room, own, (expiresMs) => this.d.tokens.sign(saleId, userId, expiresMs));
+  /** The admission token of (sale, user) valid until `expiresMs` (deterministic). */
+  sign(saleId: string, userId: string, expiresMs: number): string {
+    return this.d.tokens.sign(saleId, userId, expiresMs);
+  }
+
+  private ticket(saleId: string, userId: string, room: RoomSnapshot, own: Own) {
+    return ticketOf(saleId, room, own, (expiresMs) => this.sign(saleId, userId, expiresMs));
   }
 
   private async known(saleId: string): Promise<void> {
