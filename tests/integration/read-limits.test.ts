@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { reasonOf, TestClient } from '../support/client.ts';
 import { stackTest } from '../support/fixtures.ts';
+import { createSale } from '../support/stack.ts';
 
 /**
  * README.md#security / issue 10 H2: no read is free. Every query and subscription counts against its IP
@@ -31,5 +32,15 @@ describe('read limits (H2)', () => {
     expect(
       (await new TestClient(server.url, { 'x-forwarded-for': '2001:db8:55:2::1' }).query('sale.list')).status,
     ).toBe(200);
+  });
+  it('a live stream of a sale that exists (served by the fan-out) pays the same read budget', async ({
+    server,
+    admin,
+  }) => {
+    await createSale(admin, { id: 'reads-fan', totalStock: 5, perUserLimit: 1 });
+    const c = new TestClient(server.url, { 'x-forwarded-for': '2001:db8:56:1::1' });
+    for (let i = 0; i < 5; i++) expect((await c.query('sale.get', { saleId: 'reads-fan' })).status).toBe(200);
+    const sse = await c.raw('GET', `/trpc/live.sale?input=${encodeURIComponent('{"saleId":"reads-fan"}')}`);
+    expect(sse.text).toMatch(/RATE_LIMITED|429/);
   });
 });

@@ -27,13 +27,14 @@ export function liveFanouts(services: AppServices): (url: URL, req: IncomingMess
     closing: domain.subscriptionSignal(undefined),
     log,
   };
-  const liveSale = new SaleFanout({ ...common, read: (saleId) => domain.sales.get(saleId) });
+  const chargeRead = (req: IncomingMessage) => domain.limits.consume('read-ip', services.clientIp(req));
+  const liveSale = new SaleFanout({ ...common, chargeRead, read: (saleId) => domain.sales.get(saleId) });
   const config = appRouter._def._config;
   const liveQueue = new QueueFanout({
     ...common,
     room: domain.room,
     userOf: (req) => domain.sessions.guestUserId(req),
-    chargeRead: (req) => domain.limits.consume('read-ip', services.clientIp(req)),
+    chargeRead,
     // As tRPC's SSE writer formats an error thrown by the procedure after the stream opened.
     errorData: (err, input) => {
       const error = getTRPCErrorFromUnknown(toTRPCError(err));

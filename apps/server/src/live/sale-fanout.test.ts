@@ -42,6 +42,7 @@ describe('SaleFanout', () => {
     const closing = new AbortController();
     const fanout = new SaleFanout({
       sampler: new SharedSampler(),
+      chargeRead: async () => undefined,
       read: async () => {
         reads++;
         return { id: 's', remaining, serverTime: new Date(1_800_000_000_000 + remaining).toISOString() };
@@ -102,6 +103,7 @@ describe('SaleFanout', () => {
   it('hands a sale it cannot read back to tRPC, and takes only a plain live.sale input', async () => {
     const fanout = new SaleFanout({
       sampler: new SharedSampler(),
+      chargeRead: async () => undefined,
       read: async () => {
         throw new Error('SALE_NOT_FOUND');
       },
@@ -118,6 +120,28 @@ describe('SaleFanout', () => {
     });
     expect(fellBack).toBe(true);
     expect(res.writes).toEqual([]);
+
+    // A client past its per-IP read limit: tRPC answers RATE_LIMITED, as for the procedure.
+    const limited = new SaleFanout({
+      sampler: new SharedSampler(),
+      chargeRead: async () => {
+        throw new Error('RATE_LIMITED');
+      },
+      read: async () => ({ serverTime: new Date().toISOString() }),
+      tickMs: 5,
+      pingMs: 60_000,
+      clientOptions: {},
+      closing: new AbortController().signal,
+      log: createLogger('silent', 'test'),
+    });
+    let refused = false;
+    const res2 = new FakeResponse();
+    await limited.serve('abc', req, res2 as unknown as ServerResponse, () => {
+      refused = true;
+    });
+    expect(refused).toBe(true);
+    expect(res2.writes).toEqual([]);
+    expect(limited.size()).toBe(0);
 
     const url = (q: string) => new URL(`http://x/trpc/live.sale?${q}`);
     const input = encodeURIComponent(JSON.stringify({ saleId: 'abc' }));

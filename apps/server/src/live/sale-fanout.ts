@@ -27,6 +27,8 @@ export class SaleFanout {
       sampler: SharedSampler;
       /** The sale as `sale.get` and the tRPC procedure read it. */
       read(saleId: string): Promise<{ serverTime: string }>;
+      /** The read limit every query and subscription pays (`limitReads`); throws when refused. */
+      chargeRead(req: IncomingMessage): Promise<unknown>;
       tickMs: number;
       pingMs: number;
       clientOptions: object;
@@ -60,8 +62,11 @@ export class SaleFanout {
   ): Promise<void> {
     if (this.streams.closing) return fallback();
     try {
+      await this.d.chargeRead(req); // per-IP read limit, as the procedure's middleware charges it
       await this.d.read(saleId); // SALE_NOT_FOUND and outages: tRPC answers them
     } catch {
+      // tRPC answers RATE_LIMITED (a refused client pays one more token there), SALE_NOT_FOUND,
+      // outages.
       return fallback();
     }
     if (res.destroyed) return;
