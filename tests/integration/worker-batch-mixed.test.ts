@@ -142,7 +142,12 @@ describe('one worker batch with mixed outcomes', () => {
     expect(batch.some((m) => m.seq === first.seq && m.info.deliveryCount === 2)).toBe(true);
     await processBatch(deps, batch);
 
-    const info = await nats.jsm.consumers.info(names.stream, names.consumer);
+    // Every message is acked or terminated; acks are sent without waiting for JetStream's reply,
+    // so the consumer's counts are polled until they settle (a missing ack never does).
+    const info = await eventually(async () => {
+      const i = await nats.jsm.consumers.info(names.stream, names.consumer);
+      return i.num_ack_pending === 0 ? i : null;
+    }, 10_000);
     expect(info.num_ack_pending).toBe(0);
     expect(info.num_pending).toBe(0);
     await waitForDrain(stack.ns, saleId);

@@ -65,6 +65,7 @@ export class OrderConsumer {
       ...d,
       deadLetter: (delivery, reason) => this.deadLetter(delivery, reason),
       holdFor: (ms, held) => this.holdFor(ms, held),
+      knownSales: new Set(),
     };
   }
 

@@ -2,11 +2,13 @@ import type { OrderMessage } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 
 /**
- * The batch's persist step, the PostgreSQL half (docs/architecture.md#the-epoch-fence): one
- * transaction per batch holding each sale row FOR SHARE (an admin write or a rebuild — FOR
- * UPDATE — waits, and so does this), dropping messages of an older epoch, inserting the rest
- * PENDING with one multi-row statement. Existing rows are ignored (a redelivery); the unique
- * (sale, user, key) is the last guard.
+ * The batch's persist step, the PostgreSQL half (docs/architecture.md#the-epoch-fence): ONE
+ * statement per batch (its own transaction, one round trip) that holds each sale row FOR SHARE
+ * until it commits (an admin write or a rebuild — FOR UPDATE — waits, and so does this), judges
+ * every message against its sale's epoch, inserts the fresh ones PENDING with ON CONFLICT DO
+ * NOTHING, revives a FAILED row for its current replay generation, and reads back the rows that
+ * already existed. Existing rows are ignored (a redelivery); the unique (sale, user, key) is the
+ * last guard.
  */
 export interface PersistResult {
   /** Rows this batch inserted. */
@@ -24,10 +26,25 @@ export interface PersistResult {
   keyConflict: Set<string>;
 }
 
+/** One message's fate in the persist statement. */
+interface PersistRow {
+  id: string;
+  verdict: 'stale' | 'forged' | 'fresh';
+  inserted: boolean;
+  /** The row under this id as the statement found it (null: none visible), after a revival. */
+  status: string | null;
+  replayGen: number | null;
+}
+
 export async function persistOrders(
   prisma: PrismaClient,
   orders: OrderMessage[],
   hooks: {
+    /**
+     * Called right before the statement is sent (the test-only crash hook): the statement is
+     * its own transaction, so this is the last moment before its commit — a crash here leaves
+     * no row.
+     */
     beforeCommit?: () => void;
     replayGenOf?: (orderId: string) => number;
     /** The claim found no reservation record (Redis lost it, or none was ever made). */
@@ -42,61 +59,91 @@ export async function persistOrders(
     keyConflict: new Set(),
   };
   if (orders.length === 0) return result;
-  const saleIds = [...new Set(orders.map((o) => o.saleId))];
-  await prisma.$transaction(
-    async (tx) => {
-      const sales = await tx.$queryRaw<{ id: string; epoch: number }[]>`
-        SELECT id, epoch FROM sales WHERE id = ANY(${saleIds}::text[]) ORDER BY id FOR SHARE`;
-      const epochOf = new Map(sales.map((s) => [s.id, s.epoch]));
-      const fresh = orders.filter((o) => {
-        const current = epochOf.get(o.saleId);
-        if (current !== undefined && o.epoch < current) {
-          result.staleEpoch.add(o.orderId);
-          return false;
-        }
-        // A record-less message is persisted only at exactly the sale's current epoch.
-        if (hooks.recordless?.(o.orderId) && (current === undefined || o.epoch !== current)) {
-          result.forgedEpoch.add(o.orderId);
-          return false;
-        }
-        return true;
-      });
-      if (fresh.length > 0) {
-        const rows = await tx.$queryRaw<{ id: string }[]>`
-          INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, status, correlation_id, epoch, created_at, updated_at)
-          SELECT v.id, v.sale_id, v.user_id, v.quantity, v.key, 'PENDING', v.corr, v.epoch, v.created, now()
-          FROM unnest(
-            ${fresh.map((o) => o.orderId)}::text[], ${fresh.map((o) => o.saleId)}::text[],
-            ${fresh.map((o) => o.userId)}::text[], ${fresh.map((o) => o.quantity)}::int[],
-            ${fresh.map((o) => o.idempotencyKey)}::text[], ${fresh.map((o) => o.correlationId)}::text[],
-            ${fresh.map((o) => o.epoch)}::int[], ${fresh.map((o) => validDate(o.reservedAt))}::timestamptz[]
-          ) AS v(id, sale_id, user_id, quantity, key, corr, epoch, created)
-          ON CONFLICT DO NOTHING
-          RETURNING id`;
-        for (const r of rows) result.inserted.add(r.id);
-        const rest = fresh.filter((o) => !result.inserted.has(o.orderId)).map((o) => o.orderId);
-        if (rest.length > 0) {
-          const found = await tx.$queryRaw<{ id: string; status: string; replayGen: number }[]>`
-            SELECT id, status::text AS status, replay_gen AS "replayGen" FROM orders WHERE id = ANY(${rest}::text[])`;
-          for (const f of found) {
-            // admin.dlq.replay: a FAILED row moves on only for a message of its current generation.
-            const gen = hooks.replayGenOf?.(f.id) ?? 0;
-            if (f.status === 'FAILED' && gen > 0 && gen === f.replayGen) {
-              const revived = await tx.$executeRaw`
-                UPDATE orders SET status = 'PENDING', failure_reason = NULL, updated_at = now()
-                WHERE id = ${f.id} AND status = 'FAILED' AND replay_gen = ${gen}`;
-              if (revived > 0) f.status = 'PENDING';
-            }
-            result.existing.set(f.id, { status: f.status, replayGen: f.replayGen });
-          }
-          for (const id of rest) if (!result.existing.has(id)) result.keyConflict.add(id);
-        }
-      }
-      hooks.beforeCommit?.();
-    },
-    { timeout: 30_000, maxWait: 10_000 },
-  );
+  hooks.beforeCommit?.();
+  let rows = await persistStatement(prisma, orders, hooks);
+  // A row another transaction committed while this statement waited on it (ON CONFLICT) is not
+  // in the statement's snapshot: such ids are judged again by a second statement, which sees it.
+  // What is still missing then is a key taken by another order id.
+  const unseen = new Set(rows.filter(isUnseen).map((r) => r.id));
+  if (unseen.size > 0) {
+    const again = await persistStatement(
+      prisma,
+      orders.filter((o) => unseen.has(o.orderId)),
+      hooks,
+    );
+    rows = [...rows.filter((r) => !unseen.has(r.id)), ...again];
+  }
+  for (const r of rows) {
+    if (r.verdict === 'stale') result.staleEpoch.add(r.id);
+    else if (r.verdict === 'forged') result.forgedEpoch.add(r.id);
+    else if (r.inserted) result.inserted.add(r.id);
+    else if (r.status !== null) result.existing.set(r.id, { status: r.status, replayGen: r.replayGen ?? 0 });
+  }
+  for (const r of rows) {
+    if (isUnseen(r) && !result.inserted.has(r.id) && !result.existing.has(r.id)) result.keyConflict.add(r.id);
+  }
   return result;
+}
+
+function isUnseen(r: PersistRow): boolean {
+  return r.verdict === 'fresh' && !r.inserted && r.status === null;
+}
+
+/**
+ * The statement. `sale` locks the batch's sale rows FOR SHARE (in id order) and reads their
+ * epochs; `msg` judges each message: older than its sale's epoch → stale (the epoch fence); no
+ * record and not exactly the sale's epoch → forged; else fresh. `ins` inserts the fresh ones in
+ * message order; `revived` moves a FAILED row back to PENDING only for a message of the row's
+ * current replay generation (admin.dlq.replay). The final SELECT reads the rows that existed
+ * before the statement (its snapshot: the rows `ins` wrote are not in it, which is what tells a
+ * redelivery from a new row).
+ */
+async function persistStatement(
+  prisma: PrismaClient,
+  orders: OrderMessage[],
+  hooks: { replayGenOf?: (orderId: string) => number; recordless?: (orderId: string) => boolean },
+): Promise<PersistRow[]> {
+  const saleIds = [...new Set(orders.map((o) => o.saleId))];
+  return prisma.$queryRaw<PersistRow[]>`
+    WITH sale AS MATERIALIZED (
+      SELECT id, epoch FROM sales WHERE id = ANY(${saleIds}::text[]) ORDER BY id FOR SHARE
+    ),
+    msg AS MATERIALIZED (
+      SELECT v.*,
+        CASE WHEN s.epoch IS NOT NULL AND v.epoch < s.epoch THEN 'stale'
+             WHEN v.recordless AND (s.epoch IS NULL OR v.epoch <> s.epoch) THEN 'forged'
+             ELSE 'fresh' END AS verdict
+      FROM unnest(
+        ${orders.map((o) => o.orderId)}::text[], ${orders.map((o) => o.saleId)}::text[],
+        ${orders.map((o) => o.userId)}::text[], ${orders.map((o) => o.quantity)}::int[],
+        ${orders.map((o) => o.idempotencyKey)}::text[], ${orders.map((o) => o.correlationId)}::text[],
+        ${orders.map((o) => o.epoch)}::int[], ${orders.map((o) => validDate(o.reservedAt))}::timestamptz[],
+        ${orders.map((o) => hooks.recordless?.(o.orderId) ?? false)}::boolean[],
+        ${orders.map((o) => hooks.replayGenOf?.(o.orderId) ?? 0)}::int[]
+      ) WITH ORDINALITY AS v(id, sale_id, user_id, quantity, key, corr, epoch, created, recordless, gen, n)
+      LEFT JOIN sale s ON s.id = v.sale_id
+    ),
+    ins AS (
+      INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, status, correlation_id, epoch, created_at, updated_at)
+      SELECT id, sale_id, user_id, quantity, key, 'PENDING', corr, epoch, created, now()
+      FROM msg WHERE verdict = 'fresh' ORDER BY n
+      ON CONFLICT DO NOTHING
+      RETURNING id
+    ),
+    revived AS (
+      UPDATE orders AS o SET status = 'PENDING', failure_reason = NULL, updated_at = now()
+      FROM msg
+      WHERE msg.verdict = 'fresh' AND msg.gen > 0 AND o.id = msg.id
+        AND o.status = 'FAILED' AND o.replay_gen = msg.gen
+      RETURNING o.id
+    )
+    SELECT msg.id, msg.verdict,
+      EXISTS (SELECT 1 FROM ins WHERE ins.id = msg.id) AS inserted,
+      CASE WHEN EXISTS (SELECT 1 FROM revived WHERE revived.id = msg.id) THEN 'PENDING'
+           ELSE o.status::text END AS status,
+      o.replay_gen AS "replayGen"
+    FROM msg LEFT JOIN orders o ON o.id = msg.id AND msg.verdict = 'fresh'
+    ORDER BY msg.n`;
 }
 
 /**
