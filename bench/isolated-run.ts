@@ -3,7 +3,9 @@
  * baseline) with a sale of huge stock, workers on demand, the measured load, and everything
  * removed at the end — also when the bench is interrupted (`cleanupAll`).
  */
+
 import { type SpawnedApp, spawnApp } from '../scripts/spawn-app.mjs';
+import { agent } from '../tests/support/client.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
 import { BASELINE_JS, CFG, serverEnv, workerEnv } from './config.ts';
 import {
@@ -41,6 +43,35 @@ const cleanups = new Set<() => Promise<void>>();
 /** Stops every run still going (on SIGINT / SIGTERM). */
 export async function cleanupAll(): Promise<void> {
   await Promise.allSettled([...cleanups].map((c) => c()));
+}
+
+/**
+ * Runs a bench's `main` as every bench entry point does: SIGINT / SIGTERM undo what is running
+ * (`cleanup`, by default every isolated run) and exit 130; an error is printed and fails the
+ * process; the HTTP agent is closed either way.
+ */
+export async function runBenchMain(
+  main: () => Promise<void>,
+  cleanup: () => Promise<unknown> = cleanupAll,
+): Promise<void> {
+  let interrupted = false;
+  const interrupt = async (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\n${signal}: cleaning up…`);
+    await cleanup();
+    process.exit(130);
+  };
+  process.on('SIGINT', (s) => void interrupt(s));
+  process.on('SIGTERM', (s) => void interrupt(s));
+  try {
+    await main();
+  } catch (err) {
+    console.error(err);
+    process.exitCode = 1;
+  } finally {
+    await agent.close();
+  }
 }
 
 export type IsolatedRun = Awaited<ReturnType<typeof startRun>>;

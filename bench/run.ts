@@ -26,11 +26,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { APPS } from '../scripts/spawn-app.mjs';
-import { agent } from '../tests/support/client.ts';
 import { ROOT } from '../tests/support/paths.ts';
 import { ADMIN_PASSWORD, BASELINE_JS, BASELINE_TS, CFG, text } from './config.ts';
 import { defenceCostLines } from './defended-intake.ts';
-import { cleanupAll, type IntakeResult, printWarnings, startRun } from './isolated-run.ts';
+import { type IntakeResult, printWarnings, runBenchMain, startRun } from './isolated-run.ts';
 import { type LiveLatency, latencyLines, measureLiveLatency } from './live-latency.ts';
 import { runPipeline } from './pipeline.ts';
 import { powCostLines } from './pow-cost.ts';
@@ -135,22 +134,4 @@ async function runLatency(): Promise<LiveLatency> {
   }
 }
 
-let interrupted = false;
-async function interrupt(signal: NodeJS.Signals): Promise<void> {
-  if (interrupted) return;
-  interrupted = true;
-  console.error(`\n${signal}: cleaning up…`);
-  await cleanupAll();
-  process.exit(130);
-}
-process.on('SIGINT', (s) => void interrupt(s));
-process.on('SIGTERM', (s) => void interrupt(s));
-
-try {
-  await main();
-} catch (err) {
-  console.error(err);
-  process.exitCode = 1;
-} finally {
-  await agent.close();
-}
+await runBenchMain(main);

@@ -11,9 +11,9 @@
  */
 import { existsSync } from 'node:fs';
 import { APPS } from '../../scripts/spawn-app.mjs';
-import { agent } from '../../tests/support/client.ts';
 import { ROOT } from '../../tests/support/paths.ts';
 import { CFG } from '../config.ts';
+import { runBenchMain } from '../isolated-run.ts';
 import { CLUSTER_CFG, cleanups, machineLine } from './common.ts';
 import './lua-hook.ts';
 import { INTAKE_CONFIGS, type IntakeFigures, intakeTable, measureIntake } from './intake.ts';
@@ -63,22 +63,4 @@ async function main(): Promise<void> {
   console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-let interrupted = false;
-async function interrupt(signal: NodeJS.Signals): Promise<void> {
-  if (interrupted) return;
-  interrupted = true;
-  console.error(`\n${signal}: cleaning up…`);
-  await Promise.allSettled([...cleanups].map((c) => c()));
-  process.exit(130);
-}
-process.on('SIGINT', (s) => void interrupt(s));
-process.on('SIGTERM', (s) => void interrupt(s));
-
-try {
-  await main();
-} catch (err) {
-  console.error(err);
-  process.exitCode = 1;
-} finally {
-  await agent.close();
-}
+await runBenchMain(main, () => Promise.allSettled([...cleanups].map((c) => c())));

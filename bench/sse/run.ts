@@ -14,10 +14,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agent, TestClient } from '../../tests/support/client.ts';
+import { TestClient } from '../../tests/support/client.ts';
 import { ROOT } from '../../tests/support/paths.ts';
 import { CFG, num, text } from '../config.ts';
-import { cleanupAll, startRun } from '../isolated-run.ts';
+import { runBenchMain, startRun } from '../isolated-run.ts';
 import { percentiles } from '../load.ts';
 import { cpuSeconds } from '../probes.ts';
 import { machineLine } from '../report.ts';
@@ -188,22 +188,4 @@ async function main(): Promise<void> {
   }
 }
 
-let interrupted = false;
-async function interrupt(signal: NodeJS.Signals): Promise<void> {
-  if (interrupted) return;
-  interrupted = true;
-  console.error(`\n${signal}: cleaning up…`);
-  await cleanupAll();
-  process.exit(130);
-}
-process.on('SIGINT', (s) => void interrupt(s));
-process.on('SIGTERM', (s) => void interrupt(s));
-
-try {
-  await main();
-} catch (err) {
-  console.error(err);
-  process.exitCode = 1;
-} finally {
-  await agent.close();
-}
+await runBenchMain(main);
