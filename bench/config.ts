@@ -30,6 +30,8 @@ export const CFG = {
   users: num('BENCH_USERS', 2000),
   paymentFailureRate: num('BENCH_PAYMENT_FAILURE_RATE', 0.1, 1),
   workerBatchSize: num('BENCH_WORKER_BATCH_SIZE', 100),
+  /** Batches in flight per worker (WORKER_CONCURRENCY); 0: the worker's default. */
+  workerConcurrency: num('BENCH_WORKER_CONCURRENCY', 0),
   drainTimeoutS: num('BENCH_DRAIN_TIMEOUT_S', 300),
   rawRows: num('BENCH_RAW_ROWS', 50_000),
   rawBatch: 100,
@@ -69,6 +71,7 @@ export function workerEnv(db: TestDatabase, ns: string, id: string): Record<stri
     PAYMENT_FAILURE_RATE: String(CFG.paymentFailureRate),
     PAYMENT_LATENCY_MS: '0',
     WORKER_BATCH_SIZE: String(CFG.workerBatchSize),
+    ...(CFG.workerConcurrency > 0 ? { WORKER_CONCURRENCY: String(CFG.workerConcurrency) } : {}),
     // The worker logs nothing per order at info: its start and stop, shown if it dies.
     LOG_LEVEL: 'info',
     // Fault injection off, whatever the caller's environment says.

@@ -17,6 +17,11 @@ const workerEnvSchema = commonEnvSchema.extend({
   PAYMENT_LATENCY_MS: int(0),
   /** Messages persisted per PostgreSQL transaction. */
   WORKER_BATCH_SIZE: int(100, 1),
+  /**
+   * Batches in flight at once in one worker: the next batch claims and persists while the
+   * previous one waits on PostgreSQL or Redis (1: one at a time).
+   */
+  WORKER_CONCURRENCY: int(2, 1),
   /** How long a batch that is not full waits for more messages (0: never). */
   WORKER_BATCH_LINGER_MS: int(5),
   /** JetStream ack wait: a killed worker's messages come back after it; held batches send `working()`. */

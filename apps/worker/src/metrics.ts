@@ -45,6 +45,11 @@ export function createWorkerMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    batchesInFlight: new Gauge({
+      name: 'surge_worker_batches_in_flight',
+      help: 'batches being processed at once (at most WORKER_CONCURRENCY)',
+      registers: [registry],
+    }),
     databaseUp: new Gauge({
       name: 'surge_worker_database_up',
       help: '1 while PostgreSQL answers',

@@ -58,8 +58,15 @@ export class OrderConsumer {
   databaseUp = true;
   state: 'running' | 'waiting-for-database' | 'stopping' = 'running';
   processed = 0;
+  /** The most batches this worker has had in flight at once. */
+  peakInFlight = 0;
+  /** Batches processed at once (WORKER_CONCURRENCY). */
+  private readonly concurrency: number;
+  /** Batches waiting out a PostgreSQL or Redis outage: while any does, no new batch starts. */
+  private holding = 0;
 
   constructor(private readonly d: ConsumerDeps) {
+    this.concurrency = d.env.WORKER_CONCURRENCY;
     this.queue = new MessageQueue(d.env.WORKER_BATCH_SIZE * 2);
     this.batchDeps = {
       ...d,
@@ -161,7 +168,7 @@ export class OrderConsumer {
   }
 
   /**
-   * SIGTERM: stop pulling, finish (and ack) the batch in progress, hand every message not yet
+   * SIGTERM: stop pulling, finish (and ack) the batches in progress, hand every message not yet
    * started back to the stream (nak: redelivered at once, to another worker), then resolve.
    */
   async stop(): Promise<void> {
@@ -175,30 +182,53 @@ export class OrderConsumer {
     await this.d.nats.nc.flush().catch(() => undefined);
   }
 
+  /**
+   * Takes batches and runs up to WORKER_CONCURRENCY of them at once: while one batch waits on
+   * Redis or PostgreSQL the next one claims and persists. Two batches in flight are exactly two
+   * workers' batches (every step is repeatable and checks the state it expects), so a redelivered
+   * copy of an order in another batch is settled once. A new batch starts only when a slot is
+   * free and no batch is holding for an outage (nothing more is taken while PostgreSQL or Redis is
+   * down). On stop, what was not started is handed back and the batches in flight finish.
+   */
   private async run(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     for (;;) {
+      while (inFlight.size > 0 && (inFlight.size >= this.concurrency || this.holding > 0)) {
+        await Promise.race(inFlight);
+      }
       const batch = await this.queue.take(this.d.env.WORKER_BATCH_SIZE, this.d.env.WORKER_BATCH_LINGER_MS);
-      if (batch.length === 0) return;
+      if (batch.length === 0) break;
       if (this.stopping) {
         for (const m of batch) m.nak(); // not started: back to the stream at once
         continue;
       }
-      const end = this.d.metrics.batchSeconds.startTimer();
-      this.d.metrics.batchSize.observe(batch.length);
-      // The ack wait is short (a killed worker's messages come back within seconds), so a
-      // batch legitimately held longer — a slow transaction, a payment — reports progress.
-      const keepAlive = this.keepAlive(batch);
-      try {
-        await this.processWithRetry(batch);
-      } catch (err) {
-        // Never let one batch stop the worker: its messages come back after a short delay.
-        this.d.log.error({ err }, 'batch failed unexpectedly; messages will be redelivered');
-        for (const m of batch) m.nak(1000);
-      } finally {
-        clearInterval(keepAlive);
-      }
-      end();
+      const running: Promise<void> = this.runBatch(batch).finally(() => {
+        inFlight.delete(running);
+        this.d.metrics.batchesInFlight.set(inFlight.size);
+      });
+      inFlight.add(running);
+      this.d.metrics.batchesInFlight.set(inFlight.size);
+      this.peakInFlight = Math.max(this.peakInFlight, inFlight.size);
     }
+    await Promise.all(inFlight);
+  }
+
+  private async runBatch(batch: JsMsg[]): Promise<void> {
+    const end = this.d.metrics.batchSeconds.startTimer();
+    this.d.metrics.batchSize.observe(batch.length);
+    // The ack wait is short (a killed worker's messages come back within seconds), so a
+    // batch legitimately held longer — a slow transaction, a payment — reports progress.
+    const keepAlive = this.keepAlive(batch);
+    try {
+      await this.processWithRetry(batch);
+    } catch (err) {
+      // Never let one batch stop the worker: its messages come back after a short delay.
+      this.d.log.error({ err }, 'batch failed unexpectedly; messages will be redelivered');
+      for (const m of batch) m.nak(1000);
+    } finally {
+      clearInterval(keepAlive);
+    }
+    end();
   }
 
   private async processWithRetry(batch: JsMsg[]): Promise<void> {
@@ -217,7 +247,12 @@ export class OrderConsumer {
             for (const m of batch) m.nak(); // handed back: another worker retries it at once
             return;
           }
-          await this.holdFor(Math.min(200 * 2 ** attempt, 5000), batch);
+          this.holding++;
+          try {
+            await this.holdFor(Math.min(200 * 2 ** attempt, 5000), batch);
+          } finally {
+            this.holding--;
+          }
           continue;
         }
         if (batch.length > 1) {
