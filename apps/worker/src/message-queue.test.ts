@@ -30,3 +30,30 @@ describe('MessageQueue.take with a linger', () => {
     expect((await taking).length).toBe(1);
   });
 });
+
+describe('MessageQueue.whenHolding (a full batch waiting: start another beside those in flight)', () => {
+  it('resolves once n messages wait, not before', async () => {
+    const q = new MessageQueue(100);
+    let ready = false;
+    const waiting = q.whenHolding(3).then(() => {
+      ready = true;
+    });
+    void q.push(msg(1));
+    void q.push(msg(2));
+    await Promise.resolve();
+    expect(ready).toBe(false);
+    void q.push(msg(3));
+    await waiting;
+    expect(ready).toBe(true);
+  });
+
+  it('resolves at once when enough wait already, and when the queue closes', async () => {
+    const q = new MessageQueue(100);
+    void q.push(msg(1));
+    await q.whenHolding(1);
+    const waiting = q.whenHolding(50);
+    q.close();
+    await waiting;
+    expect(q.closed).toBe(true);
+  });
+});

@@ -64,9 +64,15 @@ export class OrderConsumer {
   private readonly concurrency: number;
   /** Batches waiting out a PostgreSQL or Redis outage: while any does, no new batch starts. */
   private holding = 0;
+  /** Resolves on stop(): a hold (an outage's backoff, a payment's latency) ends at once. */
+  private readonly stopped: Promise<void>;
+  private signalStop: () => void = () => undefined;
 
   constructor(private readonly d: ConsumerDeps) {
     this.concurrency = d.env.WORKER_CONCURRENCY;
+    this.stopped = new Promise<void>((r) => {
+      this.signalStop = r;
+    });
     this.queue = new MessageQueue(d.env.WORKER_BATCH_SIZE * 2);
     this.batchDeps = {
       ...d,
@@ -174,6 +180,7 @@ export class OrderConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     this.state = 'stopping';
+    this.signalStop();
     // Wake the pump first (it may wait for room), then stop the pull.
     this.queue.close();
     this.messages?.stop();
@@ -183,8 +190,8 @@ export class OrderConsumer {
   }
 
   /**
-   * Takes batches and runs up to WORKER_CONCURRENCY of them at once: while one batch waits on
-   * Redis or PostgreSQL the next one claims and persists. Two batches in flight are exactly two
+   * Takes batches and runs up to WORKER_CONCURRENCY of them at once when a backlog waits: while
+   * one batch waits on Redis or PostgreSQL the next one claims and persists. Two batches in flight are exactly two
    * workers' batches (every step is repeatable and checks the state it expects), so a redelivered
    * copy of an order in another batch is settled once. A new batch starts only when a slot is
    * free and no batch is holding for an outage (nothing more is taken while PostgreSQL or Redis is
@@ -192,9 +199,19 @@ export class OrderConsumer {
    */
   private async run(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
+    const full = this.d.env.WORKER_BATCH_SIZE;
     for (;;) {
-      while (inFlight.size > 0 && (inFlight.size >= this.concurrency || this.holding > 0)) {
-        await Promise.race(inFlight);
+      // Another batch starts beside those in flight only when a full one is waiting (a backlog):
+      // a worker that keeps up with the intake lets the messages gather while its batch runs, so
+      // its batches stay large (a half-empty batch costs nearly as much as a full one).
+      // Once the queue is closed (stop), what is left is taken at once and handed back.
+      while (
+        inFlight.size > 0 &&
+        !this.queue.closed &&
+        (inFlight.size >= this.concurrency || this.holding > 0 || this.queue.size < full)
+      ) {
+        const room = inFlight.size < this.concurrency && this.holding === 0;
+        await Promise.race(room ? [...inFlight, this.queue.whenHolding(full)] : inFlight);
       }
       const batch = await this.queue.take(this.d.env.WORKER_BATCH_SIZE, this.d.env.WORKER_BATCH_LINGER_MS);
       if (batch.length === 0) break;
@@ -302,7 +319,7 @@ export class OrderConsumer {
     const step = this.keepAliveStep();
     for (let left = ms; left > 0 && !this.stopping; left -= step) {
       this.touch(batch);
-      await sleep(Math.min(step, left));
+      await Promise.race([sleep(Math.min(step, left)), this.stopped]);
     }
   }
 
