@@ -1,5 +1,5 @@
 import type { OrderMessage } from '@surge/contracts';
-import { createPrisma } from '@surge/db';
+import { createSqlPool } from '@surge/db';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { persistOrders } from '../../apps/worker/src/persist-orders.ts';
@@ -15,12 +15,12 @@ import { createTestDatabase, eventually, type TestDatabase } from '../support/se
  */
 describe('persist statement', () => {
   let db: TestDatabase;
-  let prisma: ReturnType<typeof createPrisma>;
+  let sql: ReturnType<typeof createSqlPool>;
   let other: pg.Client;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    prisma = createPrisma(db.url);
+    sql = createSqlPool(db.url);
     other = new pg.Client({ connectionString: db.url });
     await other.connect();
     await other.query(
@@ -30,7 +30,7 @@ describe('persist statement', () => {
   });
   afterAll(async () => {
     await other.end();
-    await prisma.$disconnect();
+    await sql.end();
     await db.drop();
   });
 
@@ -65,7 +65,7 @@ describe('persist statement', () => {
       `INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, correlation_id, epoch, updated_at)
        VALUES ('race-1', 'ps', 'u1', 1, 'key-race-1', 'corr-race-1', 1, now())`,
     );
-    const persisting = persistOrders(prisma, [message('race-1', 'u1'), message('fresh-1', 'u2')]);
+    const persisting = persistOrders(sql, [message('race-1', 'u1'), message('fresh-1', 'u2')]);
     await eventually(async () => (await blockedSessions()) > 0, 10_000);
     await other.query('COMMIT');
     const r = await persisting;
@@ -75,7 +75,7 @@ describe('persist statement', () => {
   });
 
   it('the key of another order id is a key conflict, with no row', async () => {
-    const r = await persistOrders(prisma, [{ ...message('thief-1', 'u1'), idempotencyKey: 'key-race-1' }]);
+    const r = await persistOrders(sql, [{ ...message('thief-1', 'u1'), idempotencyKey: 'key-race-1' }]);
     expect([...r.keyConflict]).toEqual(['thief-1']);
     const { rows } = await other.query(`SELECT 1 FROM orders WHERE id = 'thief-1'`);
     expect(rows).toHaveLength(0);
@@ -85,7 +85,7 @@ describe('persist statement', () => {
     await other.query('BEGIN');
     await other.query(`SELECT id FROM sales WHERE id = 'ps' FOR UPDATE`);
     await other.query(`UPDATE sales SET epoch = epoch + 1 WHERE id = 'ps'`);
-    const persisting = persistOrders(prisma, [message('late-1', 'u3', 1)]);
+    const persisting = persistOrders(sql, [message('late-1', 'u3', 1)]);
     await eventually(async () => (await blockedSessions()) > 0, 10_000);
     await other.query('COMMIT');
     const r = await persisting;
@@ -97,7 +97,7 @@ describe('persist statement', () => {
   it('the crash hook runs before the statement is sent: a crash there leaves no row', async () => {
     const crash = new Error('crash');
     await expect(
-      persistOrders(prisma, [message('crash-1', 'u4', 2)], {
+      persistOrders(sql, [message('crash-1', 'u4', 2)], {
         beforeCommit: () => {
           throw crash;
         },

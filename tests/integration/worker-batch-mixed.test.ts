@@ -1,9 +1,10 @@
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { MSG_HEADERS, natsNames } from '@surge/contracts';
+import { createSqlPool } from '@surge/db';
 import { OrderScripts, saleKeys } from '@surge/hot-state';
 import { createLogger } from '@surge/infra';
-import { describe, expect } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import { deadLetter } from '../../apps/worker/src/dead-letter.ts';
 import { createWorkerMetrics } from '../../apps/worker/src/metrics.ts';
 import { createPaymentSimulator } from '../../apps/worker/src/payment.ts';
@@ -68,6 +69,9 @@ describe('one worker batch with mixed outcomes', () => {
     const accepted = new Set(answers.map((a) => a.body.result?.data.orderId ?? ''));
 
     const { prisma, nats, redis } = server.services.stores;
+    // The worker's per-batch statements go through a plain pg pool (createSqlPool).
+    const sql = createSqlPool(stack.db.url);
+    onTestFinished(() => sql.end());
     const names = natsNames(stack.ns);
     await nats.jsm.consumers.add(names.stream, {
       durable_name: names.consumer,
@@ -92,6 +96,7 @@ describe('one worker batch with mixed outcomes', () => {
       env: { SURGE_FAULT_WORKER_CRASH: '' },
       log: createLogger('silent', 'test-worker'),
       prisma,
+      sql,
       scripts: new OrderScripts(redis),
       metrics,
       // Every other decision declines the card.

@@ -1,6 +1,6 @@
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { type DeadLetterReason, natsNames, type OrderMessage } from '@surge/contracts';
-import { isDatabaseUnavailable, type PrismaClient } from '@surge/db';
+import { isDatabaseUnavailable, type PrismaClient, type Sql } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 import {
   type EventFeed,
@@ -22,6 +22,8 @@ export interface ConsumerDeps {
   env: WorkerEnv;
   log: Logger;
   prisma: PrismaClient;
+  /** The per-batch statements' pool (createSqlPool). */
+  sql: Sql;
   scripts: OrderScripts;
   nats: NatsHandle;
   metrics: WorkerMetrics;

@@ -1,5 +1,5 @@
 import type { OrderMessage } from '@surge/contracts';
-import type { PrismaClient } from '@surge/db';
+import type { PrismaClient, Sql } from '@surge/db';
 
 /**
  * The batch's persist step, the PostgreSQL half (docs/architecture.md#the-epoch-fence): ONE
@@ -37,7 +37,7 @@ interface PersistRow {
 }
 
 export async function persistOrders(
-  prisma: PrismaClient,
+  sql: Sql,
   orders: OrderMessage[],
   hooks: {
     /**
@@ -60,14 +60,14 @@ export async function persistOrders(
   };
   if (orders.length === 0) return result;
   hooks.beforeCommit?.();
-  let rows = await persistStatement(prisma, orders, hooks);
+  let rows = await persistStatement(sql, orders, hooks);
   // A row another transaction committed while this statement waited on it (ON CONFLICT) is not
   // in the statement's snapshot: such ids are judged again by a second statement, which sees it.
   // What is still missing then is a key taken by another order id.
   const unseen = new Set(rows.filter(isUnseen).map((r) => r.id));
   if (unseen.size > 0) {
     const again = await persistStatement(
-      prisma,
+      sql,
       orders.filter((o) => unseen.has(o.orderId)),
       hooks,
     );
@@ -99,14 +99,48 @@ function isUnseen(r: PersistRow): boolean {
  * redelivery from a new row).
  */
 async function persistStatement(
-  prisma: PrismaClient,
+  sql: Sql,
   orders: OrderMessage[],
   hooks: { replayGenOf?: (orderId: string) => number; recordless?: (orderId: string) => boolean },
 ): Promise<PersistRow[]> {
-  const saleIds = [...new Set(orders.map((o) => o.saleId))];
-  return prisma.$queryRaw<PersistRow[]>`
+  const n = orders.length;
+  const ids = new Array<string>(n);
+  const sales = new Array<string>(n);
+  const users = new Array<string>(n);
+  const quantities = new Array<number>(n);
+  const keys = new Array<string>(n);
+  const corrs = new Array<string>(n);
+  const epochs = new Array<number>(n);
+  const created = new Array<string>(n);
+  const recordless = new Array<boolean>(n);
+  const gens = new Array<number>(n);
+  const saleIds: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const o = orders[i] as OrderMessage;
+    ids[i] = o.orderId;
+    sales[i] = o.saleId;
+    if (!saleIds.includes(o.saleId)) saleIds.push(o.saleId);
+    users[i] = o.userId;
+    quantities[i] = o.quantity;
+    keys[i] = o.idempotencyKey;
+    corrs[i] = o.correlationId;
+    epochs[i] = o.epoch;
+    created[i] = validDate(o.reservedAt);
+    recordless[i] = hooks.recordless?.(o.orderId) ?? false;
+    gens[i] = hooks.replayGenOf?.(o.orderId) ?? 0;
+  }
+  const { rows } = await sql.query<PersistRow>({
+    name: 'surge-persist-orders',
+    text: PERSIST_SQL,
+    values: [saleIds, ids, sales, users, quantities, keys, corrs, epochs, created, recordless, gens],
+  });
+  return rows;
+}
+
+/** The statement (see persistStatement), a named statement: parsed once per connection. */
+const PERSIST_SQL = `
     WITH sale AS MATERIALIZED (
-      SELECT id, epoch FROM sales WHERE id = ANY(${saleIds}::text[]) ORDER BY id FOR SHARE
+      SELECT id, epoch FROM sales WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE
     ),
     msg AS MATERIALIZED (
       SELECT v.*,
@@ -114,12 +148,8 @@ async function persistStatement(
              WHEN v.recordless AND (s.epoch IS NULL OR v.epoch <> s.epoch) THEN 'forged'
              ELSE 'fresh' END AS verdict
       FROM unnest(
-        ${orders.map((o) => o.orderId)}::text[], ${orders.map((o) => o.saleId)}::text[],
-        ${orders.map((o) => o.userId)}::text[], ${orders.map((o) => o.quantity)}::int[],
-        ${orders.map((o) => o.idempotencyKey)}::text[], ${orders.map((o) => o.correlationId)}::text[],
-        ${orders.map((o) => o.epoch)}::int[], ${orders.map((o) => validDate(o.reservedAt))}::timestamptz[],
-        ${orders.map((o) => hooks.recordless?.(o.orderId) ?? false)}::boolean[],
-        ${orders.map((o) => hooks.replayGenOf?.(o.orderId) ?? 0)}::int[]
+        $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[],
+        $9::timestamptz[], $10::boolean[], $11::int[]
       ) WITH ORDINALITY AS v(id, sale_id, user_id, quantity, key, corr, epoch, created, recordless, gen, n)
       LEFT JOIN sale s ON s.id = v.sale_id
     ),
@@ -144,7 +174,6 @@ async function persistStatement(
       o.replay_gen AS "replayGen"
     FROM msg LEFT JOIN orders o ON o.id = msg.id AND msg.verdict = 'fresh'
     ORDER BY msg.n`;
-}
 
 /**
  * The one insert of a FAILED row (docs/architecture.md#dead-letters-and-replay): an accepted order
@@ -175,23 +204,39 @@ function validDate(iso: string): string {
  * UPDATE itself; only the ones another delivery decided first are read again.
  */
 export async function decidePayments(
-  prisma: PrismaClient,
+  sql: Sql,
   decisions: { orderId: string; status: 'CONFIRMED' | 'FAILED_PAYMENT'; reason: string | null }[],
 ): Promise<Map<string, string>> {
-  if (decisions.length === 0) return new Map();
-  const ids = decisions.map((d) => d.orderId);
-  const updated = await prisma.$queryRaw<{ id: string; status: string }[]>`
+  const stored = new Map<string, string>();
+  if (decisions.length === 0) return stored;
+  const n = decisions.length;
+  const ids = new Array<string>(n);
+  const statuses = new Array<string>(n);
+  const reasons = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const d = decisions[i] as (typeof decisions)[number];
+    ids[i] = d.orderId;
+    statuses[i] = d.status;
+    reasons[i] = d.reason;
+  }
+  const { rows: updated } = await sql.query<{ id: string; status: string }>({
+    name: 'surge-decide-payments',
+    text: `
     UPDATE orders AS o
     SET status = v.status::"OrderStatus", failure_reason = v.reason, updated_at = now()
-    FROM unnest(${ids}::text[], ${decisions.map((d) => d.status)}::text[], ${decisions.map((d) => d.reason)}::text[])
-      AS v(id, status, reason)
+    FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, status, reason)
     WHERE o.id = v.id AND o.status = 'PENDING'
-    RETURNING o.id, o.status::text AS status`;
-  const stored = new Map(updated.map((s) => [s.id, s.status]));
-  const rest = ids.filter((id) => !stored.has(id));
-  if (rest.length > 0) {
-    const found = await prisma.$queryRaw<{ id: string; status: string }[]>`
-      SELECT id, status::text AS status FROM orders WHERE id = ANY(${rest}::text[])`;
+    RETURNING o.id, o.status::text AS status`,
+    values: [ids, statuses, reasons],
+  });
+  for (const s of updated) stored.set(s.id, s.status);
+  if (stored.size < n) {
+    const rest = ids.filter((id) => !stored.has(id));
+    const { rows: found } = await sql.query<{ id: string; status: string }>({
+      name: 'surge-read-statuses',
+      text: 'SELECT id, status::text AS status FROM orders WHERE id = ANY($1::text[])',
+      values: [rest],
+    });
     for (const f of found) stored.set(f.id, f.status);
   }
   return stored;

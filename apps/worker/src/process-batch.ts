@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { DeadLetterReason } from '@surge/contracts';
-import type { PrismaClient } from '@surge/db';
+import type { PrismaClient, Sql } from '@surge/db';
 import type { ClaimReply, FinishReply, OrderScripts, SaleKeys } from '@surge/hot-state';
 import type { EventFeed, Logger } from '@surge/infra';
 import {
@@ -20,6 +20,8 @@ export interface BatchDeps {
   env: Pick<WorkerEnv, 'SURGE_FAULT_WORKER_CRASH'>;
   log: Logger;
   prisma: PrismaClient;
+  /** The per-batch statements (persist, payments, status reads) go straight through `pg`. */
+  sql: Sql;
   scripts: OrderScripts;
   metrics: WorkerMetrics;
   payment: ReturnType<typeof createPaymentSimulator>;
@@ -46,7 +48,7 @@ type OrderDelivery = Extract<Delivery, { kind: 'order' }>;
  * Returns how many orders it settled.
  */
 export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<number> {
-  const { prisma, scripts, keysOf, metrics, env, log } = deps;
+  const { prisma, sql, scripts, keysOf, metrics, env, log } = deps;
   const deliveries = msgs.map(readDelivery);
   const orders: OrderDelivery[] = [];
   for (const d of deliveries) {
@@ -82,7 +84,7 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   const crash = env.SURGE_FAULT_WORKER_CRASH;
   const replayGen = new Map(toPersist.map((d) => [d.order.orderId, d.replayGen]));
   const persisted = await persistOrders(
-    prisma,
+    sql,
     toPersist.map((d) => d.order),
     {
       beforeCommit: crash === 'before-commit' ? () => process.kill(process.pid, 'SIGKILL') : undefined,
@@ -140,8 +142,11 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
 
   if (finished.length > 0) {
     const ids = finished.map((d) => d.order.orderId);
-    const rows = await prisma.$queryRaw<{ id: string; status: string }[]>`
-      SELECT id, status::text AS status FROM orders WHERE id = ANY(${ids}::text[])`;
+    const { rows } = await sql.query<{ id: string; status: string }>({
+      name: 'surge-read-statuses',
+      text: 'SELECT id, status::text AS status FROM orders WHERE id = ANY($1::text[])',
+      values: [ids],
+    });
     for (const r of rows) current.set(r.id, r.status);
     // A finished record without its row: its reservation was settled as FAILED by a dead
     // letter (a poison copy of this message); give the accepted order its final row (I3).
@@ -154,7 +159,7 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   const unpaid = settle.filter((d) => needsPayment(current.get(d.order.orderId)));
   if (unpaid.length > 0 && deps.payment.latencyMs > 0) await deps.holdFor(deps.payment.latencyMs, msgs);
   const stored = await decidePayments(
-    prisma,
+    sql,
     unpaid.map((d) => ({ orderId: d.order.orderId, ...deps.payment.decide() })),
   );
   for (const [id, status] of stored) current.set(id, status);

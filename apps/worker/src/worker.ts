@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createSqlPool } from '@surge/db';
 import { failureCountKey, OrderScripts, saleKeys } from '@surge/hot-state';
 import {
   connectStores,
@@ -25,11 +26,17 @@ export async function startWorker(source = processEnv(), logger?: Logger) {
   const stores = await connectStores(env, { name: `surge-worker-${env.workerId}`, log });
   const { redis, prisma, nats } = stores;
   const metrics = createWorkerMetrics();
+  // One connection per batch in flight, and one spare for a batch's second statement.
+  const sql = createSqlPool(env.DATABASE_URL, {
+    max: env.WORKER_CONCURRENCY + 1,
+    onError: (err) => log.warn({ err }, 'an idle PostgreSQL connection failed'),
+  });
   const events = new EventFeed(redis, ns, `worker ${env.workerId}`);
   const consumer = new OrderConsumer({
     env,
     log,
     prisma,
+    sql,
     scripts: new OrderScripts(redis),
     nats,
     metrics,
@@ -105,6 +112,7 @@ export async function startWorker(source = processEnv(), logger?: Logger) {
       http.close();
       http.closeAllConnections();
       await stores.close();
+      await sql.end();
     },
   };
 }
