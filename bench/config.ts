@@ -18,7 +18,18 @@ export const num = (name: string, def: number, max = Number.POSITIVE_INFINITY): 
 /** A text setting of the benches ('' when unset). */
 export const text = (name: string): string => process.env[name] ?? '';
 
+/** `BENCH_ONLY`: '' runs every phase; 'latency' only the maximum and 80 % of it (bench/rate-latency.ts). */
+const ONLY = ['', 'latency'] as const;
+function only(): (typeof ONLY)[number] {
+  const v = text('BENCH_ONLY');
+  const found = ONLY.find((o) => o === v);
+  if (found === undefined)
+    throw new Error(`BENCH_ONLY must be one of ${ONLY.filter(Boolean).join(', ')} or unset, got ${v}`);
+  return found;
+}
+
 export const CFG = {
+  only: only(),
   durationS: num('BENCH_DURATION_S', 10),
   warmupS: num('BENCH_WARMUP_S', 2),
   /** Measured load of the tRPC run with two workers alongside. */

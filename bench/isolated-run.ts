@@ -11,12 +11,14 @@ import { BASELINE_JS, CFG, serverEnv, workerEnv } from './config.ts';
 import {
   createBenchSale,
   guestCookies,
+  type LoadOutput,
   load,
   type Outcomes,
   percentiles,
   type SecondSample,
 } from './load.ts';
-import { cpuSeconds, peakRss, streamCount } from './probes.ts';
+import { OpenLoop, type OpenLoopOutput, type OpenLoopStats } from './open-loop.ts';
+import { cpuSeconds, machineCpuTicks, peakRss, streamCount } from './probes.ts';
 
 export type SideName = 'baseline' | 'trpc';
 
@@ -32,7 +34,14 @@ export interface IntakeResult {
   peakRssBytes: number;
   serverCpuUsPerReq: number;
   generatorCpuPct: number;
+  /** CPU of the server process and of the run's workers during the measured load, % of one core. */
+  serverCpuPct: number;
+  workersCpuPct: number;
+  /** The whole machine's busy CPU during the measured load (/proc/stat), % of all its cores. */
+  machineBusyPct: number;
   streamMessages: number | null;
+  /** The open loop's own figures (a load held to a rate). */
+  openLoop?: OpenLoopStats;
   /** Accepted per second and p99 per second of the measured load (for the picture). */
   perSecond: SecondSample[];
 }
@@ -142,7 +151,12 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
       return started;
     };
 
-    /** Warm-up (not counted) if asked, then the measured load, with the server's CPU and peak RSS. */
+    /**
+     * Warm-up (not counted) if asked, then the measured load, with the server's CPU and peak
+     * RSS. Without `rate`: autocannon's closed loop, as fast as answered. With `rate`: the
+     * open loop (bench/open-loop.ts), paced at `rate` requests/s, latency from each request's
+     * scheduled time; its pool first runs 1 s at the rate, not counted, to open its connections.
+     */
     const measureIntake = async (
       durationS: number,
       o: { label: string; warmup: boolean; keyPrefix: string; progress: string; rate?: number },
@@ -152,35 +166,68 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
         process.stdout.write('warming up… ');
         await load({ ...common, durationS: CFG.warmupS, keyPrefix: `${o.keyPrefix}w` });
       }
-      process.stdout.write(`${o.progress}… `);
-      const pid = server.pid ?? 0;
-      const cpuBefore = cpuSeconds(pid);
-      const genBefore = process.cpuUsage();
-      const out = await load({ ...common, durationS, keyPrefix: o.keyPrefix, rate: o.rate });
-      const genCpu = process.cpuUsage(genBefore);
-      const serverCpuS = cpuSeconds(pid) - cpuBefore;
-      const peakRssBytes = peakRss(pid);
-      const streamMessages = await streamCount(ns);
-      assertAlive(procs);
-      return {
-        label: o.label,
-        durationS: out.result.duration,
-        accepted: out.result['2xx'],
-        responses: out.latencies.length,
-        ...percentiles(out.latencies),
-        rejections: out.rejections,
-        peakRssBytes,
-        serverCpuUsPerReq: out.latencies.length > 0 ? (serverCpuS * 1e6) / out.latencies.length : 0,
-        generatorCpuPct: ((genCpu.user + genCpu.system) / 1e6 / out.result.duration) * 100,
-        streamMessages,
-        perSecond: out.perSecond,
-      };
+      const paced = o.rate ? new OpenLoop(url, CFG.connections) : null;
+      try {
+        const openLoopRun = (rate: number, d: number, keyPrefix: string) =>
+          (paced as OpenLoop).run({ path, userHeaders, outcomes, rate, durationS: d, keyPrefix });
+        if (o.rate) await openLoopRun(o.rate, 1, `${o.keyPrefix}p`);
+        process.stdout.write(`${o.progress}… `);
+        const pid = server.pid ?? 0;
+        const workerPids = procs.filter((p) => p !== server && p.running()).map((p) => p.pid ?? 0);
+        const cpuBefore = cpuSeconds(pid);
+        const workersBefore = workerPids.reduce((t, w) => t + cpuSeconds(w), 0);
+        const machineBefore = machineCpuTicks();
+        const genBefore = process.cpuUsage();
+        const wallBefore = performance.now();
+        const out = o.rate
+          ? await openLoopRun(o.rate, durationS, o.keyPrefix)
+          : fromAutocannon(await load({ ...common, durationS, keyPrefix: o.keyPrefix }));
+        const wallS = (performance.now() - wallBefore) / 1000;
+        const genCpu = process.cpuUsage(genBefore);
+        const serverCpuS = cpuSeconds(pid) - cpuBefore;
+        const workersCpuS = workerPids.reduce((t, w) => t + cpuSeconds(w), 0) - workersBefore;
+        const machineAfter = machineCpuTicks();
+        const peakRssBytes = peakRss(pid);
+        const streamMessages = await streamCount(ns);
+        assertAlive(procs);
+        return {
+          label: o.label,
+          durationS: out.durationS,
+          accepted: out.accepted,
+          responses: out.latencies.length,
+          ...percentiles(out.latencies),
+          rejections: out.rejections,
+          peakRssBytes,
+          serverCpuUsPerReq: out.latencies.length > 0 ? (serverCpuS * 1e6) / out.latencies.length : 0,
+          generatorCpuPct: ((genCpu.user + genCpu.system) / 1e6 / wallS) * 100,
+          serverCpuPct: (serverCpuS / wallS) * 100,
+          workersCpuPct: (workersCpuS / wallS) * 100,
+          machineBusyPct:
+            ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
+          streamMessages,
+          perSecond: out.perSecond,
+          ...(out.stats ? { openLoop: out.stats } : {}),
+        };
+      } finally {
+        await paced?.close();
+      }
     };
     return { ...run, startWorkers, measureIntake };
   } catch (err) {
     await done();
     throw err;
   }
+}
+
+/** autocannon's result in the open loop's shape. */
+function fromAutocannon(out: LoadOutput): Omit<OpenLoopOutput, 'stats'> & { stats?: undefined } {
+  return {
+    durationS: out.result.duration,
+    accepted: out.result['2xx'],
+    latencies: out.latencies,
+    rejections: out.rejections,
+    perSecond: out.perSecond,
+  };
 }
 
 /** A process of the run that died while it should have been running fails the run. */

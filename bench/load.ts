@@ -1,6 +1,7 @@
 /**
- * The load: autocannon (keep-alive) posting `order.place`, one unique idempotency key per
- * request, the users taken in turn; and what the client saw of each request.
+ * The closed-loop load: autocannon (keep-alive) posting `order.place` as fast as answered, one
+ * unique idempotency key per request, the users taken in turn; and what the client saw of each
+ * request. The load held to a rate is bench/open-loop.ts.
  */
 import { randomBytes } from 'node:crypto';
 import autocannon, { type Result } from 'autocannon';
@@ -58,8 +59,9 @@ export interface LoadOutput {
 }
 
 /**
- * Runs autocannon for `durationS`: every request a unique idempotency key, the users taken in
- * turn. Latencies are those of every answered request; rejections are counted by the reason in
+ * Runs autocannon for `durationS` as fast as the server answers (closed loop: each connection
+ * sends its next request when the previous answer has arrived; for a load held to a rate see
+ * bench/open-loop.ts): every request a unique idempotency key, the users taken in turn. Latencies are those of every answered request; rejections are counted by the reason in
  * the error body (`error.data.reason`), or by HTTP status when there is none. The order id of
  * every 2xx answer (`result.data.orderId`) goes into `outcomes.accepted`; the idempotency key of
  * every request without an answer (in flight when autocannon stops, timed out, connection lost)
@@ -72,8 +74,6 @@ export function load(o: {
   durationS: number;
   keyPrefix: string;
   outcomes: Outcomes;
-  /** Requests per second over all connections (autocannon `overallRate`); absent: as fast as answered. */
-  rate?: number;
 }): Promise<LoadOutput> {
   const run = randomBytes(4).toString('hex');
   const latencies: number[] = [];
@@ -90,7 +90,6 @@ export function load(o: {
         duration: o.durationS,
         pipelining: 1,
         timeout: 10,
-        ...(o.rate ? { overallRate: Math.max(1, Math.round(o.rate)) } : {}),
         requests: [
           {
             method: 'POST',
@@ -116,22 +115,7 @@ export function load(o: {
             },
             onResponse: (status, body, context) => {
               o.outcomes.unanswered.delete(String(context.key));
-              let parsed: {
-                result?: { data?: { orderId?: string } };
-                error?: { data?: { reason?: string } };
-              };
-              try {
-                parsed = JSON.parse(body);
-              } catch {
-                parsed = {};
-              }
-              if (status >= 200 && status < 300) {
-                const id = parsed.result?.data?.orderId;
-                if (id) o.outcomes.accepted.add(id);
-                else count('(2xx without orderId)');
-                return;
-              }
-              count(parsed.error?.data?.reason ?? `HTTP ${status}`);
+              recordAnswer(status, body, o.outcomes, count);
             },
           },
         ],
@@ -157,8 +141,39 @@ export function load(o: {
   });
 }
 
-/** Whole seconds only (the last partial one, as autocannon stops, is left out); a silent second is 0. */
-function perSecond(seconds: { accepted: number; latencies: number[] }[], durationS: number): SecondSample[] {
+/**
+ * What an answer says: a 2xx answer's order id goes into `outcomes.accepted`; any other answer
+ * is counted by `error.data.reason` (HTTP status when there is none).
+ */
+export function recordAnswer(
+  status: number,
+  body: string,
+  outcomes: Outcomes,
+  count: (reason: string) => void,
+): void {
+  let parsed: {
+    result?: { data?: { orderId?: string } };
+    error?: { data?: { reason?: string } };
+  };
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = {};
+  }
+  if (status >= 200 && status < 300) {
+    const id = parsed.result?.data?.orderId;
+    if (id) outcomes.accepted.add(id);
+    else count('(2xx without orderId)');
+    return;
+  }
+  count(parsed.error?.data?.reason ?? `HTTP ${status}`);
+}
+
+/** Whole seconds only (the last partial one, as the load stops, is left out); a silent second is 0. */
+export function perSecond(
+  seconds: { accepted: number; latencies: number[] }[],
+  durationS: number,
+): SecondSample[] {
   return Array.from({ length: Math.min(seconds.length, Math.floor(durationS)) }, (_, i) => {
     const s = seconds[i];
     return {

@@ -14,7 +14,12 @@ export function headerLines(started: number): string[] {
   return [
     `Surge order-intake benchmark, ${new Date(started).toISOString()}`,
     `machine: ${machineLine()}`,
-    `load: autocannon ${CFG.connections} connections (keep-alive), ${CFG.durationS} s measured after ` +
+    `load average at start: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}${CFG.only ? `; BENCH_ONLY=${CFG.only}` : ''}`,
+    `load: autocannon ${CFG.connections} connections (keep-alive, closed loop; the 80 % phase: an undici ` +
+      `pool of as many connections, paced, open loop), ${CFG.durationS} s measured after ` +
       `${CFG.warmupS} s warm-up, ${CFG.users} users, 1 sale (stock ${CFG.stock.toLocaleString('en-US')}, ` +
       `perUserLimit ${CFG.perUserLimit}), quantity 1, unique idempotency key per request`,
     'servers: built JS, NODE_ENV=production, rate limits off, LOG_LEVEL=warn; the baseline alone, ' +

@@ -10,12 +10,14 @@
  * server) it then waits for the drain and prints persisted orders/s, the time from the last
  * accept to the last row final, the worker's peak RSS, dead letters and the end-to-end
  * invariant check (I1 I2 I3 I5), measures the rate of raw multi-row inserts into the same
- * database, and compares one worker with two (alongside the load and from a backlog).
- * See docs/benchmarks.md.
+ * database, and compares one worker with two (alongside the load and from a backlog); then the
+ * latency at the maximum (closed loop) and at 80 % of it (an open loop paced at that rate,
+ * bench/open-loop.ts). `BENCH_ONLY=latency` runs that last phase alone. See docs/benchmarks.md.
  */
 /*
  * Layout: config.ts (what runs, each process's environment), isolated-run.ts (a run's database,
- * namespace, server and workers), load.ts (autocannon and what the client saw), probes.ts (CPU,
+ * namespace, server and workers), load.ts (autocannon's closed loop and what the client saw),
+ * open-loop.ts and pacing.ts (the load held to a rate), probes.ts (CPU,
  * memory, worker metrics, stream depth, persisted rows), pipeline.ts (the worker runs),
  * raw-insert.ts (PostgreSQL's own ceiling), rate-latency.ts (p50/p95/p99 at the maximum and at
  * 80 % of it), live-latency.ts, report.ts (the tables). The
@@ -33,7 +35,7 @@ import { type IntakeResult, printWarnings, runBenchMain, startRun } from './isol
 import { type LiveLatency, latencyLines, measureLiveLatency } from './live-latency.ts';
 import { runPipeline } from './pipeline.ts';
 import { powCostLines } from './pow-cost.ts';
-import { rateLatencyLines, runRateLatency } from './rate-latency.ts';
+import { type RateLatency, rateLatencyLines, runRateLatency } from './rate-latency.ts';
 import { headerLines, intakeReport, pipelineTable } from './report.ts';
 import { benchTimelineSvg } from './timeline-chart.ts';
 
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   for (const line of headerLines(started)) console.log(line);
 
+  if (CFG.only === 'latency') return latencyOnly(started);
   const baseline = await runBaseline();
   // Interleaved, twice: the machine's other load varies from second to second.
   const backlogs = CFG.backlogS > 0 ? [1, 2, 1, 2] : [];
@@ -66,8 +69,7 @@ async function main(): Promise<void> {
     ...(noWorker ? [{ label: 'tRPC, no worker (1st backlog)', perSecond: noWorker.perSecond }] : []),
     { label: 'tRPC + 1 worker', perSecond: one.intake.perSecond },
     { label: 'tRPC + 2 workers', perSecond: two.intake.perSecond },
-    { label: 'tRPC + 1 worker, maximum', perSecond: rates.max.perSecond },
-    { label: `tRPC + 1 worker, 80 % (${Math.round(rates.targetRate)}/s)`, perSecond: rates.at80.perSecond },
+    ...ratePhases(rates),
   ]);
   console.log(`\npicture (accepted/s and p99 per second, each phase): ${picture}`);
   process.stdout.write('\nlive latency: setting up… ');
@@ -86,6 +88,24 @@ async function main(): Promise<void> {
     console.error('\nEND-TO-END INVARIANT CHECK FAILED');
     process.exitCode = 1;
   }
+}
+
+/** `BENCH_ONLY=latency`: the maximum and 80 % of it, their lines and their picture. */
+async function latencyOnly(started: number): Promise<void> {
+  const rates = await runRateLatency();
+  console.log('');
+  for (const line of rateLatencyLines(rates)) console.log(line);
+  console.log(
+    `\npicture (accepted/s and p99 per second, each phase): ${writePicture(started, ratePhases(rates))}`,
+  );
+  console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+function ratePhases(rates: RateLatency): Parameters<typeof benchTimelineSvg>[1] {
+  return [
+    { label: 'tRPC + 1 worker, maximum', perSecond: rates.max.perSecond },
+    { label: `tRPC + 1 worker, 80 % (${Math.round(rates.targetRate)}/s)`, perSecond: rates.at80.perSecond },
+  ];
 }
 
 /** Writes the run's picture into `BENCH_OUT_DIR` (default `.bench/`, git-ignored); returns its path. */
