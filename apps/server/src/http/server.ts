@@ -74,11 +74,18 @@ export function createHttpServer(services: AppServices, webDist: string): Server
           // Counted across servers in Redis first (http/stream-caps.ts): 429 past SSE_MAX_PER_IP.
           // The plain live.sale and live.queue then go to their fan-outs, the rest to tRPC.
           const served = fanout(url, req);
-          void services.streams.admit(req, res, services.clientIp(req)).then((ok) => {
-            if (!ok) return;
-            if (served) served(req, res, () => void trpc(req, res));
-            else void trpc(req, res);
-          });
+          services.streams
+            .admit(req, res, services.clientIp(req))
+            .then((ok) => {
+              if (!ok) return;
+              if (served) served(req, res, () => void trpc(req, res));
+              else void trpc(req, res);
+            })
+            .catch((err: unknown) => {
+              // One stream's fault ends that stream, never the process.
+              services.log.error({ err, path }, 'a stream failed to open; it ends');
+              if (!res.destroyed) res.destroy();
+            });
           return;
         }
         void trpc(req, res);
