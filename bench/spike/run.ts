@@ -18,7 +18,7 @@ import { ADMIN_PASSWORD, serverEnv, text, workerEnv } from '../config.ts';
 import { guestCookies, percentiles } from '../load.ts';
 import { cpuSeconds, peakRss } from '../probes.ts';
 import { timelineSvg } from './chart.ts';
-import { call, parallel, rankCorrelation, Timeline } from './crowd.ts';
+import { bare, call, closeCrowd, parallel, rankCorrelation, Timeline } from './crowd.ts';
 import { fanOut, runB, type SpikeContext } from './queued.ts';
 
 const num = (name: string, def: number) => {
@@ -73,6 +73,7 @@ for (const app of [server, worker])
       console.error(`\n!! ${app.report()}\n!! (whole log: ${relative(ROOT, logDir)}/${app.label}.log)\n`);
   });
 const stop = async () => {
+  closeCrowd();
   await Promise.allSettled([server.stop(), worker.stop()]);
   await cleanupNamespace(ns);
   await db.drop().catch(() => undefined);
@@ -122,7 +123,15 @@ try {
           cookies[u] as string,
         );
     });
+    // The floor: a bare request of the same server (POST /healthz with an order's headers and
+    // body, same client and connections), before and after the orders.
+    const floorInput = (u: number, i: number) => ({
+      saleId: 'cost-acc',
+      quantity: 1,
+      idempotencyKey: `spike-fl-${u}-${i}`,
+    });
     const kinds: [string, string, (u: number, i: number) => unknown][] = [
+      ['floor', 'floor', floorInput],
       [
         'accepted',
         'accepted',
@@ -139,6 +148,7 @@ try {
         (u, i) => ({ saleId: 'cost-sold', quantity: 1, idempotencyKey: `spike-so-${u}-${i}` }),
       ],
       ['replay', 'replay', (u) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-replay-${u}` })],
+      ['floor again', 'floor', floorInput],
     ];
     const cost = new Map<string, { perS: number; cpuUs: number; share: number }>();
     for (const [name, label, input] of kinds) {
@@ -148,7 +158,8 @@ try {
       await parallel(CONN, async (w) => {
         for (let i = 0; Date.now() < until; i++) {
           const u = name === 'replay' ? (w + i * CONN) % replayUsers : (w + i * CONN) % CROWD;
-          await call(url, tl, 'order.place', 'mutation', input(u, i), cookies[u] as string);
+          if (label === 'floor') await bare(url, tl, input(u, i), cookies[u] as string);
+          else await call(url, tl, 'order.place', 'mutation', input(u, i), cookies[u] as string);
         }
       });
       const cpu = cpuSeconds(pid) - cpu0;
@@ -160,11 +171,16 @@ try {
       });
     }
     const accUs = cost.get('accepted')?.cpuUs ?? 1;
+    const floors = [cost.get('floor')?.cpuUs ?? 0, cost.get('floor again')?.cpuUs ?? 0] as const;
+    const floorUs = (floors[0] + floors[1]) / 2;
     console.log('\nserver CPU per order.place answer, by kind (one kind at a time):');
     for (const [name, c] of cost)
       console.log(
-        `  ${name.padEnd(13)} ${c.cpuUs.toFixed(0).padStart(5)} µs  ×${(c.cpuUs / accUs).toFixed(2)} of accepted  ${c.perS.toFixed(0)} answers/s  (${(c.share * 100).toFixed(0)} % of that kind)`,
+        `  ${name.padEnd(13)} ${c.cpuUs.toFixed(0).padStart(5)} µs  ×${(c.cpuUs / accUs).toFixed(2)} of accepted  ${name.startsWith('floor') ? '' : `${(c.cpuUs - floorUs).toFixed(0).padStart(4)} µs above the floor (×${(c.cpuUs / floorUs).toFixed(2)})  `}${c.perS.toFixed(0)} answers/s  (${(c.share * 100).toFixed(0)} % of that kind)`,
       );
+    console.log(
+      `  the floor: POST /healthz with an order's headers and body (the same client and connections), answered without reading them: ${floors.map((f) => f.toFixed(0)).join(' µs before, ')} µs after the orders; ×${(floorUs / accUs).toFixed(2)} of accepted`,
+    );
   }
 
   // --- sampling the sale for the picture
