@@ -1,9 +1,8 @@
 /**
- * The spike bench's crowd: plain HTTP calls (undici, keep-alive) with a timeline of every
+ * The spike bench's crowd: plain HTTP calls (raw-http.ts, keep-alive) with a timeline of every
  * answer — when, which procedure, which reason — in 250 ms buckets for the picture.
  */
-import { request } from 'undici';
-import { agent } from '../../tests/support/client.ts';
+import { RawPool } from './raw-http.ts';
 
 export const BUCKET_MS = 250;
 
@@ -38,6 +37,23 @@ export class Timeline {
   }
 }
 
+const pools = new Map<string, RawPool>();
+const poolOf = (base: string) => {
+  let p = pools.get(base);
+  if (!p) {
+    p = new RawPool(base);
+    pools.set(base, p);
+  }
+  return p;
+};
+
+/** Closes the crowd's idle sockets. */
+export function closeCrowd(): void {
+  for (const p of pools.values()) p.close();
+  pools.clear();
+}
+
+/** One tRPC call of a shopper (raw-http.ts: the client's own cost kept small), its answer read whole. */
 export async function call(
   base: string,
   tl: Timeline | null,
@@ -47,25 +63,27 @@ export async function call(
   cookie: string,
 ): Promise<Answer> {
   const started = performance.now();
-  const res = await request(
+  const json = JSON.stringify(input);
+  const res =
     kind === 'mutation'
-      ? `${base}/trpc/${proc}`
-      : `${base}/trpc/${proc}?input=${encodeURIComponent(JSON.stringify(input))}`,
-    {
-      method: kind === 'mutation' ? 'POST' : 'GET',
-      dispatcher: agent,
-      headers: { cookie, ...(kind === 'mutation' ? { 'content-type': 'application/json' } : {}) },
-      body: kind === 'mutation' ? JSON.stringify(input) : undefined,
-    },
-  );
-  const text = await res.body.text();
+      ? await poolOf(base).request(
+          'POST',
+          `/trpc/${proc}`,
+          `cookie: ${cookie}\r\ncontent-type: application/json\r\n`,
+          json,
+        )
+      : await poolOf(base).request(
+          'GET',
+          `/trpc/${proc}?input=${encodeURIComponent(json)}`,
+          `cookie: ${cookie}\r\n`,
+        );
   let body: { result?: { data: unknown }; error?: { data?: { reason?: string } } } = {};
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(res.text);
   } catch {
     // counted by status below
   }
-  const reason = res.statusCode === 200 ? 'OK' : (body.error?.data?.reason ?? `HTTP ${res.statusCode}`);
+  const reason = res.status === 200 ? 'OK' : (body.error?.data?.reason ?? `HTTP ${res.status}`);
   const label =
     proc === 'order.place' && reason === 'OK'
       ? (body.result?.data as { replayed?: boolean })?.replayed
@@ -75,7 +93,29 @@ export async function call(
         ? proc
         : reason;
   tl?.record(proc, label, performance.now() - started);
-  return { status: res.statusCode, reason, data: body.result?.data };
+  return { status: res.status, reason, data: body.result?.data };
+}
+
+/**
+ * The floor of the cost phase: a bare request of the same server with the same client,
+ * connections, headers and body as an order — `POST /healthz`, which the server answers
+ * without reading the body or anything else (200 `{"status":"ok"}`).
+ */
+export async function bare(
+  base: string,
+  tl: Timeline | null,
+  input: unknown,
+  cookie: string,
+): Promise<number> {
+  const started = performance.now();
+  const res = await poolOf(base).request(
+    'POST',
+    '/healthz',
+    `cookie: ${cookie}\r\ncontent-type: application/json\r\n`,
+    JSON.stringify(input),
+  );
+  tl?.record('healthz', res.status === 200 ? 'floor' : `HTTP ${res.status}`, performance.now() - started);
+  return res.status;
 }
 
 /** Runs `workers` loops in parallel until each returns. */

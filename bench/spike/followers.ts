@@ -86,6 +86,11 @@ export class Followers {
     });
   }
 
+  /** The follower processes' ids (their CPU is measured). */
+  pids(): number[] {
+    return this.children.map((c) => c.pid as number);
+  }
+
   /** Streams that opened, were refused or failed so far. */
   settledStreams(): number {
     return this.settled.reduce((a, b) => a + b, 0);

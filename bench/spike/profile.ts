@@ -1,6 +1,7 @@
 /**
  * `npm run bench:spike:profile`: where a refusal's CPU goes. For each kind of `order.place`
- * answer of the spike bench's cost phase (accepted, NOT_ADMITTED, SOLD_OUT), a fresh built server
+ * answer of the spike bench's cost phase (accepted, NOT_ADMITTED, SOLD_OUT), the bare request
+ * of the same server (`floor`) and a `queue.join` before the start (`join`), a fresh built server
  * (no worker: none is needed for the answer) takes only that kind for a few seconds while its
  * V8 profiler runs — started and stopped over the inspector protocol, so the set-up (sessions,
  * the sale) stays out of the profile — and this prints its CPU per answer, self time by owner
@@ -13,10 +14,10 @@ import { freePort, spawnApp } from '../../scripts/spawn-app.mjs';
 import { TestClient } from '../../tests/support/client.ts';
 import { ROOT } from '../../tests/support/paths.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../../tests/support/services.ts';
-import { ADMIN_PASSWORD, serverEnv } from '../config.ts';
+import { ADMIN_PASSWORD, serverEnv, text } from '../config.ts';
 import { guestCookies } from '../load.ts';
 import { cpuSeconds } from '../probes.ts';
-import { call, parallel } from './crowd.ts';
+import { bare, call, closeCrowd, parallel } from './crowd.ts';
 
 interface Node {
   id: number;
@@ -104,7 +105,20 @@ function summary(p: Profile, answers: number): void {
     console.log(`    ${pct(ms)}  ${f}`);
 }
 
-const kinds = ['accepted', 'NOT_ADMITTED', 'SOLD_OUT'] as const;
+/**
+ * The kinds profiled (BENCH_SPIKE_PROFILE_KINDS, comma-separated, default all): the three
+ * `order.place` answers, `floor` (POST /healthz with an order's headers and body: the bare
+ * request of the same server) and `join` (`queue.join` before a queued sale's start).
+ */
+const ALL = ['floor', 'accepted', 'NOT_ADMITTED', 'SOLD_OUT', 'join'] as const;
+const picked = text('BENCH_SPIKE_PROFILE_KINDS')
+  .split(',')
+  .map((k) => k.trim())
+  .filter(Boolean);
+for (const k of picked)
+  if (!(ALL as readonly string[]).includes(k))
+    throw new Error(`BENCH_SPIKE_PROFILE_KINDS: unknown kind ${k} (kinds: ${ALL.join(', ')})`);
+const kinds = ALL.filter((k) => picked.length === 0 || picked.includes(k));
 const db = await createTestDatabase();
 const ns = newNamespace();
 try {
@@ -129,7 +143,9 @@ try {
         priceCents: 1000,
         totalStock: kind === 'SOLD_OUT' ? 0 : 10_000_000,
         perUserLimit: 100,
-        ...(kind === 'NOT_ADMITTED' ? { queue: { admitPerSecond: 1 } } : {}),
+        ...(kind === 'NOT_ADMITTED' || kind === 'join' ? { queue: { admitPerSecond: 1 } } : {}),
+        // Joins before the start (a random place each; joining again keeps it).
+        ...(kind === 'join' ? { startsAt: new Date(Date.now() + 3_600_000).toISOString() } : {}),
       });
       if (r.status !== 200) throw new Error(`createSale ${JSON.stringify(r.body)}`);
       const cookies = (await guestCookies(server.url, USERS)).map((h) => h.cookie as string);
@@ -140,16 +156,18 @@ try {
         await parallel(CONN, async (w) => {
           for (let i = 0; Date.now() < until; i++) {
             const u = (w + i * CONN) % USERS;
-            const a = await call(
-              server.url,
-              null,
-              'order.place',
-              'mutation',
-              { saleId, quantity: 1, idempotencyKey: `p-${kind}-${w}-${i}-${ms}` },
-              cookies[u] as string,
-            );
+            const order = { saleId, quantity: 1, idempotencyKey: `p-${kind}-${w}-${i}-${ms}` };
+            const cookie = cookies[u] as string;
+            if (kind === 'floor') {
+              if ((await bare(server.url, null, order, cookie)) === 200) wanted++;
+            } else if (kind === 'join') {
+              const a = await call(server.url, null, 'queue.join', 'mutation', { saleId }, cookie);
+              if (a.status === 200) wanted++;
+            } else {
+              const a = await call(server.url, null, 'order.place', 'mutation', order, cookie);
+              if (kind === 'accepted' ? a.status === 200 : a.reason === kind) wanted++;
+            }
             answers++;
-            if ((kind === 'accepted' ? a.status === 200 : a.reason === kind) || false) wanted++;
           }
         });
       };
@@ -169,6 +187,7 @@ try {
       console.log(`  profile: ${file}`);
       summary(profile, answers);
     } finally {
+      closeCrowd();
       await server.stop().catch(() => undefined);
     }
   }

@@ -5,6 +5,7 @@
  * follow `live.queue` over SSE from separate processes (followers.ts), the rest poll `queue.get`,
  * and each buys with the token once admitted.
  */
+import { readFileSync } from 'node:fs';
 import { cpuSeconds } from '../probes.ts';
 import { call, parallel, rankCorrelation, Timeline } from './crowd.ts';
 import { Followers, failedText, PER_ADDRESS, rssNow } from './followers.ts';
@@ -20,6 +21,8 @@ export interface SpikeContext {
   followers: number;
   followerProcesses: number;
   maxRunS: number;
+  /** The shared Redis's process when it runs on this machine (its CPU is measured), else null. */
+  redisPid: number | null;
   createSale(o: Record<string, unknown>): Promise<void>;
   sampleLoop(saleId: string, tl: Timeline, done: () => boolean): Promise<void>;
   report(
@@ -155,6 +158,25 @@ export async function runB(c: SpikeContext): Promise<void> {
     toFollow = [];
   };
   const flusher = setInterval(flush, 100);
+  // Who spends the machine's two cores while the crowd joins: CPU of each process, sampled at
+  // the join phase's start, at the sale's start and when the last join is answered.
+  const cpuNow = () => ({
+    server: cpuSeconds(c.pid),
+    redis: c.redisPid === null ? Number.NaN : cpuSeconds(c.redisPid),
+    bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    followers: f.pids().reduce((s, p) => s + cpuSeconds(p), 0),
+    machine: machineBusySeconds(),
+    atMs: Date.now(),
+    joins: 0,
+  });
+  const cpuJoin0 = cpuNow();
+  let cpuAtStart: ReturnType<typeof cpuNow> | null = null;
+  const atStart = setTimeout(
+    () => {
+      cpuAtStart = { ...cpuNow(), joins };
+    },
+    Math.max(0, startsMs - Date.now()),
+  );
   await parallel(conn, async (w) => {
     for (let u = w; u < crowd; u += conn) {
       const a = await call(url, tl, 'queue.join', 'mutation', { saleId: 'spike-b' }, cookies[u] as string);
@@ -168,6 +190,8 @@ export async function runB(c: SpikeContext): Promise<void> {
     }
   });
   clearInterval(flusher);
+  clearTimeout(atStart);
+  const cpuJoin1 = { ...cpuNow(), joins };
   flush();
   limitFromMs = Math.max(startsMs, Date.now());
   const joinS = (Date.now() - tl.t0) / 1000;
@@ -177,6 +201,11 @@ export async function runB(c: SpikeContext): Promise<void> {
       ? ` (this machine does not fit ${crowd}: the rest lined up after them, in arrival order)`
       : '');
   console.log(`\nRun B: ${joinLine}; admitPerSecond ${c.rate}`);
+  const cpuLines = [
+    cpuLine('the 2 s before the start', cpuJoin0, cpuAtStart ?? cpuJoin1),
+    cpuLine('the whole join phase', cpuJoin0, cpuJoin1),
+  ];
+  for (const l of cpuLines) console.log(`  ${l}`);
 
   // Followers learn of their admission from their stream; a pool buys for them.
   const admitted: { u: number; token: string }[] = [];
@@ -244,7 +273,54 @@ export async function runB(c: SpikeContext): Promise<void> {
   );
   await c.report('Run B (queued)', tl, startsMs, soldOutMs, cpu0, bought, joinOrder, [
     joinLine,
+    ...cpuLines,
     `fairness among the ${early.length} who joined before the start (a random place each): ${early.filter((u) => bought[u]).length} bought; Spearman ρ(join order, bought) = ${rhoEarly.toFixed(3)}; over everyone (below) the latecomers' arrival order counts too`,
     `live.queue: ${streamsLine(c, Math.ceil(crowd / stride))}: ${done.opened} opened, ${done.refused} refused, ${failedText(done)}; ${done.frames} frames, ${(fromStart / runS).toFixed(0)} frames/s from the start to the end of the run; ${lostTotal} whose stream failed polled queue.get instead, as do the other shoppers`,
   ]);
+}
+
+/** CPU time of the whole machine (every core, every process) not idle, from /proc/stat. */
+function machineBusySeconds(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = (
+    readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
+  )
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+}
+
+interface CpuSample {
+  machine: number;
+  server: number;
+  redis: number;
+  bench: number;
+  followers: number;
+  atMs: number;
+  joins: number;
+}
+
+/** "CPU over <what> (n joins in s): server x % of a core (y µs per join), …" */
+function cpuLine(what: string, a: CpuSample, b: CpuSample): string {
+  const s = Math.max(0.001, (b.atMs - a.atMs) / 1000);
+  const n = b.joins - a.joins;
+  const part = (name: string, cpu: number) =>
+    Number.isNaN(cpu)
+      ? `${name} not measured`
+      : `${name} ${((100 * cpu) / s).toFixed(0)} % (${n > 0 ? ((cpu * 1e6) / n).toFixed(0) : '—'} µs/join)`;
+  return `CPU over ${what} (${n} joins in ${s.toFixed(1)} s; % of one core): ${[
+    part('server', b.server - a.server),
+    part('Redis', b.redis - a.redis),
+    part('bench client', b.bench - a.bench),
+    part('followers', b.followers - a.followers),
+    part(
+      'everything else on the machine',
+      b.machine -
+        a.machine -
+        (b.server - a.server) -
+        (b.bench - a.bench) -
+        (b.followers - a.followers) -
+        (Number.isNaN(b.redis) ? 0 : b.redis - a.redis),
+    ),
+  ].join(', ')}`;
 }

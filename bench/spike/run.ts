@@ -7,16 +7,18 @@
  * writes a picture of each run (docs/benchmarks/spike-*.svg). Per-user and per-IP rate limits
  * are switched off (the HTTP calls come from one client address); the output says so.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { spawnApp } from '../../scripts/spawn-app.mjs';
 import { TestClient } from '../../tests/support/client.ts';
 import { ROOT } from '../../tests/support/paths.ts';
-import { cleanupNamespace, createTestDatabase, newNamespace } from '../../tests/support/services.ts';
-import { ADMIN_PASSWORD, serverEnv, workerEnv } from '../config.ts';
+import { testRedis } from '../../tests/support/redis-client.ts';
+import { cleanupNamespace, createTestDatabase, newNamespace, SHARED } from '../../tests/support/services.ts';
+import { ADMIN_PASSWORD, serverEnv, text, workerEnv } from '../config.ts';
 import { guestCookies, percentiles } from '../load.ts';
 import { cpuSeconds, peakRss } from '../probes.ts';
 import { timelineSvg } from './chart.ts';
-import { call, parallel, rankCorrelation, Timeline } from './crowd.ts';
+import { bare, call, closeCrowd, parallel, rankCorrelation, Timeline } from './crowd.ts';
 import { fanOut, runB, type SpikeContext } from './queued.ts';
 
 const num = (name: string, def: number) => {
@@ -33,17 +35,45 @@ const MAX_RUN_S = num('BENCH_SPIKE_MAX_RUN_S', 90);
 const FOLLOWERS = num('BENCH_SPIKE_FOLLOWERS', 5000);
 const FOLLOWER_PROCESSES = num('BENCH_SPIKE_FOLLOWER_PROCESSES', 2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** BENCH_SPIKE_ONLY: the parts to run, comma-separated (default all): cost, a, fanout, b. */
+const PARTS = ['cost', 'a', 'fanout', 'b'] as const;
+const only = text('BENCH_SPIKE_ONLY')
+  .split(',')
+  .map((p) => p.trim())
+  .filter(Boolean);
+for (const p of only)
+  if (!(PARTS as readonly string[]).includes(p))
+    throw new Error(`BENCH_SPIKE_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
+const runs = (part: (typeof PARTS)[number]) => only.length === 0 || only.includes(part);
 
+// The server's and worker's whole output is kept (.bench/spike-<time>/), and the tail of a process
+// that exits while the bench still needs it is printed at once.
+const logDir = `${ROOT}/.bench/spike-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+mkdirSync(logDir, { recursive: true });
 const db = await createTestDatabase();
 const ns = newNamespace();
-const server = await spawnApp({ app: 'server', port: 'free', env: serverEnv(db, ns), waitReady: false });
+const server = await spawnApp({
+  app: 'server',
+  port: 'free',
+  env: serverEnv(db, ns),
+  waitReady: false,
+  logFile: `${logDir}/server.log`,
+});
 const worker = await spawnApp({
   app: 'worker',
   port: 'free',
   env: { ...workerEnv(db, ns, 'spike-w1'), PAYMENT_FAILURE_RATE: '0' },
   waitReady: false,
+  logFile: `${logDir}/worker.log`,
 });
+console.log(`logs: ${relative(ROOT, logDir)}/server.log, worker.log`);
+for (const app of [server, worker])
+  void app.exited.then(() => {
+    if (!app.stopping)
+      console.error(`\n!! ${app.report()}\n!! (whole log: ${relative(ROOT, logDir)}/${app.label}.log)\n`);
+  });
 const stop = async () => {
+  closeCrowd();
   await Promise.allSettled([server.stop(), worker.stop()]);
   await cleanupNamespace(ns);
   await db.drop().catch(() => undefined);
@@ -54,7 +84,9 @@ try {
   await Promise.all([server.ready(), worker.ready()]);
   const url = server.url;
   const pid = server.pid as number;
-  console.log(`bench:spike — crowd ${CROWD}, stock ${STOCK}, perUserLimit 1, ${CONN} connections`);
+  console.log(
+    `bench:spike — crowd ${CROWD}, stock ${STOCK}, perUserLimit 1, ${CONN} connections; parts: ${PARTS.filter(runs).join(', ')}`,
+  );
   console.log(
     'limits: RATE_LIMIT_PER_USER=0 and RATE_LIMIT_PER_IP=0 (per-IP rate limits switched off: the HTTP calls come from one client address); the live.queue streams come from separate processes over many 127.0.0.0/8 source addresses, SSE_MAX_PER_IP at its default',
   );
@@ -69,69 +101,87 @@ try {
   console.log(`sessions: ${CROWD} made beforehand in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
   // --- CPU per answer by kind: one kind of answer at a time, the server's CPU time over it.
-  await createSale({ id: 'cost-acc', totalStock: 10_000_000, perUserLimit: 100 });
-  await createSale({
-    id: 'cost-queued',
-    totalStock: 10_000_000,
-    perUserLimit: 100,
-    queue: { admitPerSecond: 1 },
-  });
-  await createSale({ id: 'cost-sold', totalStock: 0, perUserLimit: 100 });
-  const replayUsers = Math.min(CROWD, 1000);
-  await parallel(CONN, async (w) => {
-    for (let u = w; u < replayUsers; u += CONN)
-      await call(
-        url,
-        null,
-        'order.place',
-        'mutation',
-        { saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-replay-${u}` },
-        cookies[u] as string,
-      );
-  });
-  const kinds: [string, string, (u: number, i: number) => unknown][] = [
-    [
-      'accepted',
-      'accepted',
-      (u, i) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-acc-${u}-${i}` }),
-    ],
-    [
-      'NOT_ADMITTED',
-      'NOT_ADMITTED',
-      (u, i) => ({ saleId: 'cost-queued', quantity: 1, idempotencyKey: `spike-na-${u}-${i}` }),
-    ],
-    [
-      'SOLD_OUT',
-      'SOLD_OUT',
-      (u, i) => ({ saleId: 'cost-sold', quantity: 1, idempotencyKey: `spike-so-${u}-${i}` }),
-    ],
-    ['replay', 'replay', (u) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-replay-${u}` })],
-  ];
-  const cost = new Map<string, { perS: number; cpuUs: number; share: number }>();
-  for (const [name, label, input] of kinds) {
-    const tl = new Timeline();
-    const until = Date.now() + PHASE_S * 1000;
-    const cpu0 = cpuSeconds(pid);
+  if (runs('cost')) await costPhase();
+  async function costPhase() {
+    await createSale({ id: 'cost-acc', totalStock: 10_000_000, perUserLimit: 100 });
+    await createSale({
+      id: 'cost-queued',
+      totalStock: 10_000_000,
+      perUserLimit: 100,
+      queue: { admitPerSecond: 1 },
+    });
+    await createSale({ id: 'cost-sold', totalStock: 0, perUserLimit: 100 });
+    const replayUsers = Math.min(CROWD, 1000);
     await parallel(CONN, async (w) => {
-      for (let i = 0; Date.now() < until; i++) {
-        const u = name === 'replay' ? (w + i * CONN) % replayUsers : (w + i * CONN) % CROWD;
-        await call(url, tl, 'order.place', 'mutation', input(u, i), cookies[u] as string);
-      }
+      for (let u = w; u < replayUsers; u += CONN)
+        await call(
+          url,
+          null,
+          'order.place',
+          'mutation',
+          { saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-replay-${u}` },
+          cookies[u] as string,
+        );
     });
-    const cpu = cpuSeconds(pid) - cpu0;
-    const total = [...tl.totals().values()].reduce((a, b) => a + b, 0);
-    cost.set(name, {
-      perS: total / PHASE_S,
-      cpuUs: (cpu * 1e6) / total,
-      share: (tl.totals().get(label) ?? 0) / total,
+    // The floor: a bare request of the same server (POST /healthz with an order's headers and
+    // body, same client and connections), before and after the orders.
+    const floorInput = (u: number, i: number) => ({
+      saleId: 'cost-acc',
+      quantity: 1,
+      idempotencyKey: `spike-fl-${u}-${i}`,
     });
-  }
-  const accUs = cost.get('accepted')?.cpuUs ?? 1;
-  console.log('\nserver CPU per order.place answer, by kind (one kind at a time):');
-  for (const [name, c] of cost)
+    const kinds: [string, string, (u: number, i: number) => unknown][] = [
+      ['floor', 'floor', floorInput],
+      [
+        'accepted',
+        'accepted',
+        (u, i) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-acc-${u}-${i}` }),
+      ],
+      [
+        'NOT_ADMITTED',
+        'NOT_ADMITTED',
+        (u, i) => ({ saleId: 'cost-queued', quantity: 1, idempotencyKey: `spike-na-${u}-${i}` }),
+      ],
+      [
+        'SOLD_OUT',
+        'SOLD_OUT',
+        (u, i) => ({ saleId: 'cost-sold', quantity: 1, idempotencyKey: `spike-so-${u}-${i}` }),
+      ],
+      ['replay', 'replay', (u) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-replay-${u}` })],
+      ['floor again', 'floor', floorInput],
+    ];
+    const cost = new Map<string, { perS: number; cpuUs: number; share: number }>();
+    for (const [name, label, input] of kinds) {
+      const tl = new Timeline();
+      const until = Date.now() + PHASE_S * 1000;
+      const cpu0 = cpuSeconds(pid);
+      await parallel(CONN, async (w) => {
+        for (let i = 0; Date.now() < until; i++) {
+          const u = name === 'replay' ? (w + i * CONN) % replayUsers : (w + i * CONN) % CROWD;
+          if (label === 'floor') await bare(url, tl, input(u, i), cookies[u] as string);
+          else await call(url, tl, 'order.place', 'mutation', input(u, i), cookies[u] as string);
+        }
+      });
+      const cpu = cpuSeconds(pid) - cpu0;
+      const total = [...tl.totals().values()].reduce((a, b) => a + b, 0);
+      cost.set(name, {
+        perS: total / PHASE_S,
+        cpuUs: (cpu * 1e6) / total,
+        share: (tl.totals().get(label) ?? 0) / total,
+      });
+    }
+    const accUs = cost.get('accepted')?.cpuUs ?? 1;
+    const floors = [cost.get('floor')?.cpuUs ?? 0, cost.get('floor again')?.cpuUs ?? 0] as const;
+    const floorUs = (floors[0] + floors[1]) / 2;
+    console.log('\nserver CPU per order.place answer, by kind (one kind at a time):');
+    for (const [name, c] of cost)
+      console.log(
+        `  ${name.padEnd(13)} ${c.cpuUs.toFixed(0).padStart(5)} µs  ×${(c.cpuUs / accUs).toFixed(2)} of accepted  ${name.startsWith('floor') ? '' : `${(c.cpuUs - floorUs).toFixed(0).padStart(4)} µs above the floor (×${(c.cpuUs / floorUs).toFixed(2)})  `}${c.perS.toFixed(0)} answers/s  (${(c.share * 100).toFixed(0)} % of that kind)`,
+      );
     console.log(
-      `  ${name.padEnd(13)} ${c.cpuUs.toFixed(0).padStart(5)} µs  ×${(c.cpuUs / accUs).toFixed(2)} of accepted  ${c.perS.toFixed(0)} answers/s  (${(c.share * 100).toFixed(0)} % of that kind)`,
+      `  the floor: POST /healthz with an order's headers and body (the same client and connections), answered without reading them: ${floors.map((f) => f.toFixed(0)).join(' µs before, ')} µs after the orders; ×${(floorUs / accUs).toFixed(2)} of accepted`,
     );
+  }
 
   // --- sampling the sale for the picture
   const sampleLoop = (saleId: string, tl: Timeline, done: () => boolean) =>
@@ -195,7 +245,7 @@ try {
   };
 
   // --- Run A: unqueued, the crowd hammers order.place from the start.
-  {
+  if (runs('a')) {
     const startsMs = Date.now() + 1000;
     await createSale({
       id: 'spike-a',
@@ -246,12 +296,27 @@ try {
     followers: Math.min(FOLLOWERS, CROWD),
     followerProcesses: FOLLOWER_PROCESSES,
     maxRunS: MAX_RUN_S,
+    redisPid: await redisPid(),
     createSale,
     sampleLoop,
     report,
   };
-  await fanOut(ctx);
-  await runB(ctx);
+  if (runs('fanout')) await fanOut(ctx);
+  if (runs('b')) await runB(ctx);
 } finally {
   await stop();
+}
+
+/** The shared Redis's process id when it runs on this machine (its CPU is then measured), else null. */
+async function redisPid(): Promise<number | null> {
+  const redis = testRedis(SHARED.redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
+    return Number.isFinite(pid) && pid > 0 && cpuSeconds(pid) >= 0 ? pid : null;
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -214,4 +214,30 @@ describe('reservation scripts on real Redis', () => {
     expect(await scripts.adminUpdate(k, 'resume')).toBe('MISSING');
     expect(await redis.exists(k.hot)).toBe(0);
   });
+
+  it('queue-read-many reads the room and many places at once, each as queue-read reads it alone', async () => {
+    const row = { ...sale(), queueAdmitPerSecond: 5, queueTokenTtlS: 300, queueOutstandingFactor: 2 };
+    await scripts.writeHot(k, {
+      token: '',
+      hot: hotFields(row, row.totalStock, 60),
+      users: {},
+      orders: [],
+      expireAtSec: Math.ceil(Date.now() / 1000) + 3600,
+    });
+    for (const [i, u] of ['a', 'b', 'c'].entries()) await scripts.queueJoin(k, u, i / 10);
+    await scripts.admit(k);
+    const users = ['c', 'nobody', 'a', 'b'];
+    const many = await scripts.queueReadMany(k, users);
+    expect(many.places[1]).toBeNull();
+    for (const [i, u] of users.entries()) {
+      const one = await scripts.queueRead(k, u);
+      if (one === 'UNQUEUED' || one === 'REBUILDING') throw new Error(String(one));
+      expect(many.places[i]).toEqual(one.ticket);
+      expect({ ...many.room, nowMs: 0 }).toEqual({ ...one, nowMs: 0, ticket: null });
+    }
+    expect(many.places.map((p) => p?.rank)).toEqual([2, undefined, 0, 1]);
+    expect(many.places[2]?.admittedAtMs).toEqual(expect.any(Number));
+    const empty = await scripts.queueReadMany(k, []);
+    expect(empty.places).toEqual([]);
+  });
 });

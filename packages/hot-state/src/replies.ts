@@ -210,6 +210,26 @@ export function asRoomReply(step: string, reply: unknown): RoomReply {
   };
 }
 
+/** queue-read-many.lua: the room, and each asked user's place in order (null: no ticket). */
+export interface RoomPlaces {
+  room: RoomSnapshot;
+  places: ({ rank: number; admittedAtMs: number | null } | null)[];
+}
+
+export function asRoomPlaces(reply: unknown, users: number): RoomPlaces {
+  if (!Array.isArray(reply) || reply.length !== 14 + 2 * users || !reply.every((x) => typeof x === 'string'))
+    throw new UnexpectedReply('queue-read-many', reply);
+  const room = asRoomReply('queue-read-many', reply.slice(0, 14));
+  if (typeof room === 'string') throw new UnexpectedReply('queue-read-many', reply);
+  const places: RoomPlaces['places'] = new Array(users);
+  for (let i = 0; i < users; i++) {
+    const rank = Number(reply[14 + 2 * i]);
+    const admit = reply[15 + 2 * i] as string;
+    places[i] = rank >= 0 ? { rank, admittedAtMs: admit ? Number(admit) : null } : null;
+  }
+  return { room, places };
+}
+
 /** admit.lua: how many it admitted. */
 export function asAdmitReply(reply: unknown): number {
   if (Array.isArray(reply) && reply.length === 1 && typeof reply[0] === 'number') return reply[0];

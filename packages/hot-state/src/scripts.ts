@@ -8,6 +8,7 @@ import markPublishedLua from './lua/mark-published.lua';
 import preludeLua from './lua/prelude.lua';
 import queueJoinLua from './lua/queue-join.lua';
 import queueReadLua from './lua/queue-read.lua';
+import queueReadManyLua from './lua/queue-read-many.lua';
 import reReserveLua from './lua/re-reserve.lua';
 import reconcileReadLua from './lua/reconcile-read.lua';
 import releaseReservationLua from './lua/release-reservation.lua';
@@ -25,6 +26,7 @@ import {
   asReplyList,
   asReReserveReply,
   asReserveReply,
+  asRoomPlaces,
   asRoomReply,
   asTakenRecord,
   asWriteHotReply,
@@ -34,6 +36,7 @@ import {
   type ReleaseReply,
   type ReReserveReply,
   type ReserveReply,
+  type RoomPlaces,
   type RoomReply,
   type WriteHotReply,
 } from './replies.ts';
@@ -63,6 +66,7 @@ const STEPS = {
   surgeReconcileRead: reconcileReadLua,
   surgeQueueJoin: queueJoinLua,
   surgeQueueRead: queueReadLua,
+  surgeQueueReadMany: queueReadManyLua,
   surgeAdmit: admitLua,
 } as const;
 type ScriptName = keyof typeof STEPS;
@@ -135,6 +139,11 @@ export class OrderScripts {
   /** The waiting room's figures and, with a userId, that user's ticket. */
   async queueRead(k: SaleKeys, userId = ''): Promise<RoomReply> {
     return asRoomReply('queue-read', await this.call('surgeQueueRead', k, userId));
+  }
+
+  /** The room's figures and the places of many users in one step (live.queue's followers). */
+  async queueReadMany(k: SaleKeys, userIds: readonly string[]): Promise<RoomPlaces> {
+    return asRoomPlaces(await this.call('surgeQueueReadMany', k, ...userIds), userIds.length);
   }
 
   /** One tick of the admission clock (admit.lua): how many were admitted. */

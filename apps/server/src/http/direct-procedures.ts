@@ -41,7 +41,7 @@ function lean<S extends z.ZodType>(
   run: (input: z.output<S>, userId: string, correlationId: string, req: IncomingMessage) => Promise<unknown>,
 ): DirectProcedure {
   const { sessions } = server.domain;
-  return async (req: IncomingMessage, res: ServerResponse, raw: unknown) => {
+  return async (req: IncomingMessage, _res: ServerResponse, raw: unknown) => {
     if (server.log.isLevelEnabled('debug')) return DECLINE;
     const parsed = schema.safeParse(raw);
     if (!parsed.success) return DECLINE;
@@ -49,13 +49,16 @@ function lean<S extends z.ZodType>(
     if (!userId) return DECLINE;
     // As the context does: the server's own correlation id, on the answer (and the order).
     const correlationId = randomUUID();
-    res.setHeader('X-Correlation-Id', correlationId);
     try {
-      return { data: await run(parsed.data, userId, correlationId, req) };
+      return { data: await run(parsed.data, userId, correlationId, req), correlationId };
     } catch (err) {
       const plain = isAppError(err) && err.status < 500 && Object.keys(err.extra).length === 0;
-      if (plain) return { fail: () => toTRPCError(err), cacheKey: err.reason };
-      return { fail: () => toTRPCError(err), ctx: { log: server.log.child({ correlationId }) } };
+      if (plain) return { fail: () => toTRPCError(err), cacheKey: err.reason, correlationId };
+      return {
+        fail: () => toTRPCError(err),
+        ctx: { log: server.log.child({ correlationId }) },
+        correlationId,
+      };
     }
   };
 }

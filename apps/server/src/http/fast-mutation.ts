@@ -66,13 +66,24 @@ export type DirectProcedure = (
 ) => Promise<DirectResult> | DirectResult;
 export type DirectResult =
   | typeof DECLINE
-  | { data: unknown }
+  /** `correlationId`: the answer's `X-Correlation-Id`, as the context sets it. */
+  | { data: unknown; correlationId: string }
   /** `ctx`: what `onError` gets as the context (the procedure's would carry the correlation id). */
-  | { fail: () => unknown; cacheKey?: string; ctx?: unknown };
+  | { fail: () => unknown; cacheKey?: string; ctx?: unknown; correlationId: string };
 export const DECLINE = Symbol('decline');
 
-/** Handles the request and returns true, or returns false having touched nothing. */
-export type FastMutationHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+/**
+ * Handles the request and returns true, or returns false having touched nothing. `head`: the
+ * headers the server sets on every such answer (name, value, …; HSTS, Cache-Control), not yet
+ * set on `res`: a lean answer writes them with its own in one `writeHead`, any other path sets
+ * them first.
+ */
+export type FastMutationHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  head: readonly string[],
+) => boolean;
 
 /** The @trpc/server version whose `resolveResponse` this file follows (and the test compares). */
 export const FOLLOWED_TRPC_VERSION = '11.22.1';
@@ -107,7 +118,7 @@ export function createFastMutationHandler<TRouter extends AnyTRPCRouter>(
   }
   const hosts = new HostCheck();
   /** Formatted answers of `DirectProcedure` errors by path and cache key. */
-  const known = new Map<string, { status: number; payload: string }>();
+  const known = new Map<string, { status: number; payload: string; length: string }>();
 
   const report = (
     error: TRPCError,
@@ -127,22 +138,29 @@ export function createFastMutationHandler<TRouter extends AnyTRPCRouter>(
     return { status: getHTTPStatusCode(json), body: JSON.stringify(transformTRPCResponse(config, json)) };
   };
 
-  /** The answer of a `DirectProcedure` that did not decline, as the call path would write it. */
+  /**
+   * The answer of a `DirectProcedure` that did not decline, as the call path would write it:
+   * the same headers in the same order (the server's, `X-Correlation-Id`, `content-type`,
+   * `vary`), written at once from one flat list with the body's length.
+   */
   function leanAnswer(
     res: ServerResponse,
     req: IncomingMessage,
     path: string,
     input: unknown,
     answer: Exclude<DirectResult, typeof DECLINE>,
+    head: readonly string[],
   ): void {
     let status = 200;
     let payload: string;
+    let length: string;
     if ('data' in answer) {
       payload = JSON.stringify({ result: { data: config.transformer.output.serialize(answer.data) } });
+      length = String(Buffer.byteLength(payload));
     } else {
       const key = answer.cacheKey === undefined ? undefined : `${path}\n${answer.cacheKey}`;
       const cached = key === undefined ? undefined : known.get(key);
-      if (cached) ({ status, payload } = cached);
+      if (cached) ({ status, payload, length } = cached);
       else {
         const error = getTRPCErrorFromUnknown(answer.fail());
         report(error, req, path, input, answer.ctx as Ctx | undefined);
@@ -150,13 +168,24 @@ export function createFastMutationHandler<TRouter extends AnyTRPCRouter>(
         const json = { error: shape };
         status = getHTTPStatusCode(json);
         payload = JSON.stringify(transformTRPCResponse(config, json));
+        length = String(Buffer.byteLength(payload));
         // Only an answer with nothing of this request in it (no stack, as in development).
-        if (key !== undefined && !('stack' in (shape.data as object))) known.set(key, { status, payload });
+        if (key !== undefined && !('stack' in (shape.data as object)))
+          known.set(key, { status, payload, length });
       }
     }
-    if (res.statusCode === 200) res.statusCode = status;
-    res.setHeader('content-type', 'application/json');
-    res.setHeader('vary', 'trpc-accept, accept');
+    const headers = head.slice();
+    headers.push(
+      'X-Correlation-Id',
+      answer.correlationId,
+      'content-type',
+      'application/json',
+      'vary',
+      'trpc-accept, accept',
+      'content-length',
+      length,
+    );
+    res.writeHead(status, headers);
     res.end(payload);
   }
 
@@ -166,6 +195,7 @@ export function createFastMutationHandler<TRouter extends AnyTRPCRouter>(
     url: URL,
     path: string,
     procedure: AnyTRPCProcedure,
+    head: readonly string[],
   ): Promise<void> {
     const signal = connectionSignal(req);
     // The adapter starts reading the body at once and fails a read past maxBodySize, but the
@@ -208,10 +238,11 @@ export function createFastMutationHandler<TRouter extends AnyTRPCRouter>(
       const raw = await getRawInput().catch(() => DECLINE);
       const answer = raw === DECLINE ? DECLINE : await lean(req, res, raw);
       if (answer !== DECLINE) {
-        leanAnswer(res, req, path, raw, answer);
+        leanAnswer(res, req, path, raw, answer, head);
         return;
       }
     }
+    for (let i = 0; i < head.length; i += 2) res.setHeader(head[i] as string, head[i + 1] as string);
 
     let ctx: Ctx | undefined;
     let status = 200;
@@ -288,7 +319,7 @@ export function createFastMutationHandler<TRouter extends AnyTRPCRouter>(
     res.end(payload);
   }
 
-  return function fastMutation(req, res, url) {
+  return function fastMutation(req, res, url, head) {
     if (req.method !== 'POST' || url.search !== '' || req.readableEnded) return false; // batch, …
     const h = req.headers;
     if (h['trpc-accept'] !== undefined || h.accept?.includes('application/jsonl')) return false;
@@ -304,7 +335,7 @@ export function createFastMutationHandler<TRouter extends AnyTRPCRouter>(
     const procedure = mutations.get(path);
     if (!procedure) return false; // queries, subscriptions, unknown (or lazy) paths, batches
     onHandled?.();
-    handle(req, res, url, path, procedure).catch(() => {
+    handle(req, res, url, path, procedure, head).catch(() => {
       // Only if the adapter's own last resort failed (a throwing error formatter): no answer.
       if (!res.writableEnded) res.destroy();
     });

@@ -48,11 +48,18 @@ export function liveFanouts(services: AppServices): (url: URL, req: IncomingMess
   });
   gauge(services, 'surge_live_sale_streams', 'live.sale streams served by the fan-out', liveSale);
   gauge(services, 'surge_live_queue_streams', 'live.queue streams served by the fan-out', liveQueue);
+  // A fault while serving one stream ends that stream, never the process (an unhandled
+  // rejection would shut the server down).
+  const guarded = (serving: Promise<void>, res: ServerResponse) =>
+    void serving.catch((err: unknown) => {
+      log.error({ err }, 'a live stream failed; it ends');
+      if (!res.destroyed) res.destroy();
+    });
   return (url, req) => {
     const saleId = SaleFanout.wants(url, req);
-    if (saleId) return (rq, rs, fallback) => void liveSale.serve(saleId, rq, rs, fallback);
+    if (saleId) return (rq, rs, fallback) => guarded(liveSale.serve(saleId, rq, rs, fallback), rs);
     const queued = QueueFanout.wants(url, req);
-    if (queued) return (rq, rs, fallback) => void liveQueue.serve(queued, rq, rs, fallback);
+    if (queued) return (rq, rs, fallback) => guarded(liveQueue.serve(queued, rq, rs, fallback), rs);
     return null;
   };
 }

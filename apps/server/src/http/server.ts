@@ -46,7 +46,17 @@ export function createHttpServer(services: AppServices, webDist: string): Server
   // live.sale and live.queue: served without tRPC's per-stream machinery (http/live-fanouts.ts).
   const fanout = liveFanouts(services);
   const web = staticFiles(webDist);
-  const hsts = services.env.NODE_ENV === 'production';
+  // The headers every answer starts with (name, value, …), Cache-Control last (/trpc/ only):
+  // `Connection: close` while shutting down; in production, served over TLS by the deployment,
+  // browsers keep to HTTPS (issue 10 L8); answers of /trpc/ may be personal (orders, sessions,
+  // the HUD): never kept by a shared cache or the browser (README.md#security, issue 10 L5).
+  const hsts =
+    services.env.NODE_ENV === 'production'
+      ? ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains']
+      : [];
+  const cacheControl = ['Cache-Control', 'private, no-store'];
+  const openHead: readonly string[] = [...hsts, ...cacheControl];
+  const closingHead: readonly string[] = ['Connection', 'close', ...hsts, ...cacheControl];
 
   // README.md#security: bounded header and request times (slow-loris), checked every second, and open
   // connections. A request timeout bounds receiving a request, not answering it: SSE streams
@@ -54,36 +64,41 @@ export function createHttpServer(services: AppServices, webDist: string): Server
   const server = createServer(
     { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 },
     (req, res) => {
-      if (services.isShuttingDown()) res.setHeader('Connection', 'close');
-      // Production is served over TLS (by the deployment): browsers keep to HTTPS (issue 10 L8).
-      if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+      const head = services.isShuttingDown() ? closingHead : openHead;
       const url = new URL(req.url ?? '/', 'http://surge.invalid');
       const path = url.pathname;
       if (path.startsWith('/trpc/')) {
-        // Answers may be personal (orders, sessions, the HUD): never kept by a shared cache or
-        // the browser (README.md#security, issue 10 L5).
-        res.setHeader('Cache-Control', 'private, no-store');
         const refusal = refuseTrpcRequest(req, url, services.env.allowedOrigins);
+        // The fast path writes `head` with its answer in one go; every other answer gets it here.
+        if (!refusal && fastMutation?.(req, res, url, head)) return;
+        for (let i = 0; i < head.length; i += 2) res.setHeader(head[i] as string, head[i + 1] as string);
         if (refusal) {
           req.resume();
           sendTrpcError(res, refusal.reason, refusal.message);
           return;
         }
-        if (fastMutation?.(req, res, url)) return;
         if (isSubscriptionRequest(req, path)) {
           // Counted across servers in Redis first (http/stream-caps.ts): 429 past SSE_MAX_PER_IP.
           // The plain live.sale and live.queue then go to their fan-outs, the rest to tRPC.
           const served = fanout(url, req);
-          void services.streams.admit(req, res, services.clientIp(req)).then((ok) => {
-            if (!ok) return;
-            if (served) served(req, res, () => void trpc(req, res));
-            else void trpc(req, res);
-          });
+          services.streams
+            .admit(req, res, services.clientIp(req))
+            .then((ok) => {
+              if (!ok) return;
+              if (served) served(req, res, () => void trpc(req, res));
+              else void trpc(req, res);
+            })
+            .catch((err: unknown) => {
+              // One stream's fault ends that stream, never the process.
+              services.log.error({ err, path }, 'a stream failed to open; it ends');
+              if (!res.destroyed) res.destroy();
+            });
           return;
         }
         void trpc(req, res);
         return;
       }
+      for (let i = 0; i < head.length - 2; i += 2) res.setHeader(head[i] as string, head[i + 1] as string);
       if (path === '/healthz') {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
         return;

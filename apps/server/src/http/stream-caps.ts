@@ -30,6 +30,13 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ttl)
 return 1`;
 
+const ADMIT_CMD = 'surgeSseAdmit';
+const RENEW_CMD = 'surgeSseRenew';
+type Scripted = Record<
+  typeof ADMIT_CMD | typeof RENEW_CMD,
+  (...args: (string | number)[]) => Promise<unknown>
+>;
+
 export interface StreamCapsConfig {
   /** Open streams per IP group across every server (`SSE_MAX_PER_IP`); 0 = off. */
   maxPerIp: number;
@@ -64,6 +71,11 @@ export class StreamCaps {
       onError(err: unknown): void;
     },
   ) {
+    // Sent by SHA (EVALSHA, EVAL after a NOSCRIPT): not the script's text with every stream.
+    if (shared) {
+      shared.redis.defineCommand(ADMIT_CMD, { numberOfKeys: 1, lua: ADMIT });
+      shared.redis.defineCommand(RENEW_CMD, { numberOfKeys: 1, lua: RENEW });
+    }
     this.renewal =
       shared && cfg.maxPerIp > 0
         ? startLoop(Math.max(50, Math.floor(cfg.leaseMs / 3)), () => this.renew(), shared.onError)
@@ -100,7 +112,12 @@ export class StreamCaps {
       let admitted = true;
       try {
         admitted =
-          (await this.shared.redis.eval(ADMIT, 1, key, id, this.cfg.maxPerIp, this.cfg.leaseMs)) === 1;
+          (await (this.shared.redis as unknown as Scripted)[ADMIT_CMD](
+            key,
+            id,
+            this.cfg.maxPerIp,
+            this.cfg.leaseMs,
+          )) === 1;
       } catch (err) {
         this.shared.onError(err); // Redis unreachable: this server's own count decides
       }
@@ -136,9 +153,14 @@ export class StreamCaps {
   private async renew(): Promise<void> {
     if (!this.shared || this.counted.size === 0) return;
     const byKey = new Map<string, string[]>();
-    for (const [id, key] of this.counted) byKey.set(key, [...(byKey.get(key) ?? []), id]);
+    for (const [id, key] of this.counted) {
+      const ids = byKey.get(key);
+      if (ids) ids.push(id);
+      else byKey.set(key, [id]);
+    }
     const pipeline = this.shared.redis.pipeline();
-    for (const [key, ids] of byKey) pipeline.eval(RENEW, 1, key, this.cfg.leaseMs, ...ids);
+    for (const [key, ids] of byKey)
+      (pipeline as unknown as Scripted)[RENEW_CMD](key, this.cfg.leaseMs, ...ids);
     await pipeline.exec();
   }
 }

@@ -42,7 +42,7 @@ describe('QueueFanout', () => {
   it('reads the room once per tick for every follower and sends each its own ticket when it changed', async () => {
     let cursor = 0;
     let now = T0 + 1000;
-    const reads = { room: 0, own: 0 };
+    const reads = { room: 0, places: [] as string[][] };
     const snapshot = (): RoomSnapshot => ({
       nowMs: now,
       cursor,
@@ -59,18 +59,20 @@ describe('QueueFanout', () => {
     });
     const rankOf = (user: string) => Number(user.slice(1));
     const room = {
-      open: async (_: string, user: string) => ({
-        room: snapshot(),
-        own: { rank: rankOf(user), admittedAtMs: null },
-      }),
+      knows: () => true,
       room: async () => {
         reads.room++;
         return snapshot();
       },
-      own: async (_: string, user: string) => {
-        reads.own++;
-        const rank = rankOf(user);
-        return { rank, admittedAtMs: rank < cursor ? T0 + 2000 : null };
+      places: async (_: string, users: string[]) => {
+        reads.places.push(users);
+        return {
+          room: snapshot(),
+          places: users.map((user) => {
+            const rank = rankOf(user);
+            return { rank, admittedAtMs: rank < cursor ? T0 + 2000 : null };
+          }),
+        };
       },
       sign: (_: string, user: string, expiresMs: number) => `token-${user}-${expiresMs}`,
     } as unknown as WaitingRoom;
@@ -88,11 +90,18 @@ describe('QueueFanout', () => {
       log: createLogger('silent', 'test'),
     });
     const followers = Array.from({ length: 40 }, (_, i) => ({ user: `u${i + 10}`, res: new FakeResponse() }));
-    for (const f of followers)
-      await fanout.serve('s', req(f.user), f.res as unknown as ServerResponse, () => {
-        throw new Error('fell back');
-      });
+    await Promise.all(
+      followers.map((f) =>
+        fanout.serve('s', req(f.user), f.res as unknown as ServerResponse, () => {
+          throw new Error('fell back');
+        }),
+      ),
+    );
     expect(fanout.size()).toBe(40);
+    // Streams opening in the same turn read their places together.
+    expect(reads.places.length).toBeLessThan(40);
+    expect(reads.places.flat().sort()).toEqual(followers.map((f) => f.user).sort());
+    reads.places = [];
     const frames = (f: { res: FakeResponse }) => f.res.writes.filter((w) => w.startsWith('data: '));
     expect(followers.every((f) => frames(f).length === 1)).toBe(true);
     const first = JSON.parse(
@@ -107,7 +116,7 @@ describe('QueueFanout', () => {
     cursor = 11;
     now += 100;
     await until(() => followers.every((f) => frames(f).length >= 2));
-    expect(reads.own).toBe(1);
+    expect(reads.places).toEqual([['u10']]);
     const [admitted, next] = followers.map((f) => JSON.parse(frames(f)[1]?.slice(6).split('\n')[0] ?? ''));
     expect(admitted).toMatchObject({ state: 'admitted', admissionToken: `token-u10-${T0 + 302_000}` });
     expect(next).toMatchObject({ state: 'waiting', position: 1, ahead: 0 });

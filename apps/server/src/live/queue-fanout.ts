@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { liveQueueInput } from '@surge/contracts';
 import type { RoomSnapshot } from '@surge/hot-state';
 import type { Logger } from '@surge/infra';
+import { appError } from '../errors.ts';
 import { ownReadDue, ticketOf } from '../queue/tickets.ts';
 import type { Own, WaitingRoom } from '../queue/waiting-room.ts';
 import type { SharedSampler } from './shared-sampler.ts';
@@ -13,6 +14,15 @@ import {
   sseEvent,
   trackedFrame,
 } from './sse-channels.ts';
+
+/** At most this many followers' places in one Redis step (a long script blocks Redis). */
+const READ_MANY_MAX = 1000;
+
+interface Opening {
+  userId: string;
+  resolve(v: { room: RoomSnapshot; own: Own | null }): void;
+  reject(err: unknown): void;
+}
 
 interface Follower {
   res: ServerResponse;
@@ -36,8 +46,9 @@ interface Follower {
  * race and a chain of web streams per stream. The room of a sale is read once per tick for all
  * its followers through the same SharedSampler hub the procedure uses (`queue:<saleId>`); a
  * follower's ticket is derived from that read and its own place (read again only when
- * `ownReadDue`, as the procedure does) and serialised only for its own stream, sent when it
- * changed. It takes the plain case — a valid input with no `lastEventId`, a guest session, a
+ * `ownReadDue`, as the procedure does — the places due in a tick read together in one Redis
+ * step, queue-read-many.lua, not one read per follower) and serialised only for its own
+ * stream, sent when it changed. It takes the plain case — a valid input with no `lastEventId`, a guest session, a
  * ticket in a queued sale — and gives the rest (a bad input, NO_SESSION, RATE_LIMITED,
  * SALE_NOT_FOUND, NOT_IN_QUEUE, an unqueued sale, Redis down when the stream opens) to tRPC.
  * An error after the stream opened (the room lost, Redis down on an own read) ends it with the
@@ -45,6 +56,8 @@ interface Follower {
  */
 export class QueueFanout {
   private readonly streams: SseChannels<Follower>;
+  /** Streams of a sale waiting for their first read of the room (see `openPlace`). */
+  private readonly opening = new Map<string, Opening[]>();
 
   constructor(
     private readonly d: {
@@ -85,14 +98,16 @@ export class QueueFanout {
   ): Promise<void> {
     const userId = this.d.userOf(req);
     if (!userId || this.streams.closing) return fallback();
-    let opened: Awaited<ReturnType<WaitingRoom['open']>>;
+    let opened: { room: RoomSnapshot; own: Own | null };
     try {
-      opened = await this.d.room.open(saleId, userId);
-      if (opened !== 'UNQUEUED') await this.d.chargeRead(req);
+      const known = this.d.room.knows(saleId);
+      if (!(known === true || (await known))) return fallback(); // tRPC answers SALE_NOT_FOUND
+      opened = await this.openPlace(saleId, userId);
+      if (!opened.own) return fallback(); // NOT_IN_QUEUE
+      await this.d.chargeRead(req);
     } catch {
-      return fallback(); // tRPC answers RATE_LIMITED, SALE_NOT_FOUND, NOT_IN_QUEUE, outages
+      return fallback(); // tRPC answers RATE_LIMITED, outages
     }
-    if (opened === 'UNQUEUED') return fallback(); // one frame, then `return`: tRPC's
     if (res.destroyed) return;
     this.streams.open(req, res);
     const { room, own } = opened;
@@ -108,6 +123,41 @@ export class QueueFanout {
     };
     this.send(saleId, f, room);
     this.streams.add(saleId, f);
+  }
+
+  /**
+   * A new follower's place: the streams of a sale opening in the same turn of the event loop
+   * read theirs together, in one Redis step (queue-read-many.lua), as the ticks do.
+   */
+  private openPlace(saleId: string, userId: string): Promise<{ room: RoomSnapshot; own: Own | null }> {
+    return new Promise((resolve, reject) => {
+      let batch = this.opening.get(saleId);
+      if (!batch) {
+        const mine: Opening[] = [];
+        batch = mine;
+        this.opening.set(saleId, mine);
+        setImmediate(() => {
+          this.opening.delete(saleId);
+          for (let i = 0; i < mine.length; i += READ_MANY_MAX) {
+            const part = mine.slice(i, i + READ_MANY_MAX);
+            this.d.room
+              .places(
+                saleId,
+                part.map((o) => o.userId),
+              )
+              .then(
+                ({ room, places }) => {
+                  for (const [j, o] of part.entries()) o.resolve({ room, own: places[j] ?? null });
+                },
+                (err: unknown) => {
+                  for (const o of part) o.reject(err);
+                },
+              );
+          }
+        });
+      }
+      batch.push({ userId, resolve, reject });
+    });
   }
 
   /** Streams open, for tests and metrics. */
@@ -127,7 +177,10 @@ export class QueueFanout {
           for (const f of ch.subscribers) end(f, RETURN);
           continue;
         }
-        for (const f of ch.subscribers) this.advance(saleId, f, room);
+        const due: Follower[] = [];
+        for (const f of ch.subscribers) if (this.advance(saleId, f, room)) due.push(f);
+        for (let i = 0; i < due.length; i += READ_MANY_MAX)
+          this.readPlaces(saleId, room, due.slice(i, i + READ_MANY_MAX));
       }
     })().catch((err: unknown) => {
       this.d.log.error({ err, saleId }, 'live.queue fan-out failed; its streams end');
@@ -135,31 +188,55 @@ export class QueueFanout {
     });
   }
 
-  /** One shared read of the room reaches a follower. */
-  private advance(saleId: string, f: Follower, room: RoomSnapshot): void {
-    if (f.reading || room.nowMs < f.atMs) return;
+  /**
+   * One shared read of the room reaches a follower: its frame, or true when its own place must
+   * be read again first (`ownReadDue`; the caller reads those of a tick together).
+   */
+  private advance(saleId: string, f: Follower, room: RoomSnapshot): boolean {
+    if (f.reading || room.nowMs < f.atMs) return false;
     if (!ownReadDue(room, f.own, f.ownReadAtMs)) {
       this.send(saleId, f, room);
-      return;
+      return false;
     }
     f.reading = true;
-    this.d.room.own(saleId, f.userId).then(
-      (mine) => {
-        f.reading = false;
-        if (f.res.destroyed) return;
-        if (mine === 'UNQUEUED') {
-          end(f, RETURN);
-          return;
-        }
-        f.own = mine;
-        f.ownReadAtMs = room.nowMs;
-        this.send(saleId, f, room);
-      },
-      (err: unknown) => {
-        f.reading = false;
-        end(f, sseEvent('serialized-error', this.d.errorData(err, { saleId })));
-      },
-    );
+    return true;
+  }
+
+  /**
+   * The places of a tick's due followers, with the room, in one Redis step (queue-read-many.lua)
+   * — not one read per follower. A follower whose ticket is gone gets NOT_IN_QUEUE; a failed
+   * read ends each stream with its error, as the procedure's generator throwing would.
+   */
+  private readPlaces(saleId: string, room: RoomSnapshot, due: Follower[]): void {
+    this.d.room
+      .places(
+        saleId,
+        due.map((f) => f.userId),
+      )
+      .then(
+        // The frame is derived from the shared read that found the place due (its time is the
+        // frame's id), as the procedure derives it: the same bytes.
+        ({ places }) => {
+          due.forEach((f, i) => {
+            f.reading = false;
+            if (f.res.destroyed) return;
+            const own = places[i];
+            if (!own) {
+              end(f, sseEvent('serialized-error', this.d.errorData(appError('NOT_IN_QUEUE'), { saleId })));
+              return;
+            }
+            f.own = own;
+            f.ownReadAtMs = room.nowMs;
+            if (room.nowMs >= f.atMs) this.send(saleId, f, room);
+          });
+        },
+        (err: unknown) => {
+          for (const f of due) {
+            f.reading = false;
+            end(f, sseEvent('serialized-error', this.d.errorData(err, { saleId })));
+          }
+        },
+      );
   }
 
   private send(saleId: string, f: Follower, room: RoomSnapshot): void {

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Ticket } from '@surge/contracts';
-import type { OrderScripts, RoomReply, RoomSnapshot, SaleKeys } from '@surge/hot-state';
+import type { OrderScripts, RoomPlaces, RoomReply, RoomSnapshot, SaleKeys } from '@surge/hot-state';
 import { isRedisUnavailable } from '@surge/infra';
 import { AppError, appError } from '../errors.ts';
 import type { SharedSampler } from '../live/shared-sampler.ts';
@@ -76,6 +76,15 @@ export class WaitingRoom {
     return mine.ticket;
   }
 
+  /**
+   * The room and the places of many followers in one Redis step (queue-read-many.lua): what a
+   * process's `live.queue` followers whose own place is due read per sale per tick, instead of
+   * one `own` each. A place is null when Redis holds no ticket for that user (NOT_IN_QUEUE).
+   */
+  async places(saleId: string, userIds: readonly string[]): Promise<RoomPlaces> {
+    return store(() => this.d.scripts.queueReadMany(this.d.keysOf(saleId), userIds));
+  }
+
   /** The room without anyone's place: what every `live.queue` stream of a sale shares per tick. */
   room(saleId: string): Promise<RoomSnapshot | 'UNQUEUED'> {
     return this.read(saleId, '');
@@ -144,7 +153,12 @@ export class WaitingRoom {
   }
 
   private async known(saleId: string): Promise<void> {
-    if (!(await this.d.catalog.exists(saleId))) throw appError('SALE_NOT_FOUND');
+    if (!(await this.knows(saleId))) throw appError('SALE_NOT_FOUND');
+  }
+
+  /** Whether the sale exists (the catalogue: no I/O for a sale seen before). */
+  knows(saleId: string): boolean | Promise<boolean> {
+    return this.d.catalog.exists(saleId);
   }
 
   private async read(saleId: string, userId: string): Promise<RoomSnapshot | 'UNQUEUED'> {
