@@ -136,12 +136,15 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
       n: number,
       tag: string,
       extraEnv: Record<string, string> = {},
+      /** Another build of the worker (bench:worker-ab compares builds). */
+      script?: string,
     ): Promise<SpawnedApp[]> => {
       const started = await Promise.all(
         Array.from({ length: n }, (_, i) => {
           const id = `bench-${tag}${i + 1}`;
           return spawn({
             app: 'worker',
+            ...(script ? { script } : {}),
             label: `worker ${id}`,
             env: { ...workerEnv(db, ns, id), ...extraEnv },
           });

@@ -5,7 +5,8 @@
  * drain it (persisted orders/s, worker CPU per order, batches), then the same load again with
  * those workers alongside (accepted/s ÷ the backlog's, the "server + worker ÷ server alone"
  * figure), and a raw insert of BENCH_RAW_ROWS / 5 rows (the drain ÷ raw ratio of that round).
- * Variants: BENCH_AB_VARIANTS, JSON `{"name": {"ENV": "value", "WORKERS": "2"}, …}`.
+ * Variants: BENCH_AB_VARIANTS, JSON `{"name": {"ENV": "value", "WORKERS": "2", "SCRIPT": "x.js"}, …}`
+ * (SCRIPT: another build of the worker, e.g. an older commit's bundled with scripts/bundle.mjs).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   try {
     for (let r = 1; r <= rounds; r++) {
       for (const [name, env] of Object.entries(variants)) {
-        const { WORKERS = '1', ...workerEnv } = env;
+        const { WORKERS = '1', SCRIPT, ...workerEnv } = env;
         process.stdout.write(`round ${r} ${name}: backlog… `);
         const alone = await run.measureIntake(CFG.backlogS, {
           label: 'no worker',
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
           keyPrefix: `r${r}${name}b`,
           progress: 'load',
         });
-        const ws = await run.startWorkers(Number(WORKERS), `${name}${r}-`, workerEnv);
+        const ws = await run.startWorkers(Number(WORKERS), `${name}${r}-`, workerEnv, SCRIPT);
         const ready = Date.now();
         const cpu0 = ws.reduce((s, w) => s + cpuSeconds(w.pid ?? 0), 0);
         process.stdout.write('drain… ');

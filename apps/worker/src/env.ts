@@ -18,10 +18,12 @@ const workerEnvSchema = commonEnvSchema.extend({
   /** Messages persisted per PostgreSQL transaction. */
   WORKER_BATCH_SIZE: int(100, 1),
   /**
-   * Batches in flight at once in one worker: the next batch claims and persists while the
-   * previous one waits on PostgreSQL or Redis (1: one at a time).
+   * Batches in flight at once in one worker when a backlog waits: the next batch claims and
+   * persists while the previous one waits on PostgreSQL or Redis. 1 (one at a time) by default:
+   * on a host the worker shares with the server, a second batch drains faster but takes the CPU
+   * the intake needs (docs/benchmarks.md#the-worker-pipelined-and-on-pg).
    */
-  WORKER_CONCURRENCY: int(2, 1),
+  WORKER_CONCURRENCY: int(1, 1),
   /** How long a batch that is not full waits for more messages (0: never). */
   WORKER_BATCH_LINGER_MS: int(5),
   /** JetStream ack wait: a killed worker's messages come back after it; held batches send `working()`. */

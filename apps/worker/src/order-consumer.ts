@@ -193,9 +193,9 @@ export class OrderConsumer {
 
   /**
    * Takes batches and runs up to WORKER_CONCURRENCY of them at once when a backlog waits: while
-   * one batch waits on Redis or PostgreSQL the next one claims and persists. Two batches in flight are exactly two
-   * workers' batches (every step is repeatable and checks the state it expects), so a redelivered
-   * copy of an order in another batch is settled once. A new batch starts only when a slot is
+   * one batch waits on Redis or PostgreSQL the next one claims and persists. Two batches in
+   * flight are exactly two workers' batches (every step is repeatable and checks the state it
+   * expects), so a redelivered copy of an order in another batch is settled once. A new batch starts only when a slot is
    * free and no batch is holding for an outage (nothing more is taken while PostgreSQL or Redis is
    * down). On stop, what was not started is handed back and the batches in flight finish.
    */
