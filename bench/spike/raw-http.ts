@@ -42,6 +42,10 @@ class Connection {
 
   send(request: string): Promise<RawAnswer> {
     return new Promise((ok, fail) => {
+      if (!this.alive) {
+        fail(new Error('socket closed'));
+        return;
+      }
       this.waiting = { ok, fail };
       this.socket.write(request);
     });
@@ -108,7 +112,10 @@ export class RawPool {
 
   /** Sends a request (its head after the `host` and `connection` lines, and its body). */
   async request(method: string, path: string, headers: string, body = ''): Promise<RawAnswer> {
-    const c = this.free.pop() ?? new Connection(this.host, this.port, () => undefined);
+    // An idle socket the server closed meanwhile (keep-alive timeout) is dropped, not reused.
+    let c = this.free.pop();
+    while (c && !c.alive) c = this.free.pop();
+    c ??= new Connection(this.host, this.port, () => undefined);
     const length = body === '' && method === 'GET' ? '' : `content-length: ${Buffer.byteLength(body)}\r\n`;
     const answer = await c.send(
       `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\nconnection: keep-alive\r\n${headers}${length}\r\n${body}`,

@@ -4,6 +4,7 @@ import {
   asMarkPublishedReply,
   asReleaseReply,
   asReserveReply,
+  asRoomPlaces,
   asTakenRecord,
   asWriteHotReply,
   UnexpectedReply,
@@ -34,5 +35,16 @@ describe('reading the replies of the Lua steps', () => {
     expect(() => asMarkPublishedReply('reserved')).toThrow(UnexpectedReply);
     expect(() => asWriteHotReply('1')).toThrow(UnexpectedReply);
     expect(() => asTakenRecord(0)).toThrow(UnexpectedReply);
+  });
+
+  it('reads the room and each asked place of queue-read-many, in order', () => {
+    const room = ['OK', '5000', '2', '9', '10', '1000', '9000', '0', '50', '300000', '1', '2', '-1', ''];
+    const r = asRoomPlaces([...room, '4', '', '-1', '', '0', '4200'], 3);
+    expect(r.room).toMatchObject({ nowMs: 5000, cursor: 2, lineLength: 9, ticket: null });
+    expect(r.places).toEqual([{ rank: 4, admittedAtMs: null }, null, { rank: 0, admittedAtMs: 4200 }]);
+    expect(asRoomPlaces(room, 0).places).toEqual([]);
+    // A reply of another length than the places asked for is not guessed at.
+    expect(() => asRoomPlaces([...room, '4', ''], 2)).toThrow(UnexpectedReply);
+    expect(() => asRoomPlaces(['UNQUEUED'], 0)).toThrow(UnexpectedReply);
   });
 });
