@@ -70,6 +70,10 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     pingInterval: 5000,
+    // No async stack trace captured for every request (each publish awaits a PubAck through one):
+    // two Error objects with their stacks per order, ~4 % of the server's CPU under load
+    // (docs/benchmarks.md). An error still carries its own stack from inside nats.js.
+    noAsyncTraces: true,
   });
   let connected = true;
   const listeners: ((connected: boolean) => void)[] = [];
