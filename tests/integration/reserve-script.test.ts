@@ -32,8 +32,8 @@ describe('reservation scripts on real Redis', () => {
     queueTokenTtlS: null,
     queueOutstandingFactor: null,
   });
-  const init = async (o: Parameters<typeof sale>[0] = {}) => {
-    const row = sale(o);
+  /** Writes a sale's hot state as the rebuild would, with no users or orders yet. */
+  const writeSale = async (row: Parameters<typeof hotFields>[0]) => {
     await scripts.writeHot(k, {
       token: '',
       hot: hotFields(row, row.totalStock, 60),
@@ -42,6 +42,7 @@ describe('reservation scripts on real Redis', () => {
       expireAtSec: Math.ceil(Date.now() / 1000) + 3600,
     });
   };
+  const init = (o: Parameters<typeof sale>[0] = {}) => writeSale(sale(o));
   const reserve = (
     o: Partial<{
       user: string;
@@ -216,14 +217,7 @@ describe('reservation scripts on real Redis', () => {
   });
 
   it('queue-read-many reads the room and many places at once, each as queue-read reads it alone', async () => {
-    const row = { ...sale(), queueAdmitPerSecond: 5, queueTokenTtlS: 300, queueOutstandingFactor: 2 };
-    await scripts.writeHot(k, {
-      token: '',
-      hot: hotFields(row, row.totalStock, 60),
-      users: {},
-      orders: [],
-      expireAtSec: Math.ceil(Date.now() / 1000) + 3600,
-    });
+    await writeSale({ ...sale(), queueAdmitPerSecond: 5, queueTokenTtlS: 300, queueOutstandingFactor: 2 });
     for (const [i, u] of ['a', 'b', 'c'].entries()) await scripts.queueJoin(k, u, i / 10);
     await scripts.admit(k);
     const users = ['c', 'nobody', 'a', 'b'];
