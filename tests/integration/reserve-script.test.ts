@@ -216,6 +216,38 @@ describe('reservation scripts on real Redis', () => {
     expect(await redis.exists(k.hot)).toBe(0);
   });
 
+  it('every key a step writes gets the sale expiry, and a moved expiry reaches it at its next write', async () => {
+    await writeSale({ ...sale(), queueAdmitPerSecond: 5, queueTokenTtlS: 300, queueOutstandingFactor: 2 });
+    const expAt = Number(await redis.hget(k.hot, 'expAt'));
+    const expiry = async (keys: string[]) => Promise.all(keys.map((key) => redis.call('EXPIRETIME', key)));
+    const buy = async (user: string, orderId: string) =>
+      expect(
+        await scripts.reserve(k, {
+          userId: user,
+          idempotencyKey: `k-${orderId}-0001`,
+          quantity: 1,
+          orderId,
+          token: 'tok',
+          leaseMs: 5000,
+          replayOnly: false,
+          correlationId: 'corr',
+          tokenExpiresMs: Date.now() + 60_000,
+        }),
+      ).toEqual(['RESERVED', orderId, '7', expect.any(String)]);
+    await scripts.queueJoin(k, 'ua', 0.5);
+    await scripts.admit(k);
+    await buy('ua', 'o-exp-1');
+    const written = [k.qTix, k.qLine, k.qWin, k.users, k.idem, k.res, k.outbox, k.open];
+    expect(await expiry(written)).toEqual(written.map(() => expAt));
+    // An admin moved endsAt (the rebuild rewrites expAt): each key follows at its next write.
+    await redis.hset(k.hot, 'expAt', String(expAt + 100));
+    await scripts.queueJoin(k, 'ub', 0.5);
+    expect(await expiry([k.qTix, k.qLine])).toEqual([expAt + 100, expAt + 100]);
+    await buy('ub', 'o-exp-2');
+    const reserved = [k.users, k.idem, k.res, k.outbox, k.open];
+    expect(await expiry(reserved)).toEqual(reserved.map(() => expAt + 100));
+  });
+
   it('queue-read-many reads the room and many places at once, each as queue-read reads it alone', async () => {
     await writeSale({ ...sale(), queueAdmitPerSecond: 5, queueTokenTtlS: 300, queueOutstandingFactor: 2 });
     for (const [i, u] of ['a', 'b', 'c'].entries()) await scripts.queueJoin(k, u, i / 10);

@@ -11,7 +11,7 @@
 -- Returns {admitted now}.
 local now = now_ms()
 if redis.call('EXISTS', K_REBUILD) == 1 then return {0} end
-local h = redis.call('HMGET', K_HOT, 'remaining', 'startsMs', 'endsMs', 'paused', 'qRate', 'qTtlMs', 'qFactor')
+local h = redis.call('HMGET', K_HOT, 'remaining', 'startsMs', 'endsMs', 'paused', 'qRate', 'qTtlMs', 'qFactor', 'expAt')
 if not h[5] then return {0} end
 -- Nobody has joined (or Redis lost the room): nothing to admit, and no key to create here —
 -- only queue-join.lua creates the room's keys, with the sale's expiry.
@@ -44,5 +44,5 @@ for _, member in ipairs(members) do
   redis.call('ZADD', K_Q_OUT, now, userId)
 end
 redis.call('HSET', K_Q_TIX, '#cursor', cursor + #members, '#tok', tostring(tokens - #members), '#tokAt', now)
-expire_room()
+keep_expiry(tonumber(h[8]), { K_Q_TIX, K_Q_WIN, K_Q_OUT })
 return {#members}

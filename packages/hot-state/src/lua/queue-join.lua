@@ -8,7 +8,7 @@
 -- Returns room_reply('OK', …) (prelude.lua), or {'UNQUEUED'} / {'REBUILDING'} with no hot state.
 local now = now_ms()
 local userId = ARGV[1]
-local h = redis.call('HMGET', K_HOT, 'startsMs', 'endsMs', 'qTtlMs')
+local h = redis.call('HMGET', K_HOT, 'startsMs', 'endsMs', 'qTtlMs', 'expAt')
 if not h[1] then return {'REBUILDING'} end
 if not h[3] then return {'UNQUEUED'} end
 local t = get_ticket(userId)
@@ -23,7 +23,7 @@ if (not t or expired) and now < tonumber(h[2]) then
   end
   redis.call('ZADD', K_Q_LINE, score, member)
   redis.call('HSET', K_Q_TIX, userId, member .. '|')
-  expire_room()
+  keep_expiry(tonumber(h[4]), { K_Q_TIX, K_Q_LINE })
   t = { member = member }
 end
 if not t then return room_reply('NONE', now, nil, nil) end
