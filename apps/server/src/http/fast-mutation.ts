@@ -13,6 +13,7 @@ import {
 } from '@trpc/server';
 import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCode, type HTTPErrorHandler, type TRPCRequestInfo } from '@trpc/server/http';
+import { setHeaders } from './guards.ts';
 
 /**
  * A wire-compatible shortcut for the one request shape the order path uses: a single,
@@ -242,7 +243,7 @@ export function createFastMutationHandler<TRouter extends AnyTRPCRouter>(
         return;
       }
     }
-    for (let i = 0; i < head.length; i += 2) res.setHeader(head[i] as string, head[i + 1] as string);
+    setHeaders(res, head);
 
     let ctx: Ctx | undefined;
     let status = 200;

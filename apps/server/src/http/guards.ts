@@ -2,6 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_STATUS, type ErrorReason, trpcCodeOf } from '@surge/contracts/errors';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Sets a flat list of headers (name, value, name, value, …) on an answer not yet written. */
+export function setHeaders(res: ServerResponse, list: readonly string[]): void {
+  for (let i = 0; i < list.length; i += 2) res.setHeader(list[i] as string, list[i + 1] as string);
+}
 export const MAX_BATCH = 10;
 
 /**

@@ -8,7 +8,7 @@ import { contextFactory } from '../trpc/context.ts';
 import { type AppRouter, appRouter } from '../trpc/root.ts';
 import { directProcedures } from './direct-procedures.ts';
 import { createFastMutationHandler, FOLLOWED_TRPC_VERSION, installedTrpcVersion } from './fast-mutation.ts';
-import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError } from './guards.ts';
+import { MAX_BATCH, MAX_BODY_BYTES, refuseTrpcRequest, sendTrpcError, setHeaders } from './guards.ts';
 import { liveFanouts } from './live-fanouts.ts';
 import { staticFiles } from './static-files.ts';
 import { isSubscriptionRequest } from './stream-caps.ts';
@@ -46,17 +46,20 @@ export function createHttpServer(services: AppServices, webDist: string): Server
   // live.sale and live.queue: served without tRPC's per-stream machinery (http/live-fanouts.ts).
   const fanout = liveFanouts(services);
   const web = staticFiles(webDist);
-  // The headers every answer starts with (name, value, …), Cache-Control last (/trpc/ only):
-  // `Connection: close` while shutting down; in production, served over TLS by the deployment,
-  // browsers keep to HTTPS (issue 10 L8); answers of /trpc/ may be personal (orders, sessions,
-  // the HUD): never kept by a shared cache or the browser (README.md#security, issue 10 L5).
+  // The headers answers start with, as flat lists (name, value, …): every answer gets
+  // `Connection: close` while shutting down and, in production (served over TLS by the
+  // deployment), HSTS so browsers keep to HTTPS (issue 10 L8); answers of /trpc/ may be personal
+  // (orders, sessions, the HUD) and are never kept by a shared cache or the browser
+  // (README.md#security, issue 10 L5).
   const hsts =
     services.env.NODE_ENV === 'production'
       ? ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains']
       : [];
-  const cacheControl = ['Cache-Control', 'private, no-store'];
-  const openHead: readonly string[] = [...hsts, ...cacheControl];
-  const closingHead: readonly string[] = ['Connection', 'close', ...hsts, ...cacheControl];
+  const noStore = ['Cache-Control', 'private, no-store'];
+  const heads = {
+    open: { any: hsts, trpc: [...hsts, ...noStore] },
+    closing: { any: ['Connection', 'close', ...hsts], trpc: ['Connection', 'close', ...hsts, ...noStore] },
+  } as const satisfies Record<string, Record<string, readonly string[]>>;
 
   // README.md#security: bounded header and request times (slow-loris), checked every second, and open
   // connections. A request timeout bounds receiving a request, not answering it: SSE streams
@@ -64,14 +67,14 @@ export function createHttpServer(services: AppServices, webDist: string): Server
   const server = createServer(
     { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 },
     (req, res) => {
-      const head = services.isShuttingDown() ? closingHead : openHead;
+      const head = services.isShuttingDown() ? heads.closing : heads.open;
       const url = new URL(req.url ?? '/', 'http://surge.invalid');
       const path = url.pathname;
       if (path.startsWith('/trpc/')) {
         const refusal = refuseTrpcRequest(req, url, services.env.allowedOrigins);
-        // The fast path writes `head` with its answer in one go; every other answer gets it here.
-        if (!refusal && fastMutation?.(req, res, url, head)) return;
-        for (let i = 0; i < head.length; i += 2) res.setHeader(head[i] as string, head[i + 1] as string);
+        // The fast path writes these headers with its answer in one go; every other answer gets them here.
+        if (!refusal && fastMutation?.(req, res, url, head.trpc)) return;
+        setHeaders(res, head.trpc);
         if (refusal) {
           req.resume();
           sendTrpcError(res, refusal.reason, refusal.message);
@@ -98,7 +101,7 @@ export function createHttpServer(services: AppServices, webDist: string): Server
         void trpc(req, res);
         return;
       }
-      for (let i = 0; i < head.length - 2; i += 2) res.setHeader(head[i] as string, head[i + 1] as string);
+      setHeaders(res, head.any);
       if (path === '/healthz') {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
         return;
