@@ -15,9 +15,6 @@ import {
   trackedFrame,
 } from './sse-channels.ts';
 
-/** At most this many followers' places in one Redis step (a long script blocks Redis). */
-const READ_MANY_MAX = 1000;
-
 interface Opening {
   userId: string;
   resolve(v: { room: RoomSnapshot; own: Own | null }): void;
@@ -138,22 +135,23 @@ export class QueueFanout {
         this.opening.set(saleId, mine);
         setImmediate(() => {
           this.opening.delete(saleId);
-          for (let i = 0; i < mine.length; i += READ_MANY_MAX) {
-            const part = mine.slice(i, i + READ_MANY_MAX);
-            this.d.room
-              .places(
-                saleId,
-                part.map((o) => o.userId),
-              )
-              .then(
-                ({ room, places }) => {
-                  for (const [j, o] of part.entries()) o.resolve({ room, own: places[j] ?? null });
-                },
-                (err: unknown) => {
-                  for (const o of part) o.reject(err);
-                },
-              );
-          }
+          this.d.room
+            .places(
+              saleId,
+              mine.map((o) => o.userId),
+            )
+            .then(
+              (read) => {
+                for (const [j, o] of mine.entries()) {
+                  const at = read[j];
+                  if (at) o.resolve(at);
+                  else o.reject(new Error('queue-read-many answered fewer places than asked'));
+                }
+              },
+              (err: unknown) => {
+                for (const o of mine) o.reject(err);
+              },
+            );
         });
       }
       batch.push({ userId, resolve, reject });
@@ -179,8 +177,7 @@ export class QueueFanout {
         }
         const due: Follower[] = [];
         for (const f of ch.subscribers) if (this.advance(saleId, f, room)) due.push(f);
-        for (let i = 0; i < due.length; i += READ_MANY_MAX)
-          this.readPlaces(saleId, room, due.slice(i, i + READ_MANY_MAX));
+        if (due.length > 0) this.readPlaces(saleId, room, due);
       }
     })().catch((err: unknown) => {
       this.d.log.error({ err, saleId }, 'live.queue fan-out failed; its streams end');
@@ -216,11 +213,11 @@ export class QueueFanout {
       .then(
         // The frame is derived from the shared read that found the place due (its time is the
         // frame's id), as the procedure derives it: the same bytes.
-        ({ places }) => {
+        (read) => {
           due.forEach((f, i) => {
             f.reading = false;
             if (f.res.destroyed) return;
-            const own = places[i];
+            const own = read[i]?.own;
             if (!own) {
               end(f, sseEvent('serialized-error', this.d.errorData(appError('NOT_IN_QUEUE'), { saleId })));
               return;

@@ -9,6 +9,8 @@ import type { AdmissionTokens } from './admission-tokens.ts';
 import { ownReadDue, ticketOf, unqueuedTicket } from './tickets.ts';
 
 const RANDOM_SPAN = 2 ** 47; // randomInt takes spans below 2^48
+/** At most this many users' places in one queue-read-many.lua step. */
+export const PLACES_PER_STEP = 1000;
 
 /** A shopper's place in the room as Redis keeps it. */
 export type Own = NonNullable<RoomSnapshot['ticket']>;
@@ -77,12 +79,27 @@ export class WaitingRoom {
   }
 
   /**
-   * The room and the places of many followers in one Redis step (queue-read-many.lua): what a
+   * The places of many users of one sale with the room (queue-read-many.lua): what this
    * process's `live.queue` followers whose own place is due read per sale per tick, instead of
    * one `own` each. A place is null when Redis holds no ticket for that user (NOT_IN_QUEUE).
+   * At most PLACES_PER_STEP users go in one Redis step (a long script blocks Redis); more are
+   * read in several steps sent together, and each entry carries the room read in the same step
+   * as its place, so the two always agree. Fails as a whole if any step fails.
    */
-  async places(saleId: string, userIds: readonly string[]): Promise<RoomPlaces> {
-    return store(() => this.d.scripts.queueReadMany(this.d.keysOf(saleId), userIds));
+  async places(
+    saleId: string,
+    userIds: readonly string[],
+  ): Promise<{ room: RoomSnapshot; own: Own | null }[]> {
+    const keys = this.d.keysOf(saleId);
+    const steps: Promise<RoomPlaces>[] = [];
+    for (let i = 0; i < userIds.length; i += PLACES_PER_STEP) {
+      const part = userIds.slice(i, i + PLACES_PER_STEP);
+      steps.push(store(() => this.d.scripts.queueReadMany(keys, part)));
+    }
+    const out: { room: RoomSnapshot; own: Own | null }[] = [];
+    for (const { room, places } of await Promise.all(steps))
+      for (const own of places) out.push({ room, own });
+    return out;
   }
 
   /** The room without anyone's place: what every `live.queue` stream of a sale shares per tick. */
