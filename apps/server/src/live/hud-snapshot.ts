@@ -34,6 +34,7 @@ export class HudSnapshots {
   } | null = null;
   private readonly reconciler: Reconciler;
   private readonly latency: LatencyWindow;
+  private readonly settled = new SettledSales();
 
   constructor(
     private readonly d: {
@@ -61,20 +62,27 @@ export class HudSnapshots {
         (v): [Error | null, unknown] => [null, v],
         (e: Error): [Error | null, unknown] => [e, null],
       );
-    const replies = await Promise.all([
-      settle(redis.time()),
-      ...ids.flatMap((id) => {
-        const k = this.d.keysOf(id);
-        return [
-          settle(redis.hgetall(k.hot)),
-          settle(redis.exists(k.rebuild)),
-          settle(redis.zcard(k.outbox)),
-          settle(redis.hget(k.qTix, '#cursor')),
-          settle(redis.zcard(k.qLine)),
-          settle(redis.zcard(k.qOut)),
-        ];
-      }),
-    ]);
+    // A settled sale (see SettledSales) costs one command, its hot hash; the others six.
+    const starts: number[] = [];
+    const light = new Set<string>();
+    const commands: Promise<[Error | null, unknown]>[] = [settle(redis.time())];
+    for (const id of ids) {
+      const k = this.d.keysOf(id);
+      starts.push(commands.length);
+      commands.push(settle(redis.hgetall(k.hot)));
+      if (this.settled.has(id)) {
+        light.add(id);
+        continue;
+      }
+      commands.push(
+        settle(redis.exists(k.rebuild)),
+        settle(redis.zcard(k.outbox)),
+        settle(redis.hget(k.qTix, '#cursor')),
+        settle(redis.zcard(k.qLine)),
+        settle(redis.zcard(k.qOut)),
+      );
+    }
+    const replies = await Promise.all(commands);
     const [, time] = replies[0] ?? [null, ['0', '0']];
     const [sec, usec] = (time ?? ['0', '0']) as [string, string];
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
@@ -84,10 +92,13 @@ export class HudSnapshots {
     const base = this.history[0];
     const elapsedS = base ? Math.max(0.001, (now - base.at) / 1000) : 1;
     const counters: Counters = new Map();
-    const PER_SALE = 6;
     const sales: HudSale[] = [];
     for (const [i, id] of ids.entries()) {
-      const at = (j: number) => replies[1 + i * PER_SALE + j]?.[1];
+      const start = starts[i] as number;
+      const read = light.has(id)
+        ? this.settled.values(id, replies[start]?.[1])
+        : replies.slice(start, start + 6).map((r) => r?.[1]);
+      const at = (j: number) => read[j];
       const hot = (at(0) ?? {}) as Record<string, string>;
       const rebuilding = at(1) === 1 || hot.remaining === undefined;
       const outbox = Number(at(2) ?? 0);
@@ -98,6 +109,8 @@ export class HudSnapshots {
         admitted: room.admitted,
       };
       counters.set(id, c);
+      if (!light.has(id))
+        this.settled.judge(id, read, !rebuilding && outbox === 0 && now >= Number(hot.endsMs));
       const before = base?.counters.get(id);
       const rate = (a: number, b: number | undefined) =>
         b === undefined ? 0 : Math.max(0, (a - b) / elapsedS);
@@ -125,10 +138,12 @@ export class HudSnapshots {
       });
     }
     this.history.push({ at: now, counters });
+    this.settled.keepOnly(ids);
     const reconciled = this.reconciler.read(
       ids,
       (id) => sales.find((s) => s.id === id)?.state === 'rebuilding',
       now,
+      (id) => this.settled.has(id),
     );
     for (const s of sales) s.reconciliation = reconciled.get(s.id) ?? null;
 
@@ -200,6 +215,48 @@ export class HudSnapshots {
       out.push(view(b, age));
     }
     return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
+  }
+}
+
+/**
+ * Sales that have ended with nothing in flight (no outbox entry, not rebuilding). Such a sale
+ * changes only if an admin or a rebuild touches it, and either rewrites its hot hash — an
+ * install keeps every sale it ever ran, and each cost six Redis commands per HUD read. So once
+ * a read finds a sale settled, the next reads fetch only its hot hash and reuse the other five
+ * figures while the hash reads back the same; when it differs, the sale is read in full again
+ * from that read on. (The reconciliation of a settled sale is refreshed less often too:
+ * reconcile.ts.)
+ */
+export class SettledSales {
+  private readonly byId = new Map<string, { hot: string; rest: unknown[] }>();
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  /**
+   * The six figures of a settled sale, given its hot hash as just read, and the remembered
+   * five. A hash that differs from the remembered one ends the sale's settled state: this
+   * frame still shows the remembered five, the next read reads all six.
+   */
+  values(id: string, hot: unknown): unknown[] {
+    const known = this.byId.get(id);
+    if (!known) return [hot];
+    if (JSON.stringify(hot ?? null) !== known.hot) this.byId.delete(id);
+    return [hot, ...known.rest];
+  }
+
+  /** After a sale was read in full: remembers it when it is settled, forgets it when not. */
+  judge(id: string, figures: unknown[], settled: boolean): void {
+    if (settled) this.byId.set(id, { hot: JSON.stringify(figures[0] ?? null), rest: figures.slice(1) });
+    else this.byId.delete(id);
+  }
+
+  /** Drops sales no longer listed. */
+  keepOnly(ids: readonly string[]): void {
+    if (this.byId.size === 0) return;
+    const listed = new Set(ids);
+    for (const id of this.byId.keys()) if (!listed.has(id)) this.byId.delete(id);
   }
 }
 

@@ -9,8 +9,13 @@ import type { OrderScripts, SaleKeys } from '@surge/hot-state';
  * second, beside the HUD's frames; a sale is flagged once they have disagreed for RECONCILE_FLAG_MS in a row, so the
  * moment between a reservation and its row (a few ms, both sides moving) never flags it.
  */
+/** How often a settled sale is reconciled (every other sale: every second). */
+export const SETTLED_RECONCILE_MS = 10_000;
+
 export class Reconciler {
   private readonly since = new Map<string, number>();
+  /** Each sale's last reconciliation and when it was made. */
+  private readonly at = new Map<string, { at: number; r: Reconciliation }>();
   private last: { at: number; bySale: Map<string, Reconciliation | null> } | null = null;
   private running: Promise<void> | null = null;
 
@@ -31,23 +36,39 @@ export class Reconciler {
     saleIds: readonly string[],
     rebuilding: (saleId: string) => boolean,
     now: number,
+    settled: (saleId: string) => boolean = () => false,
   ): Map<string, Reconciliation | null> {
     if (!this.running && (!this.last || now - this.last.at >= 1000)) {
       const ids = [...saleIds];
-      this.running = this.refresh(ids, rebuilding, now).finally(() => {
+      this.running = this.refresh(ids, rebuilding, settled, now).finally(() => {
         this.running = null;
       });
     }
     return this.last?.bySale ?? new Map();
   }
 
-  private async refresh(saleIds: string[], rebuilding: (saleId: string) => boolean, now: number) {
+  private async refresh(
+    saleIds: string[],
+    rebuilding: (saleId: string) => boolean,
+    settled: (saleId: string) => boolean,
+    now: number,
+  ) {
     const bySale = new Map<string, Reconciliation | null>();
     for (const saleId of saleIds) {
+      // A settled sale (ended, nothing in flight: hud-snapshot.ts) is summed again only every
+      // SETTLED_RECONCILE_MS: its PostgreSQL sum covers every order it ever took.
+      const before = this.at.get(saleId);
+      if (settled(saleId) && before && now - before.at < SETTLED_RECONCILE_MS) {
+        bySale.set(saleId, before.r);
+        continue;
+      }
       const r = rebuilding(saleId) ? null : await this.one(saleId, now).catch(() => null);
       if (!r) this.since.delete(saleId);
+      if (r) this.at.set(saleId, { at: now, r });
+      else this.at.delete(saleId);
       bySale.set(saleId, r);
     }
+    for (const id of this.at.keys()) if (!bySale.has(id)) this.at.delete(id);
     this.last = { at: now, bySale };
   }
 
