@@ -1,5 +1,6 @@
 import { natsNames } from '@surge/contracts';
 import { describe, expect } from 'vitest';
+import { NO_RESPONDERS_GRACE_MS } from '../../apps/server/src/orders/publisher.ts';
 import { reasonOf, TestClient } from '../support/client.ts';
 import { stackTest } from '../support/fixtures.ts';
 import { firstAccepted, readyz } from '../support/recovery.ts';
@@ -121,6 +122,19 @@ describe('the orders stream disappears while no worker runs', () => {
     await u.startSession();
     await server.services.stores.nats.jsm.streams.delete(natsNames(stack.ns).stream);
     const lostAt = Date.now();
+    // Nothing takes the subject now: the first order meets "no responders" and is refused
+    // (its reservation released) after NO_RESPONDERS_GRACE_MS, not after the whole publish
+    // deadline (0.6 × LEASE_MS = 3 s).
+    const refused = await u.mutate('order.place', {
+      saleId: 'lost-alone',
+      quantity: 1,
+      idempotencyKey: 'no-responders',
+    });
+    const refusedAfterMs = Date.now() - lostAt;
+    expect(refused.status).toBe(503);
+    expect(JSON.stringify(refused.body)).toMatch(/QUEUE_UNAVAILABLE/);
+    expect(refusedAfterMs).toBeGreaterThanOrEqual(NO_RESPONDERS_GRACE_MS);
+    expect(refusedAfterMs).toBeLessThan(NO_RESPONDERS_GRACE_MS + 1000);
     await firstAccepted(u, 'lost-alone', 'no-worker', 30_000);
     console.log(
       `[recovery] orders stream deleted, no worker → first accepted order after ${Date.now() - lostAt} ms`,

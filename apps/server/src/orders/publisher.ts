@@ -50,12 +50,24 @@ const PROBE_ROOM_BYTES = 4096;
 
 const NO_RESPONDERS = new Set(['JetStreamNotEnabled', 'NoRespondersError']);
 
+/**
+ * "No responders" is worth retrying for a moment (a stream leader moving), not for a whole
+ * publish deadline: once this process's publishes have met nothing but "no responders" for this
+ * long (no stored message in between) — a stream that is gone, JetStream off — each publish
+ * that meets it is refused at once (nothing was stored: the reservation is released), so the
+ * shopper hears within about a second instead of after the deadline, and the breaker opens
+ * after BREAKER_FAILURES such refusals; its probe then declares the stream again.
+ */
+export const NO_RESPONDERS_GRACE_MS = 1000;
+
 export class OrderPublisher {
   readonly breaker;
   private readonly names;
   private isolation: { dispose: () => void } | null = null;
   private probeLoop: { stop(): Promise<void> } | null = null;
   private probeJsm: JetStreamManager | undefined;
+  /** Since when every publish has met "no responders" (null: one was stored since). */
+  private noRespondersSince: number | null = null;
 
   constructor(
     private readonly nats: NatsHandle,
@@ -181,6 +193,7 @@ export class OrderPublisher {
         if (left < 50) throw new PublishTimeout(last, maybeStored);
         try {
           await this.nats.js.publish(subject, data, { msgID, headers: h, timeout: Math.min(left, 2000) });
+          this.noRespondersSince = null;
           return { kind: 'stored' } as const;
         } catch (err) {
           last = err;
@@ -189,9 +202,17 @@ export class OrderPublisher {
           // (a stream leader moving) are worth another try within the deadline.
           if (name === 'JetStreamApiError') throw err;
           // A timeout may hide a stored message; "no responders" means nobody got it.
+          let wait = 25 * 2 ** attempt;
           if (!NO_RESPONDERS.has(name)) maybeStored = true;
+          else {
+            const now = Date.now();
+            this.noRespondersSince ??= now;
+            const graceLeft = this.noRespondersSince + NO_RESPONDERS_GRACE_MS - now;
+            if (graceLeft <= 0 && !maybeStored) throw err;
+            wait = Math.min(wait, Math.max(10, graceLeft));
+          }
           if (!this.nats.isConnected()) throw new NotConnected(err, maybeStored);
-          await sleep(Math.min(25 * 2 ** attempt, Math.max(0, deadline - Date.now() - 50)));
+          await sleep(Math.min(wait, Math.max(0, deadline - Date.now() - 50)));
         }
       }
     };
