@@ -21,7 +21,13 @@ export class RedisRestartWatch {
     },
   ) {}
 
-  /** Flags every sale that has not ended for a rebuild when the run_id changed or went missing. */
+  /**
+   * When the run_id changed or went missing, flags for a rebuild every sale that has not ended
+   * and whose hot state was built under another run (the hot hash's `runId`, written by
+   * write-hot-state.lua). A sale already rebuilt under this run — its hot state was missing
+   * after the restart, so a request rebuilt it before this check ran — is left alone (it was
+   * flagged for a second rebuild at once before).
+   */
   async check(): Promise<void> {
     if (this.d.redis.isCluster) return this.checkShards();
     const { redis, catalog, keysOf, log, events } = this.d;
@@ -30,14 +36,18 @@ export class RedisRestartWatch {
     if (!id) return;
     const previous = await redis.getset(this.d.runIdKey, id);
     if (previous === id) return;
-    if (previous !== null || catalog.ids().length > 0) {
+    let flagged = 0;
+    for (const saleId of catalog.ids()) {
+      if (catalog.ended(saleId)) continue;
+      const k = keysOf(saleId);
+      flagged += Number(await redis.eval(FLAG_IF_BUILT_BEFORE, 2, k.hot, k.rebuild, id));
+    }
+    if (previous !== null || flagged > 0) {
       log.warn(
-        { event: 'redis.restarted', previous },
-        'Redis run_id changed or unknown: rebuilding every sale',
+        { event: 'redis.restarted', previous, flagged },
+        'Redis run_id changed or unknown: rebuilding every sale built before',
       );
-      void events.emit('health', 'Redis restarted or lost data: rebuilding every sale');
-      for (const saleId of catalog.ids())
-        if (!catalog.ended(saleId)) await redis.set(keysOf(saleId).rebuild, '1');
+      void events.emit('health', `Redis restarted or lost data: rebuilding ${flagged} sale(s)`);
     }
   }
 
@@ -68,6 +78,16 @@ export class RedisRestartWatch {
     }
   }
 }
+
+/**
+ * KEYS[1] the hot hash, KEYS[2] the rebuild flag; ARGV[1] the current run_id. Sets the flag
+ * unless the hot state was written under this run; returns 1 when it did. One step, so a
+ * rebuild finishing meanwhile is either seen or not flagged.
+ */
+const FLAG_IF_BUILT_BEFORE = `
+if redis.call('HGET', KEYS[1], 'runId') == ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], '1')
+return 1`;
 
 /** KEYS[1] the stored run_id, KEYS[2] the hot hash (its expAt); returns {previous or nil, run_id}. */
 const SWAP_RUN_ID = `
