@@ -284,12 +284,20 @@ function clusterCredentialProblems(c: Compose): string[] {
     const cmd = words(s.command).join(' ');
     const mounted = (s.volumes ?? []).map(String);
     if (s.image?.startsWith('nats:')) {
-      if (!/(^|\s)-c \/etc\/nats\/surge\.conf(\s|$)/.test(cmd))
-        problems.push(`${name}: not run with deploy/nats.conf`);
-      if (!mounted.includes('./deploy/nats.conf:/etc/nats/surge.conf:ro'))
-        problems.push(`${name}: nats.conf not mounted`);
+      // deploy/nats-cluster.conf includes ./nats.conf: both beside each other in /etc/nats.
+      if (!/(^|\s)-c \/etc\/nats\/nats-cluster\.conf(\s|$)/.test(cmd))
+        problems.push(`${name}: not run with deploy/nats-cluster.conf`);
+      if (/--cluster|--routes/.test(cmd)) problems.push(`${name}: routes outside deploy/nats-cluster.conf`);
+      for (const file of ['nats.conf', 'nats-cluster.conf'])
+        if (!mounted.includes(`./deploy/${file}:/etc/nats/${file}:ro`))
+          problems.push(`${name}: ${file} not mounted`);
       required(s, name, 'NATS_SERVER_PASSWORD');
       required(s, name, 'NATS_WORKER_PASSWORD');
+      required(s, name, 'NATS_ROUTE_PASSWORD');
+      const env = envOf(s);
+      for (const i of [1, 2, 3])
+        if (env[`NATS_ROUTE_${i}`] !== `nats-route://surge-route:\${NATS_ROUTE_PASSWORD}@nats-${i}:6222`)
+          problems.push(`${name}: seed route ${i} without the route password`);
     } else if (s.image?.startsWith('redis:') && name !== 'redis-cluster-init') {
       const expect = [
         /test -n "\$\$REDIS_REPLICA_PASSWORD" && test -n "\$\$REDIS_ADMIN_PASSWORD" \|\|.*exit 1/,
@@ -346,8 +354,10 @@ describe('docker-compose.yml `cluster` profile', () => {
     };
     setEnv('worker-1', 'NATS_URL', 'nats://nats-1:4222');
     setEnv('server-2', 'REDIS_URL', 'redis://redis-1:6379');
+    setEnv('nats-2', 'NATS_ROUTE_1', 'nats-route://nats-1:6222');
     const problems = clusterCredentialProblems(broken).join('\n');
     for (const who of ['redis-2', 'nats-3', 'worker-1', 'server-2']) expect(problems).toContain(`${who}:`);
+    expect(problems).toContain('nats-2: seed route 1 without the route password');
   });
 });
 
