@@ -66,13 +66,11 @@ describe('QueueFanout', () => {
       },
       places: async (_: string, users: string[]) => {
         reads.places.push(users);
-        return {
-          room: snapshot(),
-          places: users.map((user) => {
-            const rank = rankOf(user);
-            return { rank, admittedAtMs: rank < cursor ? T0 + 2000 : null };
-          }),
-        };
+        const read = snapshot();
+        return users.map((user) => {
+          const rank = rankOf(user);
+          return { room: read, own: { rank, admittedAtMs: rank < cursor ? T0 + 2000 : null } };
+        });
       },
       sign: (_: string, user: string, expiresMs: number) => `token-${user}-${expiresMs}`,
     } as unknown as WaitingRoom;
