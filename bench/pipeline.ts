@@ -9,7 +9,16 @@ import { checkSale, describeViolations, waitForQuiet } from '../tests/support/ch
 import { SHARED } from '../tests/support/services.ts';
 import { CFG } from './config.ts';
 import { assertAlive, type IntakeResult, printWarnings, startRun } from './isolated-run.ts';
-import { type BatchStats, batchStats, cpuSeconds, type Persisted, peakRss, persisted } from './probes.ts';
+import {
+  type BatchStats,
+  batchStats,
+  cpuSeconds,
+  type HotUpdates,
+  hotUpdates,
+  type Persisted,
+  peakRss,
+  persisted,
+} from './probes.ts';
 import { type RawResult, rawInsert } from './raw-insert.ts';
 
 export interface PipelineResult {
@@ -24,6 +33,8 @@ export interface PipelineResult {
   /** Rows of the whole run by status. */
   byStatus: Record<string, number>;
   deadLetters: number;
+  /** Row updates of `orders` over the whole run (the payment UPDATEs), and how many were HOT. */
+  orderUpdates: HotUpdates;
   failures: string[];
   raw: RawResult | null;
 }
@@ -166,6 +177,8 @@ export async function runPipeline(o: {
       const deadLetters = Number(
         (await client.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters')).rows[0]?.n,
       );
+      // Every worker has exited (their counters are flushed); the raw insert only inserts.
+      const orderUpdates = await hotUpdates(client, 'orders');
       let raw: RawResult | null = null;
       if (o.raw && CFG.rawRows > 0) {
         process.stdout.write('raw insert… ');
@@ -182,6 +195,7 @@ export async function runPipeline(o: {
         backlogs,
         byStatus: whole.byStatus,
         deadLetters,
+        orderUpdates,
         failures,
         raw,
       };

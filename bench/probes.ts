@@ -129,3 +129,29 @@ export async function persisted(
   const windowS = (final - first) / 1000;
   return { rows: total, byStatus, perS: total / windowS, windowS, lastAcceptToFinalS: (final - last) / 1000 };
 }
+
+/** Row updates of a table since its counters started, and how many of them were HOT. */
+export interface HotUpdates {
+  updates: number;
+  hot: number;
+}
+
+/**
+ * pg_stat_user_tables' n_tup_upd and n_tup_hot_upd of `table`, once every writer has gone: a
+ * backend flushes its counters when it exits, so they are read until two reads 300 ms apart agree.
+ */
+export async function hotUpdates(client: pg.Client, table: string): Promise<HotUpdates> {
+  let last: HotUpdates | null = null;
+  for (let i = 0; i < 10; i++) {
+    await client.query('SELECT pg_stat_clear_snapshot()');
+    const { rows } = await client.query<{ upd: string; hot: string }>(
+      'SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = $1',
+      [table],
+    );
+    const now = { updates: Number(rows[0]?.upd ?? 0), hot: Number(rows[0]?.hot ?? 0) };
+    if (last && last.updates === now.updates && last.hot === now.hot) return now;
+    last = now;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return last ?? { updates: 0, hot: 0 };
+}

@@ -97,6 +97,8 @@ export function pipelineTable(a: PipelineResult, b: PipelineResult): string {
   const rss = (r: number[]) => (r.length > 0 ? r.map((x) => fmt(x / 2 ** 20, 1)).join(' + ') : '-');
   const batch = (x: BatchStats | null) =>
     x ? `${fmt(x.batches)}, ${fmt(x.meanSize, 1)}, ${fmt(x.meanMs, 1)}` : '-';
+  const hot = (p: PipelineResult) =>
+    `${fmt(p.orderUpdates.hot)} / ${fmt(p.orderUpdates.updates)} (${fmt((100 * p.orderUpdates.hot) / p.orderUpdates.updates, 1)} %)`;
   const verdict = (p: PipelineResult) => (p.failures.length === 0 ? 'pass' : 'FAIL');
   const rate = (c: IntakeResult) => fmt(c.accepted / c.durationS);
   // The backlog steps of the 1-worker run, by worker count: the fastest (others' load only slows).
@@ -171,6 +173,7 @@ export function pipelineTable(a: PipelineResult, b: PipelineResult): string {
     ['whole run (the 1-worker run with its backlog steps)'],
     ['  CONFIRMED / FAILED_PAYMENT / FAILED / PENDING', status(a), status(b)],
     ['  dead letters', fmt(a.deadLetters), fmt(b.deadLetters)],
+    ['  payment UPDATEs that were HOT (orders rows)', hot(a), hot(b)],
     ['  invariants I1 I2 I3 I5', verdict(a), verdict(b)],
   ];
   const lines = layout(rows);

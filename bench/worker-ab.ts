@@ -6,7 +6,11 @@
  * those workers alongside (accepted/s ÷ the backlog's, the "server + worker ÷ server alone"
  * figure), and a raw insert of BENCH_RAW_ROWS / 5 rows (the drain ÷ raw ratio of that round).
  * Variants: BENCH_AB_VARIANTS, JSON `{"name": {"ENV": "value", "WORKERS": "2", "SCRIPT": "x.js"}, …}`
- * (SCRIPT: another build of the worker, e.g. an older commit's bundled with scripts/bundle.mjs).
+ * (SCRIPT: another build of the worker, e.g. an older commit's bundled with scripts/bundle.mjs;
+ * SQL: statements run on the run's database before the variant's backlog, e.g. another index or
+ * fillfactor of `orders` — it stays until the next variant's SQL changes it). Each variant's line
+ * also gives the share of its orders row updates that were HOT (pg_stat, read once its workers
+ * have exited).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -14,7 +18,7 @@ import { waitForQuiet } from '../tests/support/checker/index.ts';
 import { SHARED } from '../tests/support/services.ts';
 import { CFG, num, text } from './config.ts';
 import { runBenchMain, startRun } from './isolated-run.ts';
-import { batchStats, cpuSeconds } from './probes.ts';
+import { batchStats, cpuSeconds, hotUpdates } from './probes.ts';
 import { rawInsert } from './raw-insert.ts';
 
 /** CPU seconds of every process on the machine, by command name (what the drain costs the others). */
@@ -68,7 +72,9 @@ async function main(): Promise<void> {
   try {
     for (let r = 1; r <= rounds; r++) {
       for (const [name, env] of Object.entries(variants)) {
-        const { WORKERS = '1', SCRIPT, ...workerEnv } = env;
+        const { WORKERS = '1', SCRIPT, SQL, ...workerEnv } = env;
+        if (SQL) await client.query(SQL);
+        const upd0 = await hotUpdates(client, 'orders');
         process.stdout.write(`round ${r} ${name}: backlog… `);
         const alone = await run.measureIntake(CFG.backlogS, {
           label: 'no worker',
@@ -117,6 +123,11 @@ async function main(): Promise<void> {
         );
         const all = await batchStats(ws);
         await Promise.all(ws.map((w) => w.stop()));
+        const upd1 = await hotUpdates(client, 'orders');
+        const updates = upd1.updates - upd0.updates;
+        process.stdout.write(
+          `(HOT ${upd1.hot - upd0.hot} of ${updates} row updates, ${((100 * (upd1.hot - upd0.hot)) / updates).toFixed(1)} %) `,
+        );
         process.stdout.write('raw… ');
         const raw = await rawInsert(client, CFG.saleId, Math.round(CFG.rawRows / 5), CFG.rawBatch);
         const alongBatches =
