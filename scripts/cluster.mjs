@@ -62,9 +62,9 @@ rmSync(DATA, { recursive: true, force: true });
 mkdirSync(DATA, { recursive: true });
 
 /**
- * Infrastructure processes, in their own process groups: a Ctrl-C in the terminal reaches the
- * servers and workers (same group as this script) but not Redis, NATS and HAProxy, which must
- * outlive the apps' drain; they are stopped by PID afterwards.
+ * Infrastructure processes, in their own process groups like the apps: a Ctrl-C in the terminal
+ * reaches only this script; Redis, NATS and HAProxy must outlive the apps' drain and are stopped
+ * by PID afterwards (stopAll).
  */
 const infra = [];
 function start(name, cmd, args) {
@@ -79,15 +79,16 @@ function start(name, cmd, args) {
 let stopping = false;
 const apps = [];
 /**
- * Ctrl-C already reached the apps (one signal each: a second one would make them skip their
- * drain), so on SIGINT this only waits for them; a SIGTERM to this script is passed on.
+ * The apps run in their own process groups (`ownGroup`), so a Ctrl-C in the terminal reaches
+ * only this script, as does a signal sent to it alone: either way it sends each app exactly one
+ * SIGTERM (a second signal would make an app skip its drain), waits for them, then stops the rest.
  */
-async function stopAll(code, relay) {
+async function stopAll(code) {
   if (stopping) return;
   stopping = true;
   log('stopping: servers and workers drain, then HAProxy, Redis and NATS…');
   const running = apps.filter((a) => a.running());
-  if (relay) for (const a of running) a.child.kill('SIGTERM');
+  for (const a of running) a.child.kill('SIGTERM');
   const drained = Promise.all(running.map((a) => a.exited));
   if (
     (await Promise.race([drained.then(() => true), new Promise((r) => setTimeout(r, 30_000, false))])) ===
@@ -98,8 +99,8 @@ async function stopAll(code, relay) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   process.exit(code);
 }
-process.on('SIGINT', () => void stopAll(0, false));
-process.on('SIGTERM', () => void stopAll(0, true));
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
 
 try {
   const natsBin = has('nats-server') ? 'nats-server' : '/usr/sbin/nats-server';
@@ -181,7 +182,14 @@ try {
   for (const [i, port] of PORTS.servers.entries()) {
     const out = openSync(join(DATA, `server-${i + 1}.log`), 'a');
     apps.push(
-      await spawnApp({ app: 'server', port, env, stdio: ['ignore', out, out], label: `server-${i + 1}` }),
+      await spawnApp({
+        app: 'server',
+        port,
+        env,
+        stdio: ['ignore', out, out],
+        label: `server-${i + 1}`,
+        ownGroup: true,
+      }),
     );
   }
   for (let i = 0; i < 2; i++) {
@@ -193,6 +201,7 @@ try {
         env,
         stdio: ['ignore', out, out],
         label: `worker-${i + 1}`,
+        ownGroup: true,
       }),
     );
   }
@@ -228,5 +237,5 @@ try {
   log('logs and data: .cluster/   Ctrl-C stops everything.');
 } catch (err) {
   log(`npm run cluster failed: ${err instanceof Error ? err.message : err}`);
-  await stopAll(1, true);
+  await stopAll(1);
 }

@@ -21,6 +21,11 @@ export interface SpawnAppOptions {
   stdio?: 'capture' | 'inherit' | 'ignore';
   /** Outlives this process (the e2e global set-up); stdio is ignored. */
   detached?: boolean;
+  /**
+   * Its own process group, still attached, stdio as asked: a Ctrl-C in the terminal reaches
+   * only the caller, which passes on the signal it wants (`npm run cluster`).
+   */
+  ownGroup?: boolean;
   /** Default true: resolve once `/readyz` answers 200. */
   waitReady?: boolean;
   readyTimeoutMs?: number;

@@ -55,7 +55,9 @@ export async function spawnApp(o) {
     {
       cwd: o.cwd ?? ROOT,
       env,
-      detached: o.detached ?? false,
+      // `ownGroup`: its own process group (a terminal's Ctrl-C does not reach it), still
+      // attached and with the stdio asked for; the caller passes on the signal it wants.
+      detached: o.detached ?? o.ownGroup ?? false,
       stdio: stdio === 'capture' ? ['ignore', 'pipe', 'pipe'] : stdio,
     },
   );
