@@ -162,7 +162,15 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
      */
     const measureIntake = async (
       durationS: number,
-      o: { label: string; warmup: boolean; keyPrefix: string; progress: string; rate?: number },
+      o: {
+        label: string;
+        warmup: boolean;
+        keyPrefix: string;
+        progress: string;
+        rate?: number;
+        /** Called just before and just after the measured load (bench/pipeline.ts reads the workers). */
+        around?: { before: () => Promise<void>; after: () => Promise<void> };
+      },
     ): Promise<IntakeResult> => {
       const common = { url, path, userHeaders, outcomes };
       if (o.warmup && CFG.warmupS > 0) {
@@ -175,6 +183,7 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
           (paced as OpenLoop).run({ path, userHeaders, outcomes, rate, durationS: d, keyPrefix });
         if (o.rate) await openLoopRun(o.rate, 1, `${o.keyPrefix}p`);
         process.stdout.write(`${o.progress}… `);
+        await o.around?.before();
         const pid = server.pid ?? 0;
         const workerPids = procs.filter((p) => p !== server && p.running()).map((p) => p.pid ?? 0);
         const cpuBefore = cpuSeconds(pid);
@@ -190,6 +199,7 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
         const serverCpuS = cpuSeconds(pid) - cpuBefore;
         const workersCpuS = workerPids.reduce((t, w) => t + cpuSeconds(w), 0) - workersBefore;
         const machineAfter = machineCpuTicks();
+        await o.around?.after();
         const peakRssBytes = peakRss(pid);
         const streamMessages = await streamCount(ns);
         assertAlive(procs);
