@@ -9,49 +9,51 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { spawnApp } from '../../scripts/spawn-app.mjs';
+import { liveApps, spawnApp } from '../../scripts/spawn-app.mjs';
 import { TestClient } from '../../tests/support/client.ts';
 import { ROOT } from '../../tests/support/paths.ts';
 import { testRedis } from '../../tests/support/redis-client.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace, SHARED } from '../../tests/support/services.ts';
-import { ADMIN_PASSWORD, serverEnv, text, workerEnv } from '../config.ts';
+import { benchCleanup, exitOnSignals } from '../cleanup.ts';
+import { ADMIN_PASSWORD, serverEnv, workerEnv } from '../config.ts';
 import { guestCookies, percentiles } from '../load.ts';
 import { cpuSeconds, peakRss } from '../probes.ts';
 import { timelineSvg } from './chart.ts';
 import { bare, call, closeCrowd, parallel, rankCorrelation, Timeline } from './crowd.ts';
+import { type SpikePart, spikeOptions } from './options.ts';
 import { fanOut, runB, type SpikeContext } from './queued.ts';
 
-const num = (name: string, def: number) => {
-  const v = Number(process.env[name] ?? def);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
-  return v;
-};
-const CROWD = num('BENCH_SPIKE_CROWD', 20_000);
-const STOCK = num('BENCH_SPIKE_STOCK', 1000);
-const CONN = num('BENCH_SPIKE_CONNECTIONS', 100);
-const RATE = num('BENCH_SPIKE_RATE', 500);
-const PHASE_S = num('BENCH_SPIKE_COST_S', 3);
-const MAX_RUN_S = num('BENCH_SPIKE_MAX_RUN_S', 90);
-const FOLLOWERS = num('BENCH_SPIKE_FOLLOWERS', 5000);
-const FOLLOWER_PROCESSES = num('BENCH_SPIKE_FOLLOWER_PROCESSES', 2);
+const OPT = spikeOptions();
+const CROWD = OPT.crowd;
+const STOCK = OPT.stock;
+const CONN = OPT.connections;
+const RATE = OPT.rate;
+const PHASE_S = OPT.costS;
+const MAX_RUN_S = OPT.maxRunS;
+const FOLLOWERS = OPT.followers;
+const FOLLOWER_PROCESSES = OPT.followerProcesses;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** BENCH_SPIKE_ONLY: the parts to run, comma-separated (default all): cost, a, fanout, b. */
-const PARTS = ['cost', 'a', 'fanout', 'b'] as const;
-const only = text('BENCH_SPIKE_ONLY')
-  .split(',')
-  .map((p) => p.trim())
-  .filter(Boolean);
-for (const p of only)
-  if (!(PARTS as readonly string[]).includes(p))
-    throw new Error(`BENCH_SPIKE_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
-const runs = (part: (typeof PARTS)[number]) => only.length === 0 || only.includes(part);
+const runs = (part: SpikePart) => OPT.parts.includes(part);
 
 // The server's and worker's whole output is kept (.bench/spike-<time>/), and the tail of a process
 // that exits while the bench still needs it is printed at once.
 const logDir = `${ROOT}/.bench/spike-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 mkdirSync(logDir, { recursive: true });
-const db = await createTestDatabase();
+// SIGINT / SIGTERM: every spawned app stopped, the followers' processes gone with the bench (their
+// IPC channel closes), the namespace and the database removed (bench/cleanup.ts), exit 130 / 143.
+exitOnSignals();
 const ns = newNamespace();
+const db = await createTestDatabase();
+let stopping: Promise<void> | undefined;
+const stop = () =>
+  (stopping ??= (async () => {
+    closeCrowd();
+    await Promise.allSettled(liveApps().map((a) => a.stop()));
+    await cleanupNamespace(ns);
+    await db.drop().catch(() => undefined);
+  })());
+benchCleanup.add(stop);
 const server = await spawnApp({
   app: 'server',
   port: 'free',
@@ -72,20 +74,13 @@ for (const app of [server, worker])
     if (!app.stopping)
       console.error(`\n!! ${app.report()}\n!! (whole log: ${relative(ROOT, logDir)}/${app.label}.log)\n`);
   });
-const stop = async () => {
-  closeCrowd();
-  await Promise.allSettled([server.stop(), worker.stop()]);
-  await cleanupNamespace(ns);
-  await db.drop().catch(() => undefined);
-};
-process.once('SIGINT', () => void stop().then(() => process.exit(130)));
 
 try {
   await Promise.all([server.ready(), worker.ready()]);
   const url = server.url;
   const pid = server.pid as number;
   console.log(
-    `bench:spike — crowd ${CROWD}, stock ${STOCK}, perUserLimit 1, ${CONN} connections; parts: ${PARTS.filter(runs).join(', ')}`,
+    `bench:spike — crowd ${CROWD}, stock ${STOCK}, perUserLimit 1, ${CONN} connections; parts: ${OPT.parts.join(', ')}`,
   );
   console.log(
     'limits: RATE_LIMIT_PER_USER=0 and RATE_LIMIT_PER_IP=0 (per-IP rate limits switched off: the HTTP calls come from one client address); the live.queue streams come from separate processes over many 127.0.0.0/8 source addresses, SSE_MAX_PER_IP at its default',
