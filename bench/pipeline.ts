@@ -133,7 +133,8 @@ export interface BacklogStep extends Step {
 
 /**
  * The tRPC server with `workers` worker processes alongside: warm-up (`warmUp`), measured load
- * (the window: the workers' counters and CPU read just before and just after it), then the drain. Then, for each count in `backlogs`, a backlog step: `CFG.backlogS` of load with no
+ * (the window: the workers' counters and CPU read just before and just after it), then the
+ * drain. Then, for each count in `backlogs`, a backlog step: `CFG.backlogS` of load with no
  * worker running, then that many fresh workers started and the backlog drained (back to back, so
  * that the counts compare under the same conditions). Then, everything stopped: the invariant
  * check over every row of the run and (if `raw`) the raw insert baseline in the same database.
