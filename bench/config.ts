@@ -32,8 +32,15 @@ export const CFG = {
   only: only(),
   durationS: num('BENCH_DURATION_S', 10),
   warmupS: num('BENCH_WARMUP_S', 2),
-  /** Measured load of the tRPC run with two workers alongside. */
-  scaleDurationS: num('BENCH_SCALE_DURATION_S', 5),
+  /**
+   * Warm-up of the tRPC runs with workers alongside (1 worker, then 2): load for this long, then
+   * 1 s more at a time (at most `PIPELINE_WARMUP_EXTRA_S` more) until every worker has drained
+   * `pipelineWarmBatches` batches (its /metrics), so that the measured window sees warm processes.
+   */
+  pipelineWarmupS: num('BENCH_PIPELINE_WARMUP_S', 5),
+  pipelineWarmBatches: num('BENCH_PIPELINE_WARM_BATCHES', 20),
+  /** Measured load of the tRPC run with two workers alongside: as long as the 1-worker one by default. */
+  scaleDurationS: num('BENCH_SCALE_DURATION_S', num('BENCH_DURATION_S', 10)),
   /** Load with no worker running, for the backlog the workers then drain. 0: no backlog step. */
   backlogS: num('BENCH_BACKLOG_S', 6),
   connections: num('BENCH_CONNECTIONS', 100),
@@ -50,6 +57,9 @@ export const CFG = {
   perUserLimit: 100,
   saleId: 'bench-sale',
 };
+
+/** At most this much load is added to `CFG.pipelineWarmupS` while a worker lacks batches, s. */
+export const PIPELINE_WARMUP_EXTRA_S = 5;
 
 export const ADMIN_PASSWORD = `bench-admin-${randomBytes(16).toString('hex')}`;
 /** The tests' process environment (tests/support/env.ts), for production and heavy load. */

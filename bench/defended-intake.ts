@@ -18,6 +18,7 @@ import { sign } from '../apps/server/src/auth/signed-cookie.ts';
 import { type SpawnedApp, spawnApp } from '../scripts/spawn-app.mjs';
 import { TestClient } from '../tests/support/client.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
+import { benchCleanup } from './cleanup.ts';
 import { ADMIN_PASSWORD, CFG, serverEnv } from './config.ts';
 import { percentiles } from './load.ts';
 
@@ -67,6 +68,10 @@ interface Measured {
 async function measure(mode: Mode): Promise<Measured> {
   const db = await createTestDatabase();
   const ns = newNamespace();
+  const forget = benchCleanup.add(async () => {
+    await cleanupNamespace(ns);
+    await db.drop().catch(() => undefined);
+  });
   const secret = randomBytes(24).toString('hex');
   let server: SpawnedApp | undefined;
   const clients: Client[] = [];
@@ -144,6 +149,7 @@ async function measure(mode: Mode): Promise<Measured> {
     await server?.stop();
     await cleanupNamespace(ns);
     await db.drop().catch(() => undefined);
+    forget();
   }
 }
 

@@ -1,12 +1,14 @@
 /**
  * One isolated run of the bench: a fresh database and namespace, a server (tRPC or the bare
  * baseline) with a sale of huge stock, workers on demand, the measured load, and everything
- * removed at the end — also when the bench is interrupted (`cleanupAll`).
+ * removed at the end — also when the bench is interrupted (bench/cleanup.ts).
  */
 
+import { constants } from 'node:os';
 import { type SpawnedApp, spawnApp } from '../scripts/spawn-app.mjs';
 import { agent } from '../tests/support/client.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
+import { benchCleanup, exitOnSignals } from './cleanup.ts';
 import { BASELINE_JS, CFG, serverEnv, workerEnv } from './config.ts';
 import {
   createBenchSale,
@@ -46,63 +48,55 @@ export interface IntakeResult {
   perSecond: SecondSample[];
 }
 
-/** Everything to undo if the run is interrupted: children, databases, namespaces. */
-const cleanups = new Set<() => Promise<void>>();
-
-/** Stops every run still going (on SIGINT / SIGTERM). */
-export async function cleanupAll(): Promise<void> {
-  await Promise.allSettled([...cleanups].map((c) => c()));
-}
-
 /**
  * Runs a bench's `main` as every bench entry point does: SIGINT / SIGTERM undo what is running
- * (`cleanup`, by default every isolated run) and exit 130; an error is printed and fails the
- * process; the HTTP agent is closed either way.
+ * (bench/cleanup.ts: every isolated run, `cleanup` if given, every spawned app) and exit 130 /
+ * 143; an error is printed and fails the process; the HTTP agent is closed either way.
  */
 export async function runBenchMain(
   main: () => Promise<void>,
-  cleanup: () => Promise<unknown> = cleanupAll,
+  cleanup?: () => Promise<unknown>,
 ): Promise<void> {
-  let interrupted = false;
-  const interrupt = async (signal: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    console.error(`\n${signal}: cleaning up…`);
-    await cleanup();
-    process.exit(130);
-  };
-  process.on('SIGINT', (s) => void interrupt(s));
-  process.on('SIGTERM', (s) => void interrupt(s));
+  exitOnSignals();
+  if (cleanup) benchCleanup.add(cleanup);
   try {
     await main();
   } catch (err) {
-    console.error(err);
+    // Interrupted: the signal's handler exits once the clean-up is done.
+    if (!benchCleanup.interrupted) console.error(err);
     process.exitCode = 1;
   } finally {
     await agent.close();
   }
+  const signal = benchCleanup.interrupted;
+  if (signal) process.exitCode = 128 + (constants.signals[signal] ?? 0);
 }
 
 export type IsolatedRun = Awaited<ReturnType<typeof startRun>>;
 
 /** One isolated run: a fresh database and namespace, the server, children to stop at the end. */
 export async function startRun(side: SideName, label: string, extraServerEnv: Record<string, string> = {}) {
+  benchCleanup.check();
   const db = await createTestDatabase();
   const ns = newNamespace();
   const procs: SpawnedApp[] = [];
   const stopAll = () => Promise.all(procs.map((p) => p.stop()));
-  const cleanup = async () => {
-    await stopAll();
-    await cleanupNamespace(ns);
-    await db.drop().catch((err: unknown) => console.error(`could not drop ${db.name}: ${String(err)}`));
-  };
-  cleanups.add(cleanup);
+  // Once: the run's end and an interruption may both ask for it.
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await stopAll();
+      await cleanupNamespace(ns);
+      await db.drop().catch((err: unknown) => console.error(`could not drop ${db.name}: ${String(err)}`));
+    })());
+  const forget = benchCleanup.add(cleanup);
   const done = async () => {
-    cleanups.delete(cleanup);
     await cleanup();
+    forget();
   };
   /** Spawned and kept for the clean-up first, then waited for. */
   const spawn = async (o: Parameters<typeof spawnApp>[0]) => {
+    benchCleanup.check();
     const app = await spawnApp({ ...o, port: 'free', waitReady: false });
     procs.push(app);
     return app;
@@ -162,7 +156,15 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
      */
     const measureIntake = async (
       durationS: number,
-      o: { label: string; warmup: boolean; keyPrefix: string; progress: string; rate?: number },
+      o: {
+        label: string;
+        warmup: boolean;
+        keyPrefix: string;
+        progress: string;
+        rate?: number;
+        /** Called just before and just after the measured load (bench/pipeline.ts reads the workers). */
+        around?: { before: () => Promise<void>; after: () => Promise<void> };
+      },
     ): Promise<IntakeResult> => {
       const common = { url, path, userHeaders, outcomes };
       if (o.warmup && CFG.warmupS > 0) {
@@ -175,6 +177,7 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
           (paced as OpenLoop).run({ path, userHeaders, outcomes, rate, durationS: d, keyPrefix });
         if (o.rate) await openLoopRun(o.rate, 1, `${o.keyPrefix}p`);
         process.stdout.write(`${o.progress}… `);
+        await o.around?.before();
         const pid = server.pid ?? 0;
         const workerPids = procs.filter((p) => p !== server && p.running()).map((p) => p.pid ?? 0);
         const cpuBefore = cpuSeconds(pid);
@@ -190,6 +193,7 @@ export async function startRun(side: SideName, label: string, extraServerEnv: Re
         const serverCpuS = cpuSeconds(pid) - cpuBefore;
         const workersCpuS = workerPids.reduce((t, w) => t + cpuSeconds(w), 0) - workersBefore;
         const machineAfter = machineCpuTicks();
+        await o.around?.after();
         const peakRssBytes = peakRss(pid);
         const streamMessages = await streamCount(ns);
         assertAlive(procs);

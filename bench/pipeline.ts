@@ -1,23 +1,30 @@
 /**
- * The persistence pipeline behind the tRPC server: workers alongside the load, then backlog
- * steps (load with no worker, then fresh workers draining it), then the invariant check over
- * every row of the run and the raw insert baseline in the same database.
+ * The persistence pipeline behind the tRPC server: workers alongside the load (a warm-up until
+ * every worker has drained batches, then the measured window), then backlog steps (load with no
+ * worker, then fresh workers draining it), then the invariant check over every row of the run
+ * and the raw insert baseline in the same database.
  */
 import pg from 'pg';
 import type { SpawnedApp } from '../scripts/spawn-app.mjs';
 import { checkSale, describeViolations, waitForQuiet } from '../tests/support/checker/index.ts';
 import { SHARED } from '../tests/support/services.ts';
-import { CFG } from './config.ts';
-import { assertAlive, type IntakeResult, printWarnings, startRun } from './isolated-run.ts';
+import { CFG, PIPELINE_WARMUP_EXTRA_S } from './config.ts';
+import { assertAlive, type IntakeResult, type IsolatedRun, printWarnings, startRun } from './isolated-run.ts';
+import { load } from './load.ts';
 import {
   type BatchStats,
   batchStats,
+  batchStatsOf,
+  counterDelta,
   cpuSeconds,
   type HotUpdates,
   hotUpdates,
   type Persisted,
   peakRss,
   persisted,
+  sumCounters,
+  type WorkerCounters,
+  workerCounters,
 } from './probes.ts';
 import { type RawResult, rawInsert } from './raw-insert.ts';
 
@@ -26,6 +33,11 @@ export interface PipelineResult {
   intake: IntakeResult;
   /** Accepted in the warm-up and the measured run (2xx with an order id), workers alongside. */
   acceptedAlongside: number;
+  /** The warm-up before the measured window, workers alongside. */
+  warmUp: WarmUp;
+  /** The measured load alone, from the workers' counters and CPU. */
+  window: Window;
+  /** The whole phase: rows from the first accept of the warm-up, CPU from ready to drained. */
   alongside: Step;
   /** End of the load → drain observed (stream, open set, outbox empty), s. */
   loadEndToDrainedS: number;
@@ -48,6 +60,75 @@ export interface Step {
   workerCpuUsPerRow: number;
 }
 
+/** The warm-up load before the measured window, and what each worker did in it. */
+export interface WarmUp {
+  /** Seconds of load (`CFG.pipelineWarmupS`, longer if a worker had not drained enough batches). */
+  loadS: number;
+  /** Batches each worker had drained when the window began. */
+  batches: number[];
+  /** Rows each worker had inserted when the window began. */
+  persisted: number[];
+  /** Worker CPU from ready to the window's start / rows inserted, µs. */
+  workerCpuUsPerRow: number;
+}
+
+/** The measured window: from the workers' counters and CPU read just before and just after the load. */
+export interface Window {
+  seconds: number;
+  /** Rows inserted by the workers in the window. */
+  rows: number;
+  perS: number;
+  batches: BatchStats;
+  workerCpuUsPerRow: number;
+}
+
+/** The workers' counters and CPU, read together. */
+interface WorkerSample {
+  at: number;
+  counters: WorkerCounters[];
+  cpuS: number;
+}
+
+async function sampleWorkers(ws: SpawnedApp[]): Promise<WorkerSample> {
+  const counters = await Promise.all(ws.map(workerCounters));
+  return { at: Date.now(), counters, cpuS: ws.reduce((s, w) => s + cpuSeconds(w.pid ?? 0), 0) };
+}
+
+/**
+ * Load with the workers alongside, not measured, for `CFG.pipelineWarmupS`, then 1 s more at a
+ * time while a worker has drained fewer than `CFG.pipelineWarmBatches` batches (at most
+ * `PIPELINE_WARMUP_EXTRA_S` more). What each worker did in it, read at its end.
+ */
+async function warmUp(run: IsolatedRun, ws: SpawnedApp[], ready: WorkerSample): Promise<WarmUp> {
+  let loadS = 0;
+  let start = ready;
+  const drained = (s: WorkerSample) =>
+    s.counters.map((c, i) => c.batches - (ready.counters[i]?.batches ?? 0));
+  if (CFG.pipelineWarmupS > 0) {
+    process.stdout.write('warming up… ');
+    for (;;) {
+      const step = loadS === 0 ? CFG.pipelineWarmupS : 1;
+      const { url, path, userHeaders, outcomes } = run;
+      await load({ url, path, userHeaders, outcomes, durationS: step, keyPrefix: `mw${loadS}` });
+      loadS += step;
+      start = await sampleWorkers(ws);
+      if (Math.min(...drained(start)) >= CFG.pipelineWarmBatches) break;
+      if (loadS >= CFG.pipelineWarmupS + PIPELINE_WARMUP_EXTRA_S) {
+        process.stdout.write(`(a worker drained fewer than ${CFG.pipelineWarmBatches} batches) `);
+        break;
+      }
+    }
+  }
+  const rows = start.counters.map((c, i) => c.persisted - (ready.counters[i]?.persisted ?? 0));
+  const total = rows.reduce((a, b) => a + b, 0);
+  return {
+    loadS,
+    batches: drained(start),
+    persisted: rows,
+    workerCpuUsPerRow: total > 0 ? ((start.cpuS - ready.cpuS) * 1e6) / total : Number.NaN,
+  };
+}
+
 export interface BacklogStep extends Step {
   /** The load that made the backlog: the same server with no worker running. */
   noWorker: IntakeResult;
@@ -55,8 +136,9 @@ export interface BacklogStep extends Step {
 }
 
 /**
- * The tRPC server with `workers` worker processes alongside: warm-up and measured load, then
- * the drain. Then, for each count in `backlogs`, a backlog step: `CFG.backlogS` of load with no
+ * The tRPC server with `workers` worker processes alongside: warm-up (`warmUp`), measured load
+ * (the window: the workers' counters and CPU read just before and just after it), then the
+ * drain. Then, for each count in `backlogs`, a backlog step: `CFG.backlogS` of load with no
  * worker running, then that many fresh workers started and the backlog drained (back to back, so
  * that the counts compare under the same conditions). Then, everything stopped: the invariant
  * check over every row of the run and (if `raw`) the raw insert baseline in the same database.
@@ -91,17 +173,39 @@ export async function runPipeline(o: {
     };
 
     const workers = await run.startWorkers(o.workers, 'a');
-    const cpuBefore = cpuOf(workers);
+    const ready = await sampleWorkers(workers);
+    const warm = await warmUp(run, workers, ready);
+    // The window: the workers read just before and just after the measured load.
+    let start = ready;
+    let end = ready;
     const intake = await run.measureIntake(o.durationS, {
       label: `tRPC + ${o.workers} worker${o.workers > 1 ? 's' : ''}`,
-      warmup: true,
+      warmup: false,
       keyPrefix: 'm',
       progress: 'measuring',
+      around: {
+        before: async () => {
+          start = await sampleWorkers(workers);
+        },
+        after: async () => {
+          end = await sampleWorkers(workers);
+        },
+      },
     });
     const loadEnd = Date.now();
+    const inWindow = counterDelta(sumCounters(end.counters), sumCounters(start.counters));
+    const windowS = (end.at - start.at) / 1000;
+    const window: Window = {
+      seconds: windowS,
+      rows: inWindow.persisted,
+      perS: inWindow.persisted / windowS,
+      batches: batchStatsOf(inWindow),
+      workerCpuUsPerRow:
+        inWindow.persisted > 0 ? ((end.cpuS - start.cpuS) * 1e6) / inWindow.persisted : Number.NaN,
+    };
     const acceptedAlongside = run.outcomes.accepted.size;
     process.stdout.write('draining… ');
-    const along = await drainAndStop(workers, cpuBefore);
+    const along = await drainAndStop(workers, ready.cpuS);
 
     const steps: {
       workers: number;
@@ -190,6 +294,8 @@ export async function runPipeline(o: {
         workers: o.workers,
         intake,
         acceptedAlongside,
+        warmUp: warm,
+        window,
         alongside,
         loadEndToDrainedS: (along.drainedAt - loadEnd) / 1000,
         backlogs,

@@ -61,18 +61,65 @@ export function peakRss(pid: number): number {
   return kb ? Number(kb) * 1024 : Number.NaN;
 }
 
+/** One worker's running totals, from its /metrics. */
+export interface WorkerCounters {
+  /** Batches processed (`surge_worker_batch_size_count`). */
+  batches: number;
+  /** Messages in those batches (`surge_worker_batch_size_sum`). */
+  messages: number;
+  /** Time spent in them (`surge_worker_batch_seconds_sum`), s. */
+  batchSeconds: number;
+  /** Order rows inserted (`surge_orders_persisted_total`). */
+  persisted: number;
+}
+
+/** A worker's counters now (NaN where its /metrics lacks one). */
+export async function workerCounters(worker: { url: string }): Promise<WorkerCounters> {
+  const text = await fetch(`${worker.url}/metrics`).then((r) => r.text());
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    batches: read('surge_worker_batch_size_count'),
+    messages: read('surge_worker_batch_size_sum'),
+    batchSeconds: read('surge_worker_batch_seconds_sum'),
+    persisted: read('surge_orders_persisted_total'),
+  };
+}
+
+/** Counters summed over workers, or `after − before` of one worker. */
+export function sumCounters(cs: WorkerCounters[]): WorkerCounters {
+  const zero: WorkerCounters = { batches: 0, messages: 0, batchSeconds: 0, persisted: 0 };
+  return cs.reduce(
+    (s, c) => ({
+      batches: s.batches + c.batches,
+      messages: s.messages + c.messages,
+      batchSeconds: s.batchSeconds + c.batchSeconds,
+      persisted: s.persisted + c.persisted,
+    }),
+    zero,
+  );
+}
+export function counterDelta(after: WorkerCounters, before: WorkerCounters): WorkerCounters {
+  return {
+    batches: after.batches - before.batches,
+    messages: after.messages - before.messages,
+    batchSeconds: after.batchSeconds - before.batchSeconds,
+    persisted: after.persisted - before.persisted,
+  };
+}
+
+/** Batches, mean batch size and mean batch time, from (summed) counters. */
+export function batchStatsOf(c: WorkerCounters): BatchStats {
+  return {
+    batches: c.batches,
+    meanSize: c.messages / c.batches,
+    meanMs: (c.batchSeconds / c.batches) * 1000,
+  };
+}
+
 /** Batches, mean batch size and mean batch time of the workers (their Prometheus histograms). */
 export async function batchStats(workers: { url: string }[]): Promise<BatchStats | null> {
   try {
-    const texts = await Promise.all(workers.map((w) => fetch(`${w.url}/metrics`).then((r) => r.text())));
-    const sum = (name: string) =>
-      texts.reduce((s, t) => s + Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(t)?.[1] ?? Number.NaN), 0);
-    const batches = sum('surge_worker_batch_size_count');
-    return {
-      batches,
-      meanSize: sum('surge_worker_batch_size_sum') / batches,
-      meanMs: (sum('surge_worker_batch_seconds_sum') / batches) * 1000,
-    };
+    return batchStatsOf(sumCounters(await Promise.all(workers.map(workerCounters))));
   } catch {
     return null;
   }

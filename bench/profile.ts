@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { spawnApp } from '../scripts/spawn-app.mjs';
 import { ROOT } from '../tests/support/paths.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
+import { benchCleanup, exitOnSignals } from './cleanup.ts';
 import { CFG, serverEnv, workerEnv } from './config.ts';
 import { createBenchSale, guestCookies, load, type Outcomes } from './load.ts';
 import { streamCount } from './probes.ts';
@@ -97,6 +98,10 @@ async function main(): Promise<void> {
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   const db = await createTestDatabase();
   const ns = newNamespace();
+  benchCleanup.add(async () => {
+    await cleanupNamespace(ns);
+    await db.drop().catch(() => undefined);
+  });
   const prof = (dir: string) => ({ NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` });
   const server = await spawnApp({
     app: 'server',
@@ -148,4 +153,6 @@ async function main(): Promise<void> {
   }
 }
 
+// SIGINT / SIGTERM: the server and the worker stopped, the namespace and the database removed.
+exitOnSignals();
 await main();

@@ -4,7 +4,7 @@
  * raw insert, invariants).
  */
 import os from 'node:os';
-import { CFG } from './config.ts';
+import { CFG, PIPELINE_WARMUP_EXTRA_S } from './config.ts';
 import type { IntakeResult } from './isolated-run.ts';
 import type { BacklogStep, PipelineResult } from './pipeline.ts';
 import type { BatchStats } from './probes.ts';
@@ -22,6 +22,9 @@ export function headerLines(started: number): string[] {
       `pool of as many connections, paced, open loop), ${CFG.durationS} s measured after ` +
       `${CFG.warmupS} s warm-up, ${CFG.users} users, 1 sale (stock ${CFG.stock.toLocaleString('en-US')}, ` +
       `perUserLimit ${CFG.perUserLimit}), quantity 1, unique idempotency key per request`,
+    `tRPC with 1 and with 2 workers alongside: each ${CFG.pipelineWarmupS} s of warm-up load (1 s more at a time, ` +
+      `up to ${PIPELINE_WARMUP_EXTRA_S} s more, until every worker has drained ${CFG.pipelineWarmBatches} batches), then ` +
+      `${CFG.durationS} s (1 worker) and ${CFG.scaleDurationS} s (2 workers) measured`,
     'servers: built JS, NODE_ENV=production, rate limits off, LOG_LEVEL=warn; the baseline alone, ' +
       'tRPC with its worker process(es) alongside, and alone while it builds a backlog',
     `workers: built JS, NODE_ENV=production, WORKER_BATCH_SIZE=${CFG.workerBatchSize}, ` +
@@ -101,6 +104,7 @@ export function pipelineTable(a: PipelineResult, b: PipelineResult): string {
     `${fmt(p.orderUpdates.hot)} / ${fmt(p.orderUpdates.updates)} (${fmt((100 * p.orderUpdates.hot) / p.orderUpdates.updates, 1)} %)`;
   const verdict = (p: PipelineResult) => (p.failures.length === 0 ? 'pass' : 'FAIL');
   const rate = (c: IntakeResult) => fmt(c.accepted / c.durationS);
+  const drained = (p: PipelineResult) => p.warmUp.batches.map((n) => fmt(n)).join(' + ') || '-';
   // The backlog steps of the 1-worker run, by worker count: the fastest (others' load only slows).
   const best = (n: number) =>
     a.backlogs
@@ -119,27 +123,49 @@ export function pipelineTable(a: PipelineResult, b: PipelineResult): string {
   const bl = (f: (s: BacklogStep) => string) => [b1 ? f(b1) : '-', b2 ? f(b2) : '-'];
   const rows: string[][] = [
     ['', head(a.workers), head(b.workers)],
-    ['workers alongside the load (a run each)'],
+    ['workers alongside the load (a run each: a fresh server and fresh workers)'],
+    ['  warm-up load before the window (s)', fmt(a.warmUp.loadS, 0), fmt(b.warmUp.loadS, 0)],
+    ['  batches each worker drained in the warm-up', drained(a), drained(b)],
     [
-      '  load (s, warm-up + measured)',
-      `${CFG.warmupS} + ${fmt(a.intake.durationS, 1)}`,
-      `${CFG.warmupS} + ${fmt(b.intake.durationS, 1)}`,
+      '  worker CPU per order in the warm-up, from ready (µs)',
+      fmt(a.warmUp.workerCpuUsPerRow),
+      fmt(b.warmUp.workerCpuUsPerRow),
     ],
+    ['  measured window (s)', fmt(a.window.seconds, 1), fmt(b.window.seconds, 1)],
     ['  accepted orders/s (measured)', rate(a.intake), rate(b.intake)],
     ['  latency p99 (ms)', fmt(a.intake.p99, 2), fmt(b.intake.p99, 2)],
+    ['  persisted orders/s (measured window)', fmt(a.window.perS), fmt(b.window.perS)],
+    [
+      '  worker batches in the window: count, mean size, mean time (ms)',
+      batch(a.window.batches),
+      batch(b.window.batches),
+    ],
+    [
+      '  worker CPU per persisted order in the window (µs)',
+      fmt(a.window.workerCpuUsPerRow),
+      fmt(b.window.workerCpuUsPerRow),
+    ],
     ['  accepted orders (warm-up + measured)', fmt(a.acceptedAlongside), fmt(b.acceptedAlongside)],
     [
       '  messages in stream at load end',
       fmt(a.intake.streamMessages ?? Number.NaN),
       fmt(b.intake.streamMessages ?? Number.NaN),
     ],
-    ['  rows persisted', fmt(a.alongside.persisted.rows), fmt(b.alongside.persisted.rows)],
+    [
+      '  rows persisted (warm-up + measured)',
+      fmt(a.alongside.persisted.rows),
+      fmt(b.alongside.persisted.rows),
+    ],
     [
       '  first accept → last row final (s)',
       fmt(a.alongside.persisted.windowS, 2),
       fmt(b.alongside.persisted.windowS, 2),
     ],
-    ['  persisted orders/s', fmt(a.alongside.persisted.perS), fmt(b.alongside.persisted.perS)],
+    [
+      '  persisted orders/s (first accept → last row final)',
+      fmt(a.alongside.persisted.perS),
+      fmt(b.alongside.persisted.perS),
+    ],
     [
       '  last accept → last row final (s)',
       fmt(a.alongside.persisted.lastAcceptToFinalS, 2),
@@ -147,12 +173,7 @@ export function pipelineTable(a: PipelineResult, b: PipelineResult): string {
     ],
     ['  load end → drained (s)', fmt(a.loadEndToDrainedS, 2), fmt(b.loadEndToDrainedS, 2)],
     [
-      '  worker batches: count, mean size, mean time (ms)',
-      batch(a.alongside.batches),
-      batch(b.alongside.batches),
-    ],
-    [
-      '  worker CPU per persisted order (µs)',
+      '  worker CPU per persisted order, ready → drained (µs)',
       fmt(a.alongside.workerCpuUsPerRow),
       fmt(b.alongside.workerCpuUsPerRow),
     ],
@@ -182,8 +203,10 @@ export function pipelineTable(a: PipelineResult, b: PipelineResult): string {
     x !== undefined && y !== undefined && Number.isFinite(x / y) ? (x / y).toFixed(2) : '-';
   lines.push(
     '',
-    `persisted orders/s, 2 workers ÷ 1 worker: alongside the load ${ratio(b.alongside.persisted.perS, a.alongside.persisted.perS)}, ` +
-      `from a backlog ${ratio(b2?.persisted.perS, b1?.persisted.perS)}`,
+    `persisted orders/s, 2 workers ÷ 1 worker: alongside the load ${ratio(b.window.perS, a.window.perS)} ` +
+      `(measured windows of ${fmt(b.window.seconds, 1)} s ÷ ${fmt(a.window.seconds, 1)} s, after warm-ups of ` +
+      `${fmt(b.warmUp.loadS)} s ÷ ${fmt(a.warmUp.loadS)} s; first accept → last row final, warm-up and drain included: ` +
+      `${ratio(b.alongside.persisted.perS, a.alongside.persisted.perS)}), from a backlog ${ratio(b2?.persisted.perS, b1?.persisted.perS)}`,
   );
   if (a.raw) {
     lines.push(

@@ -60,4 +60,6 @@ export interface SpawnedApp {
 
 export function freePort(): Promise<number>;
 export function spawnApp(o: SpawnAppOptions): Promise<SpawnedApp>;
+/** Apps this process spawned that have not exited yet (detached ones excepted). */
+export function liveApps(): SpawnedApp[];
 export function waitUntilReady(target: string | SpawnedApp, timeoutMs?: number): Promise<void>;

@@ -30,6 +30,14 @@ export function freePort() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Apps this process spawned that have not exited yet (detached ones excepted). */
+const live = new Set();
+
+/** What an interrupted bench stops (bench/cleanup.ts). */
+export function liveApps() {
+  return [...live];
+}
 const TAIL_CHARS = 8000;
 
 /**
@@ -119,6 +127,10 @@ export async function spawnApp(o) {
       await exited;
     },
   };
+  if (!o.detached) {
+    live.add(app);
+    void exited.then(() => live.delete(app));
+  }
   if (o.waitReady !== false) {
     try {
       await app.ready();

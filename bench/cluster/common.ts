@@ -3,6 +3,7 @@
  * variables), the clean-ups to run when the bench is interrupted, and number formatting.
  */
 import os from 'node:os';
+import { benchCleanup } from '../cleanup.ts';
 
 const num = (name: string, def: number): number => {
   const raw = process.env[name];
@@ -26,17 +27,19 @@ export function machineLine(): string {
   return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${gib} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}`;
 }
 
-/** Everything to undo when the bench is interrupted: private processes, databases, namespaces. */
-export const cleanups = new Set<() => Promise<void>>();
-
-/** Runs `body` with `cleanup` registered, then cleans up (also when `body` throws). */
+/**
+ * Runs `body` with `cleanup` registered for an interruption (bench/cleanup.ts: private
+ * processes, databases, namespaces), then cleans up (also when `body` throws).
+ */
 export async function withCleanup<T>(cleanup: () => Promise<void>, body: () => Promise<T>): Promise<T> {
-  cleanups.add(cleanup);
+  let cleaning: Promise<void> | undefined;
+  const once = () => (cleaning ??= cleanup());
+  const forget = benchCleanup.add(once);
   try {
     return await body();
   } finally {
-    cleanups.delete(cleanup);
-    await cleanup().catch((err: unknown) => console.error(`clean-up failed: ${String(err)}`));
+    await once().catch((err: unknown) => console.error(`clean-up failed: ${String(err)}`));
+    forget();
   }
 }
 

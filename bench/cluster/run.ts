@@ -14,7 +14,7 @@ import { APPS } from '../../scripts/spawn-app.mjs';
 import { ROOT } from '../../tests/support/paths.ts';
 import { CFG } from '../config.ts';
 import { runBenchMain } from '../isolated-run.ts';
-import { CLUSTER_CFG, cleanups, machineLine } from './common.ts';
+import { CLUSTER_CFG, machineLine } from './common.ts';
 import './lua-hook.ts';
 import { INTAKE_CONFIGS, type IntakeFigures, intakeTable, measureIntake } from './intake.ts';
 import { measurePublish, publishTable } from './publish.ts';
@@ -63,4 +63,4 @@ async function main(): Promise<void> {
   console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-await runBenchMain(main, () => Promise.allSettled([...cleanups].map((c) => c())));
+await runBenchMain(main);

@@ -14,10 +14,12 @@ import { freePort, spawnApp } from '../../scripts/spawn-app.mjs';
 import { TestClient } from '../../tests/support/client.ts';
 import { ROOT } from '../../tests/support/paths.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../../tests/support/services.ts';
-import { ADMIN_PASSWORD, serverEnv, text } from '../config.ts';
+import { benchCleanup, exitOnSignals } from '../cleanup.ts';
+import { ADMIN_PASSWORD, serverEnv } from '../config.ts';
 import { guestCookies } from '../load.ts';
 import { cpuSeconds } from '../probes.ts';
 import { bare, call, closeCrowd, parallel } from './crowd.ts';
+import { spikeOptions } from './options.ts';
 
 interface Node {
   id: number;
@@ -110,17 +112,16 @@ function summary(p: Profile, answers: number): void {
  * `order.place` answers, `floor` (POST /healthz with an order's headers and body: the bare
  * request of the same server) and `join` (`queue.join` before a queued sale's start).
  */
-const ALL = ['floor', 'accepted', 'NOT_ADMITTED', 'SOLD_OUT', 'join'] as const;
-const picked = text('BENCH_SPIKE_PROFILE_KINDS')
-  .split(',')
-  .map((k) => k.trim())
-  .filter(Boolean);
-for (const k of picked)
-  if (!(ALL as readonly string[]).includes(k))
-    throw new Error(`BENCH_SPIKE_PROFILE_KINDS: unknown kind ${k} (kinds: ${ALL.join(', ')})`);
-const kinds = ALL.filter((k) => picked.length === 0 || picked.includes(k));
+const kinds = spikeOptions().profileKinds;
+// SIGINT / SIGTERM: the server stopped, the namespace and the database removed (bench/cleanup.ts).
+exitOnSignals();
 const db = await createTestDatabase();
 const ns = newNamespace();
+benchCleanup.add(async () => {
+  closeCrowd();
+  await cleanupNamespace(ns);
+  await db.drop().catch(() => undefined);
+});
 try {
   for (const kind of kinds) {
     const dir = join(ROOT, '.surge', 'profiles');

@@ -9,49 +9,51 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { spawnApp } from '../../scripts/spawn-app.mjs';
+import { liveApps, spawnApp } from '../../scripts/spawn-app.mjs';
 import { TestClient } from '../../tests/support/client.ts';
 import { ROOT } from '../../tests/support/paths.ts';
 import { testRedis } from '../../tests/support/redis-client.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace, SHARED } from '../../tests/support/services.ts';
-import { ADMIN_PASSWORD, serverEnv, text, workerEnv } from '../config.ts';
+import { benchCleanup, exitOnSignals } from '../cleanup.ts';
+import { ADMIN_PASSWORD, serverEnv, workerEnv } from '../config.ts';
 import { guestCookies, percentiles } from '../load.ts';
 import { cpuSeconds, peakRss } from '../probes.ts';
 import { timelineSvg } from './chart.ts';
 import { bare, call, closeCrowd, parallel, rankCorrelation, Timeline } from './crowd.ts';
+import { type SpikePart, spikeOptions } from './options.ts';
 import { fanOut, runB, type SpikeContext } from './queued.ts';
 
-const num = (name: string, def: number) => {
-  const v = Number(process.env[name] ?? def);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
-  return v;
-};
-const CROWD = num('BENCH_SPIKE_CROWD', 20_000);
-const STOCK = num('BENCH_SPIKE_STOCK', 1000);
-const CONN = num('BENCH_SPIKE_CONNECTIONS', 100);
-const RATE = num('BENCH_SPIKE_RATE', 500);
-const PHASE_S = num('BENCH_SPIKE_COST_S', 3);
-const MAX_RUN_S = num('BENCH_SPIKE_MAX_RUN_S', 90);
-const FOLLOWERS = num('BENCH_SPIKE_FOLLOWERS', 5000);
-const FOLLOWER_PROCESSES = num('BENCH_SPIKE_FOLLOWER_PROCESSES', 2);
+const OPT = spikeOptions();
+const CROWD = OPT.crowd;
+const STOCK = OPT.stock;
+const CONN = OPT.connections;
+const RATE = OPT.rate;
+const PHASE_S = OPT.costS;
+const MAX_RUN_S = OPT.maxRunS;
+const FOLLOWERS = OPT.followers;
+const FOLLOWER_PROCESSES = OPT.followerProcesses;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** BENCH_SPIKE_ONLY: the parts to run, comma-separated (default all): cost, a, fanout, b. */
-const PARTS = ['cost', 'a', 'fanout', 'b'] as const;
-const only = text('BENCH_SPIKE_ONLY')
-  .split(',')
-  .map((p) => p.trim())
-  .filter(Boolean);
-for (const p of only)
-  if (!(PARTS as readonly string[]).includes(p))
-    throw new Error(`BENCH_SPIKE_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
-const runs = (part: (typeof PARTS)[number]) => only.length === 0 || only.includes(part);
+const runs = (part: SpikePart) => OPT.parts.includes(part);
 
 // The server's and worker's whole output is kept (.bench/spike-<time>/), and the tail of a process
 // that exits while the bench still needs it is printed at once.
 const logDir = `${ROOT}/.bench/spike-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 mkdirSync(logDir, { recursive: true });
-const db = await createTestDatabase();
+// SIGINT / SIGTERM: every spawned app stopped, the followers' processes gone with the bench (their
+// IPC channel closes), the namespace and the database removed (bench/cleanup.ts), exit 130 / 143.
+exitOnSignals();
 const ns = newNamespace();
+const db = await createTestDatabase();
+let stopping: Promise<void> | undefined;
+const stop = () =>
+  (stopping ??= (async () => {
+    closeCrowd();
+    await Promise.allSettled(liveApps().map((a) => a.stop()));
+    await cleanupNamespace(ns);
+    await db.drop().catch(() => undefined);
+  })());
+benchCleanup.add(stop);
 const server = await spawnApp({
   app: 'server',
   port: 'free',
@@ -72,20 +74,13 @@ for (const app of [server, worker])
     if (!app.stopping)
       console.error(`\n!! ${app.report()}\n!! (whole log: ${relative(ROOT, logDir)}/${app.label}.log)\n`);
   });
-const stop = async () => {
-  closeCrowd();
-  await Promise.allSettled([server.stop(), worker.stop()]);
-  await cleanupNamespace(ns);
-  await db.drop().catch(() => undefined);
-};
-process.once('SIGINT', () => void stop().then(() => process.exit(130)));
 
 try {
   await Promise.all([server.ready(), worker.ready()]);
   const url = server.url;
   const pid = server.pid as number;
   console.log(
-    `bench:spike — crowd ${CROWD}, stock ${STOCK}, perUserLimit 1, ${CONN} connections; parts: ${PARTS.filter(runs).join(', ')}`,
+    `bench:spike — crowd ${CROWD}, stock ${STOCK}, perUserLimit 1, ${CONN} connections; parts: ${OPT.parts.join(', ')}`,
   );
   console.log(
     'limits: RATE_LIMIT_PER_USER=0 and RATE_LIMIT_PER_IP=0 (per-IP rate limits switched off: the HTTP calls come from one client address); the live.queue streams come from separate processes over many 127.0.0.0/8 source addresses, SSE_MAX_PER_IP at its default',
@@ -171,15 +166,22 @@ try {
       });
     }
     const accUs = cost.get('accepted')?.cpuUs ?? 1;
-    const floors = [cost.get('floor')?.cpuUs ?? 0, cost.get('floor again')?.cpuUs ?? 0] as const;
-    const floorUs = (floors[0] + floors[1]) / 2;
+    // The reference of "above the floor": the warm floor, measured after every kind (the server
+    // has then answered as many requests as it ever will in this phase). The cold one, before the
+    // kinds, is printed beside it; their difference is a measure of this phase's noise.
+    const coldUs = cost.get('floor')?.cpuUs ?? Number.NaN;
+    const warmUs = cost.get('floor again')?.cpuUs ?? Number.NaN;
+    const note: Record<string, string> = {
+      floor: 'cold: before the orders',
+      'floor again': 'warm: after them; the reference of "above the floor"',
+    };
     console.log('\nserver CPU per order.place answer, by kind (one kind at a time):');
     for (const [name, c] of cost)
       console.log(
-        `  ${name.padEnd(13)} ${c.cpuUs.toFixed(0).padStart(5)} µs  ×${(c.cpuUs / accUs).toFixed(2)} of accepted  ${name.startsWith('floor') ? '' : `${(c.cpuUs - floorUs).toFixed(0).padStart(4)} µs above the floor (×${(c.cpuUs / floorUs).toFixed(2)})  `}${c.perS.toFixed(0)} answers/s  (${(c.share * 100).toFixed(0)} % of that kind)`,
+        `  ${name.padEnd(13)} ${c.cpuUs.toFixed(0).padStart(5)} µs  ×${(c.cpuUs / accUs).toFixed(2)} of accepted  ${note[name] ? `(${note[name]})  ` : `${(c.cpuUs - warmUs).toFixed(0).padStart(4)} µs above the warm floor (×${(c.cpuUs / warmUs).toFixed(2)})  `}${c.perS.toFixed(0)} answers/s  (${(c.share * 100).toFixed(0)} % of that kind)`,
       );
     console.log(
-      `  the floor: POST /healthz with an order's headers and body (the same client and connections), answered without reading them: ${floors.map((f) => f.toFixed(0)).join(' µs before, ')} µs after the orders; ×${(floorUs / accUs).toFixed(2)} of accepted`,
+      `  the floor: POST /healthz with an order's headers and body (the same client and connections), answered without reading them: ${coldUs.toFixed(0)} µs before the orders (cold, ×${(coldUs / accUs).toFixed(2)} of accepted), ${warmUs.toFixed(0)} µs after them (warm, ×${(warmUs / accUs).toFixed(2)}); each kind is compared with the warm floor; the two floors differ by ${Math.abs(coldUs - warmUs).toFixed(0)} µs`,
     );
   }
 

@@ -130,4 +130,6 @@ process.on('message', (m) => {
     process.send?.({ type: 'done', frames, opened, refused, failed, failures }, () => process.exit(0));
   }
 });
+// The bench gone (interrupted, killed): its IPC channel closes, and so does this process.
+process.on('disconnect', () => process.exit(0));
 process.send?.({ type: 'ready' });

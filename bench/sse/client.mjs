@@ -121,3 +121,5 @@ process.on('message', (m) => {
     process.exit(0);
   }
 });
+// The bench gone (interrupted, killed): its IPC channel closes, and so does this process.
+process.on('disconnect', () => process.exit(0));
