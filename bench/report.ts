@@ -101,7 +101,7 @@ export function pipelineTable(a: PipelineResult, b: PipelineResult): string {
   const batch = (x: BatchStats | null) =>
     x ? `${fmt(x.batches)}, ${fmt(x.meanSize, 1)}, ${fmt(x.meanMs, 1)}` : '-';
   const hot = (p: PipelineResult) =>
-    `${fmt(p.orderUpdates.hot)} / ${fmt(p.orderUpdates.updates)} (${fmt((100 * p.orderUpdates.hot) / p.orderUpdates.updates, 1)} %)`;
+    `${fmt(p.orderUpdates.hot)} / ${fmt(p.orderUpdates.updates)} (${fmt((100 * p.orderUpdates.hot) / Math.max(1, p.orderUpdates.updates), 1)} %)`;
   const verdict = (p: PipelineResult) => (p.failures.length === 0 ? 'pass' : 'FAIL');
   const rate = (c: IntakeResult) => fmt(c.accepted / c.durationS);
   const drained = (p: PipelineResult) => p.warmUp.batches.map((n) => fmt(n)).join(' + ') || '-';

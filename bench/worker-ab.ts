@@ -126,7 +126,7 @@ async function main(): Promise<void> {
         const upd1 = await hotUpdates(client, 'orders');
         const updates = upd1.updates - upd0.updates;
         process.stdout.write(
-          `(HOT ${upd1.hot - upd0.hot} of ${updates} row updates, ${((100 * (upd1.hot - upd0.hot)) / updates).toFixed(1)} %) `,
+          `(HOT ${upd1.hot - upd0.hot} of ${updates} row updates, ${((100 * (upd1.hot - upd0.hot)) / Math.max(1, updates)).toFixed(1)} %) `,
         );
         process.stdout.write('raw… ');
         const raw = await rawInsert(client, CFG.saleId, Math.round(CFG.rawRows / 5), CFG.rawBatch);

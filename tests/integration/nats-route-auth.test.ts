@@ -79,11 +79,12 @@ describe('NATS routes need the route password', () => {
     try {
       // JetStream elects its meta leader once the routes are up: the stream is retried until then.
       const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
-      await eventually(async () =>
-        jsm.streams
-          .add({ name: 'routeauth_orders', subjects: ['routeauth.orders.>'], num_replicas: 3 })
-          .then((s) => s.config.num_replicas === 3)
-          .catch(() => false),
+      await eventually(
+        async () =>
+          jsm.streams
+            .add({ name: 'routeauth_orders', subjects: ['routeauth.orders.>'], num_replicas: 3 })
+            .then((s) => s.config.num_replicas === 3)
+            .catch(() => false),
         30_000,
       );
     } finally {

@@ -39,7 +39,7 @@ describe('payment UPDATE is a HOT update', () => {
     return { upd: Number(rows[0]?.upd), hot: Number(rows[0]?.hot) };
   }
 
-  it('every row of three batches of 100 (confirmed and declined) is updated in place', async () => {
+  it('the rows of three batches of 100 (confirmed and declined) are updated in place (≥ 95 %)', async () => {
     const before = await updates();
     const batches = 3;
     const size = 100;
@@ -68,6 +68,8 @@ describe('payment UPDATE is a HOT update', () => {
     }
     const after = await updates();
     expect(after.upd - before.upd).toBe(batches * size);
-    expect(after.hot - before.hot).toBe(batches * size);
+    // All of them in every run so far (0 with a status index or full pages); a row whose page
+    // happens to be short of room may go elsewhere, which is no fault.
+    expect(after.hot - before.hot).toBeGreaterThanOrEqual(0.95 * batches * size);
   });
 });

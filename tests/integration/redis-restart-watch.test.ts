@@ -1,8 +1,8 @@
 import { OrderScripts, saleKeys } from '@surge/hot-state';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hotFields } from '../../apps/server/src/sales/hot-state.ts';
 import { RedisRestartWatch } from '../../apps/server/src/sales/redis-restart.ts';
+import { saleRow, writeSaleHot } from '../support/hot-sale.ts';
 import { cleanupNamespace, newNamespace, SHARED } from '../support/services.ts';
 
 /**
@@ -27,30 +27,7 @@ describe('RedisRestartWatch on one Redis', () => {
     await cleanupNamespace(ns);
   });
 
-  const build = async (id: string) => {
-    const now = Date.now();
-    const row = {
-      id,
-      name: id,
-      priceCents: 100,
-      totalStock: 10,
-      perUserLimit: 1,
-      startsAt: new Date(now - 1000),
-      endsAt: new Date(now + 3_600_000),
-      paused: false,
-      epoch: 1,
-      queueAdmitPerSecond: null,
-      queueTokenTtlS: null,
-      queueOutstandingFactor: null,
-    };
-    await scripts.writeHot(keysOf(id), {
-      token: '',
-      hot: hotFields(row, row.totalStock, 60),
-      users: {},
-      orders: [],
-      expireAtSec: Math.ceil(now / 1000) + 9000,
-    });
-  };
+  const build = (id: string) => writeSaleHot(scripts, keysOf(id), saleRow({ id }));
   const watchOver = (ids: string[], emitted: string[]) =>
     new RedisRestartWatch({
       redis,

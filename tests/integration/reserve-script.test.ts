@@ -1,7 +1,8 @@
 import { OrderScripts, type SaleKeys, saleKeys } from '@surge/hot-state';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hotFields } from '../../apps/server/src/sales/hot-state.ts';
+import type { SaleRow } from '../../apps/server/src/sales/hot-state.ts';
+import { saleRow, writeSaleHot } from '../support/hot-sale.ts';
 import { cleanupNamespace, newNamespace, SHARED } from '../support/services.ts';
 
 /**
@@ -18,30 +19,19 @@ describe('reservation scripts on real Redis', () => {
 
   const sale = (
     o: Partial<{ stock: number; limit: number; startsAt: Date; endsAt: Date; paused: boolean }> = {},
-  ) => ({
-    id: 's',
-    name: 'S',
-    priceCents: 100,
-    totalStock: o.stock ?? 10,
-    perUserLimit: o.limit ?? 3,
-    startsAt: o.startsAt ?? new Date(Date.now() - 60_000),
-    endsAt: o.endsAt ?? new Date(Date.now() + 3_600_000),
-    paused: o.paused ?? false,
-    epoch: 7,
-    queueAdmitPerSecond: null,
-    queueTokenTtlS: null,
-    queueOutstandingFactor: null,
-  });
-  /** Writes a sale's hot state as the rebuild would, with no users or orders yet. */
-  const writeSale = async (row: Parameters<typeof hotFields>[0]) => {
-    await scripts.writeHot(k, {
-      token: '',
-      hot: hotFields(row, row.totalStock, 60),
-      users: {},
-      orders: [],
-      expireAtSec: Math.ceil(Date.now() / 1000) + 3600,
+  ) =>
+    saleRow({
+      id: 's',
+      name: 'S',
+      totalStock: o.stock ?? 10,
+      perUserLimit: o.limit ?? 3,
+      epoch: 7,
+      ...(o.startsAt ? { startsAt: o.startsAt } : {}),
+      ...(o.endsAt ? { endsAt: o.endsAt } : {}),
+      paused: o.paused ?? false,
     });
-  };
+  /** Writes a sale's hot state as the rebuild would, with no users or orders yet. */
+  const writeSale = (row: SaleRow) => writeSaleHot(scripts, k, row);
   const init = (o: Parameters<typeof sale>[0] = {}) => writeSale(sale(o));
   const reserve = (
     o: Partial<{

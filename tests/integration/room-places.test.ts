@@ -2,7 +2,7 @@ import { OrderScripts, saleKeys } from '@surge/hot-state';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PLACES_PER_STEP, WaitingRoom } from '../../apps/server/src/queue/waiting-room.ts';
-import { hotFields } from '../../apps/server/src/sales/hot-state.ts';
+import { saleRow, writeSaleHot } from '../support/hot-sale.ts';
 import { cleanupNamespace, newNamespace, SHARED } from '../support/services.ts';
 
 /**
@@ -27,27 +27,16 @@ describe('WaitingRoom.places', () => {
 
   it('reads more than PLACES_PER_STEP users in steps of at most that many, each place where it was asked', async () => {
     const now = Date.now();
-    const row = {
+    const row = saleRow({
       id: 'many',
-      name: 'Many',
-      priceCents: 100,
-      totalStock: 10,
       perUserLimit: 1,
       startsAt: new Date(now + 3_600_000),
       endsAt: new Date(now + 7_200_000),
-      paused: false,
-      epoch: 1,
       queueAdmitPerSecond: 5,
       queueTokenTtlS: 300,
       queueOutstandingFactor: 2,
-    };
-    await scripts.writeHot(keysOf('many'), {
-      token: '',
-      hot: hotFields(row, row.totalStock, 60),
-      users: {},
-      orders: [],
-      expireAtSec: Math.ceil(now / 1000) + 9000,
     });
+    await writeSaleHot(scripts, keysOf('many'), row);
     // Every 7th of 2.5 steps' worth of users has joined, at a known place.
     const users = Array.from({ length: Math.floor(PLACES_PER_STEP * 2.5) }, (_, i) => `u${i}`);
     const joined = users.filter((_, i) => i % 7 === 0);

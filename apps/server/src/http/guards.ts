@@ -3,11 +3,12 @@ import { ERROR_STATUS, type ErrorReason, trpcCodeOf } from '@surge/contracts/err
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
+export const MAX_BATCH = 10;
+
 /** Sets a flat list of headers (name, value, name, value, …) on an answer not yet written. */
 export function setHeaders(res: ServerResponse, list: readonly string[]): void {
   for (let i = 0; i < list.length; i += 2) res.setHeader(list[i] as string, list[i + 1] as string);
 }
-export const MAX_BATCH = 10;
 
 /**
  * Checks made before tRPC parses anything (docs/architecture.md#the-http-edge): a mutation needs a

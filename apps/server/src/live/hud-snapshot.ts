@@ -62,20 +62,19 @@ export class HudSnapshots {
         (v): [Error | null, unknown] => [null, v],
         (e: Error): [Error | null, unknown] => [e, null],
       );
-    // A settled sale (see SettledSales) costs one command, its hot hash; the others six.
+    // A settled sale (see SettledSales) costs two commands, its hot hash and rebuild flag; the others six.
     const starts: number[] = [];
     const light = new Set<string>();
     const commands: Promise<[Error | null, unknown]>[] = [settle(redis.time())];
     for (const id of ids) {
       const k = this.d.keysOf(id);
       starts.push(commands.length);
-      commands.push(settle(redis.hgetall(k.hot)));
+      commands.push(settle(redis.hgetall(k.hot)), settle(redis.exists(k.rebuild)));
       if (this.settled.has(id)) {
         light.add(id);
         continue;
       }
       commands.push(
-        settle(redis.exists(k.rebuild)),
         settle(redis.zcard(k.outbox)),
         settle(redis.hget(k.qTix, '#cursor')),
         settle(redis.zcard(k.qLine)),
@@ -95,9 +94,8 @@ export class HudSnapshots {
     const sales: HudSale[] = [];
     for (const [i, id] of ids.entries()) {
       const start = starts[i] as number;
-      const read = light.has(id)
-        ? this.settled.values(id, replies[start]?.[1])
-        : replies.slice(start, start + 6).map((r) => r?.[1]);
+      const got = replies.slice(start, start + (light.has(id) ? 2 : 6));
+      const read = light.has(id) ? this.settled.values(id, got[0]?.[1], got[1]?.[1]) : got.map((r) => r?.[1]);
       const at = (j: number) => read[j];
       const hot = (at(0) ?? {}) as Record<string, string>;
       const rebuilding = at(1) === 1 || hot.remaining === undefined;
@@ -109,8 +107,13 @@ export class HudSnapshots {
         admitted: room.admitted,
       };
       counters.set(id, c);
+      // Only a read in full with every reply answered can find a sale settled.
       if (!light.has(id))
-        this.settled.judge(id, read, !rebuilding && outbox === 0 && now >= Number(hot.endsMs));
+        this.settled.judge(
+          id,
+          read,
+          got.every((r) => r?.[0] === null) && !rebuilding && outbox === 0 && now >= Number(hot.endsMs),
+        );
       const before = base?.counters.get(id);
       const rate = (a: number, b: number | undefined) =>
         b === undefined ? 0 : Math.max(0, (a - b) / elapsedS);
@@ -220,11 +223,12 @@ export class HudSnapshots {
 
 /**
  * Sales that have ended with nothing in flight (no outbox entry, not rebuilding). Such a sale
- * changes only if an admin or a rebuild touches it, and either rewrites its hot hash — an
- * install keeps every sale it ever ran, and each cost six Redis commands per HUD read. So once
- * a read finds a sale settled, the next reads fetch only its hot hash and reuse the other five
- * figures while the hash reads back the same; when it differs, the sale is read in full again
- * from that read on. (The reconciliation of a settled sale is refreshed less often too:
+ * changes only if an admin step, a worker or a rebuild touches it: each of those writes its hot
+ * hash (a rebuild sets its flag first) — and an install keeps every sale it ever ran, each six
+ * Redis commands per HUD read. So once a full read, every reply answered, finds a sale settled,
+ * the next reads fetch only its hot hash and rebuild flag and reuse the other four figures while
+ * the hash reads back the same and no flag is set; otherwise the sale is read in full again from
+ * the next read on. (The reconciliation of a settled sale is refreshed less often too:
  * reconcile.ts.)
  */
 export class SettledSales {
@@ -235,20 +239,21 @@ export class SettledSales {
   }
 
   /**
-   * The six figures of a settled sale, given its hot hash as just read, and the remembered
-   * five. A hash that differs from the remembered one ends the sale's settled state: this
-   * frame still shows the remembered five, the next read reads all six.
+   * The six figures of a settled sale, given its hot hash and rebuild flag as just read, and
+   * the remembered four. A hash that differs from the remembered one, or a rebuild flag, ends
+   * the sale's settled state: this frame still shows the remembered four, the next read reads
+   * all six.
    */
-  values(id: string, hot: unknown): unknown[] {
+  values(id: string, hot: unknown, rebuild: unknown): unknown[] {
     const known = this.byId.get(id);
-    if (!known) return [hot];
-    if (JSON.stringify(hot ?? null) !== known.hot) this.byId.delete(id);
-    return [hot, ...known.rest];
+    if (!known) return [hot, rebuild];
+    if (rebuild !== 0 || JSON.stringify(hot ?? null) !== known.hot) this.byId.delete(id);
+    return [hot, rebuild, ...known.rest];
   }
 
   /** After a sale was read in full: remembers it when it is settled, forgets it when not. */
   judge(id: string, figures: unknown[], settled: boolean): void {
-    if (settled) this.byId.set(id, { hot: JSON.stringify(figures[0] ?? null), rest: figures.slice(1) });
+    if (settled) this.byId.set(id, { hot: JSON.stringify(figures[0] ?? null), rest: figures.slice(2) });
     else this.byId.delete(id);
   }
 

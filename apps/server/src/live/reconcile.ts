@@ -2,6 +2,9 @@ import { RECONCILE_FLAG_MS, type Reconciliation } from '@surge/contracts';
 import type { PrismaClient } from '@surge/db';
 import type { OrderScripts, SaleKeys } from '@surge/hot-state';
 
+/** How often a settled sale is reconciled (every other sale: every second). */
+export const SETTLED_RECONCILE_MS = 10_000;
+
 /**
  * docs/architecture.md#live-data, the HUD's live reconciliation of each sale: total stock (PostgreSQL) against
  * remaining + Σ quantity of open reservation records (one atomic Redis read) + Σ quantity of
@@ -9,9 +12,6 @@ import type { OrderScripts, SaleKeys } from '@surge/hot-state';
  * second, beside the HUD's frames; a sale is flagged once they have disagreed for RECONCILE_FLAG_MS in a row, so the
  * moment between a reservation and its row (a few ms, both sides moving) never flags it.
  */
-/** How often a settled sale is reconciled (every other sale: every second). */
-export const SETTLED_RECONCILE_MS = 10_000;
-
 export class Reconciler {
   private readonly since = new Map<string, number>();
   /** Each sale's last reconciliation and when it was made. */

@@ -52,11 +52,12 @@ const NO_RESPONDERS = new Set(['JetStreamNotEnabled', 'NoRespondersError']);
 
 /**
  * "No responders" is worth retrying for a moment (a stream leader moving), not for a whole
- * publish deadline: once this process's publishes have met nothing but "no responders" for this
- * long (no stored message in between) — a stream that is gone, JetStream off — each publish
- * that meets it is refused at once (nothing was stored: the reservation is released), so the
- * shopper hears within about a second instead of after the deadline, and the breaker opens
- * after BREAKER_FAILURES such refusals; its probe then declares the stream again.
+ * publish deadline: once this process's publishes have met "no responders" for this long — no
+ * stored message, no probe finding the stream and no gap as long as this in between: a stream
+ * that is gone, JetStream off — each publish that meets it is refused at once (nothing was
+ * stored: the reservation is released), so the shopper hears within about a second instead of
+ * after the deadline, and the breaker opens after BREAKER_FAILURES such refusals; its probe then
+ * declares the stream again.
  */
 export const NO_RESPONDERS_GRACE_MS = 1000;
 
@@ -66,8 +67,12 @@ export class OrderPublisher {
   private isolation: { dispose: () => void } | null = null;
   private probeLoop: { stop(): Promise<void> } | null = null;
   private probeJsm: JetStreamManager | undefined;
-  /** Since when every publish has met "no responders" (null: one was stored since). */
-  private noRespondersSince: number | null = null;
+  /**
+   * The current stretch of "no responders": since when, and the last one met. It ends when a
+   * publish is stored, when the probe finds the stream taking orders again, or when none has
+   * been met for NO_RESPONDERS_GRACE_MS (a quiet spell, or other errors, in between).
+   */
+  private noResponders: { since: number; last: number } | null = null;
 
   constructor(
     private readonly nats: NatsHandle,
@@ -144,6 +149,17 @@ export class OrderPublisher {
     if (max > 0 && info.state.bytes + Math.min(PROBE_ROOM_BYTES, max / 4) > max) {
       throw new Error(`stream ${this.names.stream} full: ${info.state.bytes} of ${max} bytes`);
     }
+    // The stream answers: a "no responders" met from now on starts a new stretch with its grace.
+    this.noResponders = null;
+  }
+
+  /** Records a "no responders" met at `now`; returns how much of the grace is left (ms). */
+  private metNoResponders(now: number): number {
+    const stretch = this.noResponders;
+    if (!stretch || now - stretch.last > NO_RESPONDERS_GRACE_MS)
+      this.noResponders = { since: now, last: now };
+    else stretch.last = now;
+    return (this.noResponders?.since ?? now) + NO_RESPONDERS_GRACE_MS - now;
   }
 
   /** Hold the breaker open while the NATS connection is down; let it close when it is back. */
@@ -193,7 +209,7 @@ export class OrderPublisher {
         if (left < 50) throw new PublishTimeout(last, maybeStored);
         try {
           await this.nats.js.publish(subject, data, { msgID, headers: h, timeout: Math.min(left, 2000) });
-          this.noRespondersSince = null;
+          this.noResponders = null;
           return { kind: 'stored' } as const;
         } catch (err) {
           last = err;
@@ -205,9 +221,7 @@ export class OrderPublisher {
           let wait = 25 * 2 ** attempt;
           if (!NO_RESPONDERS.has(name)) maybeStored = true;
           else {
-            const now = Date.now();
-            this.noRespondersSince ??= now;
-            const graceLeft = this.noRespondersSince + NO_RESPONDERS_GRACE_MS - now;
+            const graceLeft = this.metNoResponders(Date.now());
             if (graceLeft <= 0 && !maybeStored) throw err;
             wait = Math.min(wait, Math.max(10, graceLeft));
           }

@@ -99,6 +99,8 @@ export class WaitingRoom {
     const out: { room: RoomSnapshot; own: Own | null }[] = [];
     for (const { room, places } of await Promise.all(steps))
       for (const own of places) out.push({ room, own });
+    // asRoomPlaces checks each step's count; the whole must line up with the users asked.
+    if (out.length !== userIds.length) throw new Error(`places: ${out.length} for ${userIds.length} users`);
     return out;
   }
 

@@ -34,7 +34,7 @@ export class RedisRestartWatch {
     const info = await redis.info('server');
     const id = /run_id:(\w+)/.exec(info)?.[1];
     if (!id) return;
-    const previous = await redis.getset(this.d.runIdKey, id);
+    const previous = await redis.get(this.d.runIdKey);
     if (previous === id) return;
     let flagged = 0;
     for (const saleId of catalog.ids()) {
@@ -42,6 +42,9 @@ export class RedisRestartWatch {
       const k = keysOf(saleId);
       flagged += Number(await redis.eval(FLAG_IF_BUILT_BEFORE, 2, k.hot, k.rebuild, id));
     }
+    // Stored only once every sale is flagged: a check that fails half-way (Redis gone again, this
+    // server killed) leaves the old id, so the next tick, here or on any server, flags them all.
+    await redis.set(this.d.runIdKey, id);
     if (previous !== null || flagged > 0) {
       log.warn(
         { event: 'redis.restarted', previous, flagged },

@@ -44,5 +44,5 @@ for _, member in ipairs(members) do
   redis.call('ZADD', K_Q_OUT, now, userId)
 end
 redis.call('HSET', K_Q_TIX, '#cursor', cursor + #members, '#tok', tostring(tokens - #members), '#tokAt', now)
-keep_expiry(tonumber(h[8]), { K_Q_TIX, K_Q_WIN, K_Q_OUT })
+keep_expiry(tonumber(h[8]), { K_Q_TIX, K_Q_LINE, K_Q_WIN, K_Q_OUT })
 return {#members}

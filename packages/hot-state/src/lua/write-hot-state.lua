@@ -8,13 +8,15 @@
 -- Returns 1 when written, 0 when the lease is not ours. The hot hash also gets `node` (Redis
 -- Cluster) and `runId`, the INFO run_id of the Redis that holds it.
 if ARGV[1] ~= '' and redis.call('GET', K_REBUILD_LEASE) ~= ARGV[1] then return 0 end
+-- The Redis run this state is built under (nil on a server whose INFO has no run_id): after a
+-- restart, a sale already rebuilt under the new run needs no second rebuild
+-- (apps/server/src/sales/redis-restart.ts; Redis Cluster keeps its own per-shard id instead).
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
 local state = { K_HOT, K_USERS, K_IDEM, K_RES, K_OUTBOX, K_OPEN }
 for _, key in ipairs(state) do redis.call('DEL', key) end
 for k, v in pairs(cjson.decode(ARGV[2])) do redis.call('HSET', K_HOT, k, tostring(v)) end
 if NODE_ID ~= '' then redis.call('HSET', K_HOT, 'node', NODE_ID) end -- the fence (prelude.lua)
--- The Redis run this state was built under: after a restart, a sale already rebuilt under the
--- new run needs no second rebuild (apps/server/src/sales/redis-restart.ts).
-redis.call('HSET', K_HOT, 'runId', string.match(redis.call('INFO', 'server'), 'run_id:(%w+)'))
+if run_id then redis.call('HSET', K_HOT, 'runId', run_id) end
 for u, n in pairs(cjson.decode(ARGV[3])) do
   if tonumber(n) > 0 then redis.call('HSET', K_USERS, u, n) end
 end
