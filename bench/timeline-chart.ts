@@ -5,6 +5,7 @@
  * two-panel layout as the chaos run's picture (tests/chaos/report.ts), which draws a single
  * series with fault bands and so cannot take several phases.
  */
+import { esc, niceMax, polyline } from '../tests/support/svg.ts';
 import type { SecondSample } from './load.ts';
 
 export interface Phase {
@@ -14,15 +15,7 @@ export interface Phase {
 
 const COLORS = ['#64748b', '#1b6ca8', '#16a34a', '#b5179e', '#f59e0b', '#dc2626', '#14b8a6', '#7c3aed'];
 
-const esc = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-/** A round number ≥ v for an axis' top (1, 2, 5 × 10ⁿ). */
-export function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  return ([1, 2, 5, 10].find((m) => m * p >= v) ?? 10) * p;
-}
+export { niceMax };
 
 export function benchTimelineSvg(title: string, phases: readonly Phase[]): string {
   const W = 1000;
@@ -38,8 +31,7 @@ export function benchTimelineSvg(title: string, phases: readonly Phase[]): strin
   const x = (second: number) => left + ((W - left - right) * (second + 0.5)) / seconds;
   const y1 = (v: number) => top + panel - (panel * v) / maxRate;
   const y2 = (v: number) => top + panel + gap + panel - (panel * v) / maxP99;
-  const line = (pts: [number, number][], color: string) =>
-    `<polyline fill="none" stroke="${color}" stroke-width="1.8" points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`;
+  const line = (pts: [number, number][], color: string) => polyline(pts, color, 1.8);
   const lines = phases.flatMap((p, i) => {
     const c = COLORS[i % COLORS.length] as string;
     return [

@@ -2,6 +2,7 @@
  * The spike bench's picture (SVG, no dependencies): answers per second by reason over time, and
  * the waiting room's length, the admitted and the sold units on a second axis.
  */
+import { esc, polyline } from '../../tests/support/svg.ts';
 import { BUCKET_MS, type Timeline } from './crowd.ts';
 
 const NAMED: Record<string, string> = {
@@ -37,10 +38,7 @@ export function timelineSvg(title: string, tl: Timeline): string {
   const maxCount = Math.max(1, ...tl.samples.flatMap((s) => [s.waiting, s.admitted, s.sold]));
   const x = (s: number) => pad.l + (s / Math.max(1, seconds)) * (W - pad.l - pad.r);
   const y = (v: number, max: number) => H - pad.b - (v / max) * (H - pad.t - pad.b);
-  const line = (pts: [number, number][], color: string, dash = '') =>
-    `<polyline fill="none" stroke="${color}" stroke-width="1.6" ${dash ? `stroke-dasharray="${dash}"` : ''} points="${pts
-      .map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`)
-      .join(' ')}"/>`;
+  const line = (pts: [number, number][], color: string, dash = '') => polyline(pts, color, 1.6, dash);
   const parts: string[] = [];
   reasons.forEach((r, i) => {
     const pts = tl.buckets.map((b, k): [number, number] => [
@@ -64,13 +62,13 @@ export function timelineSvg(title: string, tl: Timeline): string {
   ]
     .map(
       ([label, c], i) =>
-        `<text x="${pad.l + 10 + (i % 4) * 200}" y="${16 + Math.floor(i / 4) * 14}" font-size="11" fill="${c}">■ ${label}</text>`,
+        `<text x="${pad.l + 10 + (i % 4) * 200}" y="${16 + Math.floor(i / 4) * 14}" font-size="11" fill="${c}">■ ${esc(label as string)}</text>`,
     )
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 30}" font-family="sans-serif">
-<title>${title}: answers per second by reason, waiting, admitted and sold over time</title>
+<title>${esc(title)}: answers per second by reason, waiting, admitted and sold over time</title>
 <rect width="100%" height="100%" fill="white"/>
-<text x="${pad.l}" y="${H + 25}" font-size="12">${title} — time (s) →  0 … ${seconds.toFixed(1)} s</text>
+<text x="${pad.l}" y="${H + 25}" font-size="12">${esc(title)} — time (s) →  0 … ${seconds.toFixed(1)} s</text>
 ${legend}
 <line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#999"/>
 <line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#999"/>

@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '../support/checker/index.ts';
+import { esc, polyline } from '../support/svg.ts';
 import type { FaultRecord } from './nemesis.ts';
 
 /**
@@ -144,8 +145,6 @@ export function worstSale(
   return worst;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-
 /** The timeline picture: two panels sharing the time axis, faults as shaded bands. */
 export function timelineSvg(s: readonly Series[], faults: readonly FaultRecord[], title: string): string {
   const W = 1100;
@@ -161,8 +160,7 @@ export function timelineSvg(s: readonly Series[], faults: readonly FaultRecord[]
   const maxP99 = Math.max(1, ...s.map((b) => b.p99Ms));
   const y1 = (v: number) => top + panel - (panel * v) / maxOk;
   const y2 = (v: number) => top + panel + gap + panel - (panel * v) / maxP99;
-  const line = (pts: [number, number][], color: string) =>
-    `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`;
+  const line = (pts: [number, number][], color: string) => polyline(pts, color, 1.5);
   const colors: Record<string, string> = {
     'kill-server': '#e4572e',
     'kill-worker': '#f3a712',
