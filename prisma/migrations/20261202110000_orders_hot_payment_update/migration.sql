@@ -2,8 +2,8 @@
 -- just inserted PENDING) made a HOT update (docs/architecture.md#the-workers-batch): no index
 -- may contain status, and each page keeps room for a second version of every row on it.
 -- (No semicolon or quote in these comments: the schema engine splits the file on semicolons.)
--- Step 1 of 3, one statement per file so that CONCURRENTLY runs outside a transaction here and
--- under prisma migrate deploy: the index on sale_id, built without blocking the worker.
+-- Step 1 of 3, one statement per file as CONCURRENTLY must run outside a transaction: the index
+-- on sale_id, built without blocking the worker.
 
 -- CreateIndex
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "orders_sale_id_idx" ON "orders"("sale_id");
