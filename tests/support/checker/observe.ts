@@ -101,6 +101,9 @@ async function readHotState(redis: RedisReads, ns: string, saleId: string) {
 export async function withSql<T>(db: Database, fn: (sql: Sql) => Promise<T>): Promise<T> {
   if (typeof db !== 'string') return fn('$queryRawUnsafe' in db ? sqlOfPrisma(db) : db);
   const client = new pg.Client({ connectionString: db });
+  // A server that goes away (the fault run restarts PostgreSQL) fails the query in flight; the
+  // connection's own 'error' event must not end the process that observes.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);
