@@ -246,9 +246,8 @@ export class SettledSales {
    */
   values(id: string, hot: unknown, rebuild: unknown): unknown[] {
     const known = this.byId.get(id);
-    if (!known) return [hot, rebuild];
-    if (rebuild !== 0 || JSON.stringify(hot ?? null) !== known.hot) this.byId.delete(id);
-    return [hot, rebuild, ...known.rest];
+    if (rebuild !== 0 || JSON.stringify(hot ?? null) !== known?.hot) this.byId.delete(id);
+    return [hot, rebuild, ...(known?.rest ?? [])];
   }
 
   /** After a sale was read in full: remembers it when it is settled, forgets it when not. */

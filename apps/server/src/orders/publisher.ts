@@ -155,11 +155,11 @@ export class OrderPublisher {
 
   /** Records a "no responders" met at `now`; returns how much of the grace is left (ms). */
   private metNoResponders(now: number): number {
-    const stretch = this.noResponders;
-    if (!stretch || now - stretch.last > NO_RESPONDERS_GRACE_MS)
-      this.noResponders = { since: now, last: now };
-    else stretch.last = now;
-    return (this.noResponders?.since ?? now) + NO_RESPONDERS_GRACE_MS - now;
+    let stretch = this.noResponders;
+    if (!stretch || now - stretch.last > NO_RESPONDERS_GRACE_MS) stretch = { since: now, last: now };
+    stretch.last = now;
+    this.noResponders = stretch;
+    return stretch.since + NO_RESPONDERS_GRACE_MS - now;
   }
 
   /** Hold the breaker open while the NATS connection is down; let it close when it is back. */
