@@ -20,6 +20,7 @@ import {
   waitFor,
 } from './lib.mjs';
 import { ensureNode } from './node-runtime.mjs';
+import { startReaper } from './reaper.mjs';
 import { spawnApp } from './spawn-app.mjs';
 
 const PORTS = {
@@ -60,6 +61,8 @@ await ensureServices(); // PostgreSQL (and the single Redis/NATS the cluster doe
 const DATA = join(ROOT, '.cluster');
 rmSync(DATA, { recursive: true, force: true });
 mkdirSync(DATA, { recursive: true });
+// If this script dies without stopping what it started (SIGKILL, a crash), the reaper does.
+const reaper = startReaper();
 
 /**
  * Infrastructure processes, in their own process groups like the apps: a Ctrl-C in the terminal
@@ -71,6 +74,7 @@ function start(name, cmd, args) {
   const out = openSync(join(DATA, `${name}.log`), 'a');
   const child = spawn(cmd, args, { stdio: ['ignore', out, out], detached: true });
   infra.push({ name, child });
+  reaper.watch('infra', child.pid);
   child.on('exit', (code, signal) => {
     if (!stopping) log(`${name} exited (${code ?? signal}); see .cluster/${name}.log`);
   });
@@ -97,6 +101,7 @@ async function stopAll(code) {
     for (const a of apps) if (a.running()) a.child.kill('SIGKILL');
   for (const { child } of infra.reverse())
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  reaper.done();
   process.exit(code);
 }
 process.on('SIGINT', () => void stopAll(0));
@@ -178,33 +183,28 @@ try {
     TRUST_PROXY: 'true',
     ALLOWED_ORIGINS: `http://localhost:${PORTS.lb},http://127.0.0.1:${PORTS.lb}`,
   };
+  // Each app registered with the reaper as soon as it is spawned, then waited for.
+  const startApp = async (app, port, label) => {
+    const out = openSync(join(DATA, `${label}.log`), 'a');
+    const a = await spawnApp({
+      app,
+      port,
+      env,
+      stdio: ['ignore', out, out],
+      label,
+      ownGroup: true,
+      waitReady: false,
+    });
+    reaper.watch('app', a.pid);
+    apps.push(a);
+    await a.ready().catch(async (err) => {
+      await a.kill();
+      throw err;
+    });
+  };
   // One server first: it declares the R3 stream while the NATS cluster settles.
-  for (const [i, port] of PORTS.servers.entries()) {
-    const out = openSync(join(DATA, `server-${i + 1}.log`), 'a');
-    apps.push(
-      await spawnApp({
-        app: 'server',
-        port,
-        env,
-        stdio: ['ignore', out, out],
-        label: `server-${i + 1}`,
-        ownGroup: true,
-      }),
-    );
-  }
-  for (let i = 0; i < 2; i++) {
-    const out = openSync(join(DATA, `worker-${i + 1}.log`), 'a');
-    apps.push(
-      await spawnApp({
-        app: 'worker',
-        port: 'free',
-        env,
-        stdio: ['ignore', out, out],
-        label: `worker-${i + 1}`,
-        ownGroup: true,
-      }),
-    );
-  }
+  for (const [i, port] of PORTS.servers.entries()) await startApp('server', port, `server-${i + 1}`);
+  for (let i = 0; i < 2; i++) await startApp('worker', 'free', `worker-${i + 1}`);
   const cfg = join(DATA, 'haproxy.cfg');
   writeFileSync(
     cfg,
