@@ -28,8 +28,24 @@ function only(): (typeof ONLY)[number] {
   return found;
 }
 
+/**
+ * `BENCH_EXTRA_LOADS` (e.g. `0.4,0.6`): more open-loop phases after the 80 % one, each at that
+ * fraction of the maximum, for the latency curve (where p99 crosses a bound); none by default.
+ */
+export function parseExtraLoads(value: string): number[] {
+  const raw = value.trim();
+  if (raw === '') return [];
+  return raw.split(',').map((part) => {
+    const v = Number(part);
+    if (part.trim() === '' || !Number.isFinite(v) || v <= 0 || v > 1.5)
+      throw new Error(`BENCH_EXTRA_LOADS must be fractions in (0, 1.5] separated by commas, got ${raw}`);
+    return v;
+  });
+}
+
 export const CFG = {
   only: only(),
+  extraLoads: parseExtraLoads(text('BENCH_EXTRA_LOADS')),
   durationS: num('BENCH_DURATION_S', 10),
   warmupS: num('BENCH_WARMUP_S', 2),
   /**

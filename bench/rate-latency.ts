@@ -12,7 +12,10 @@
  *    could not be sent on time, and the load generator's own CPU per request. (Before, this
  *    phase used autocannon's `overallRate`, which is the maximum in bursts — see open-loop.ts.)
  *
- * For both it prints p50/p95/p99 and the CPU use of the server, of the worker and of the whole
+ * 3. With `BENCH_EXTRA_LOADS` (e.g. `0.4,0.6`), more open-loop phases at those fractions, after
+ *    the 80 % one (so that its figure is taken as without them): the latency curve.
+ *
+ * For each it prints p50/p95/p99 and the CPU use of the server, of the worker and of the whole
  * machine (/proc), so that "80 %" can be checked to be 80 % of the server's load.
  */
 import { CFG } from './config.ts';
@@ -23,6 +26,8 @@ export interface RateLatency {
   max: IntakeResult;
   at80: IntakeResult;
   targetRate: number;
+  /** The `BENCH_EXTRA_LOADS` phases, in the order run. */
+  extra: { fraction: number; targetRate: number; result: IntakeResult }[];
 }
 
 export async function runRateLatency(): Promise<RateLatency> {
@@ -45,9 +50,21 @@ export async function runRateLatency(): Promise<RateLatency> {
       progress: `at ${Math.round(targetRate)}/s`,
       rate: targetRate,
     });
+    const extra: RateLatency['extra'] = [];
+    for (const fraction of CFG.extraLoads) {
+      const rate = (max.accepted / max.durationS) * fraction;
+      const result = await run.measureIntake(CFG.durationS, {
+        label: `${Math.round(fraction * 100)} % of it`,
+        warmup: false,
+        keyPrefix: `r${Math.round(fraction * 100)}x`,
+        progress: `at ${Math.round(rate)}/s`,
+        rate,
+      });
+      extra.push({ fraction, targetRate: rate, result });
+    }
     console.log('done');
     printWarnings(run.procs);
-    return { max, at80, targetRate };
+    return { max, at80, targetRate, extra };
   } finally {
     await run.done();
   }
@@ -85,6 +102,9 @@ export function rateLatencyLines(r: RateLatency): string[] {
       .join('')}`,
     row('maximum (closed loop)', r.max),
     row(`80 % (open loop, ${Math.round(r.targetRate)}/s)`, r.at80),
+    ...r.extra.map((e) =>
+      row(`${Math.round(e.fraction * 100)} % (open loop, ${Math.round(e.targetRate)}/s)`, e.result),
+    ),
     '  (server %, worker %, loadgen %: CPU of that process, % of one core; machine %: all cores busy, /proc/stat)',
   ];
   const s = r.at80.openLoop;

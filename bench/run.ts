@@ -105,6 +105,10 @@ function ratePhases(rates: RateLatency): Parameters<typeof benchTimelineSvg>[1] 
   return [
     { label: 'tRPC + 1 worker, maximum', perSecond: rates.max.perSecond },
     { label: `tRPC + 1 worker, 80 % (${Math.round(rates.targetRate)}/s)`, perSecond: rates.at80.perSecond },
+    ...rates.extra.map((e) => ({
+      label: `tRPC + 1 worker, ${Math.round(e.fraction * 100)} % (${Math.round(e.targetRate)}/s)`,
+      perSecond: e.result.perSecond,
+    })),
   ];
 }
 
