@@ -20,7 +20,7 @@ import { TestClient } from '../tests/support/client.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace } from '../tests/support/services.ts';
 import { benchCleanup } from './cleanup.ts';
 import { ADMIN_PASSWORD, CFG, serverEnv } from './config.ts';
-import { percentiles } from './load.ts';
+import { median, percentiles } from './load.ts';
 
 const num = (name: string, def: number) => {
   const v = Number(process.env[name] || def);
@@ -152,8 +152,6 @@ async function measure(mode: Mode): Promise<Measured> {
     forget();
   }
 }
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? Number.NaN;
 
 /** Runs the pairs (off, then defaults) and returns the report's lines. */
 export async function defenceCostLines(): Promise<string[]> {

@@ -184,6 +184,16 @@ export function perSecond(
   });
 }
 
+/** The median of a few figures (the mean of the middle two for an even count); NaN for none. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 export function percentiles(values: number[]): { p50: number; p95: number; p99: number } {
   const sorted = Float64Array.from(values).sort();
   const at = (q: number) =>

@@ -43,6 +43,8 @@ export function spikeOptions() {
     rate: positive('BENCH_SPIKE_RATE', 500),
     /** Seconds of each kind in the cost phase. */
     costS: positive('BENCH_SPIKE_COST_S', 3),
+    /** Rounds of every kind in the cost phase (each kind compared with its round's accepted order). */
+    costRounds: Math.round(positive('BENCH_SPIKE_COST_ROUNDS', 3)),
     maxRunS: positive('BENCH_SPIKE_MAX_RUN_S', 90),
     followers: positive('BENCH_SPIKE_FOLLOWERS', 5000),
     followerProcesses: positive('BENCH_SPIKE_FOLLOWER_PROCESSES', 2),

@@ -16,8 +16,8 @@ import { testRedis } from '../../tests/support/redis-client.ts';
 import { cleanupNamespace, createTestDatabase, newNamespace, SHARED } from '../../tests/support/services.ts';
 import { benchCleanup, exitOnSignals } from '../cleanup.ts';
 import { ADMIN_PASSWORD, serverEnv, workerEnv } from '../config.ts';
-import { guestCookies, percentiles } from '../load.ts';
-import { cpuSeconds, peakRss } from '../probes.ts';
+import { guestCookies, median, percentiles } from '../load.ts';
+import { cpuSeconds, peakRss, streamCount } from '../probes.ts';
 import { timelineSvg } from './chart.ts';
 import { bare, call, closeCrowd, parallel, rankCorrelation, Timeline } from './crowd.ts';
 import { type SpikePart, spikeOptions } from './options.ts';
@@ -29,6 +29,7 @@ const STOCK = OPT.stock;
 const CONN = OPT.connections;
 const RATE = OPT.rate;
 const PHASE_S = OPT.costS;
+const COST_ROUNDS = OPT.costRounds;
 const MAX_RUN_S = OPT.maxRunS;
 const FOLLOWERS = OPT.followers;
 const FOLLOWER_PROCESSES = OPT.followerProcesses;
@@ -95,6 +96,17 @@ try {
   const cookies = (await guestCookies(url, CROWD)).map((h) => h.cookie as string);
   console.log(`sessions: ${CROWD} made beforehand in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
+  /** Waits (at most `maxMs`) until the orders stream holds no message; returns the ms waited. */
+  async function untilStreamEmpty(maxMs: number): Promise<number> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < maxMs) {
+      const n = await streamCount(ns);
+      if (n === 0 || n === null) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return Date.now() - t0 < 300 ? 0 : Date.now() - t0;
+  }
+
   // --- CPU per answer by kind: one kind of answer at a time, the server's CPU time over it.
   if (runs('cost')) await costPhase();
   async function costPhase() {
@@ -119,69 +131,86 @@ try {
         );
     });
     // The floor: a bare request of the same server (POST /healthz with an order's headers and
-    // body, same client and connections), before and after the orders.
-    const floorInput = (u: number, i: number) => ({
-      saleId: 'cost-acc',
-      quantity: 1,
-      idempotencyKey: `spike-fl-${u}-${i}`,
-    });
-    const kinds: [string, string, (u: number, i: number) => unknown][] = [
-      ['floor', 'floor', floorInput],
-      [
-        'accepted',
-        'accepted',
-        (u, i) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-acc-${u}-${i}` }),
-      ],
+    // body, same client and connections).
+    const kinds: [string, (u: number, key: string) => unknown][] = [
+      ['floor', (u, k) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-fl-${u}-${k}` })],
+      ['accepted', (u, k) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-acc-${u}-${k}` })],
       [
         'NOT_ADMITTED',
-        'NOT_ADMITTED',
-        (u, i) => ({ saleId: 'cost-queued', quantity: 1, idempotencyKey: `spike-na-${u}-${i}` }),
+        (u, k) => ({ saleId: 'cost-queued', quantity: 1, idempotencyKey: `spike-na-${u}-${k}` }),
       ],
-      [
-        'SOLD_OUT',
-        'SOLD_OUT',
-        (u, i) => ({ saleId: 'cost-sold', quantity: 1, idempotencyKey: `spike-so-${u}-${i}` }),
-      ],
-      ['replay', 'replay', (u) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-replay-${u}` })],
-      ['floor again', 'floor', floorInput],
+      ['SOLD_OUT', (u, k) => ({ saleId: 'cost-sold', quantity: 1, idempotencyKey: `spike-so-${u}-${k}` })],
+      ['replay', (u) => ({ saleId: 'cost-acc', quantity: 1, idempotencyKey: `spike-replay-${u}` })],
     ];
-    const cost = new Map<string, { perS: number; cpuUs: number; share: number }>();
-    for (const [name, label, input] of kinds) {
-      const tl = new Timeline();
-      const until = Date.now() + PHASE_S * 1000;
-      const cpu0 = cpuSeconds(pid);
-      await parallel(CONN, async (w) => {
-        for (let i = 0; Date.now() < until; i++) {
-          const u = name === 'replay' ? (w + i * CONN) % replayUsers : (w + i * CONN) % CROWD;
-          if (label === 'floor') await bare(url, tl, input(u, i), cookies[u] as string);
-          else await call(url, tl, 'order.place', 'mutation', input(u, i), cookies[u] as string);
-        }
-      });
-      const cpu = cpuSeconds(pid) - cpu0;
-      const total = [...tl.totals().values()].reduce((a, b) => a + b, 0);
-      cost.set(name, {
-        perS: total / PHASE_S,
-        cpuUs: (cpu * 1e6) / total,
-        share: (tl.totals().get(label) ?? 0) / total,
-      });
+    // Rounds of every kind in turn: this machine's speed drifts by ×1.5–2 within a minute, so
+    // each kind is compared with the accepted order of its own round, and the rounds' median and
+    // range are printed (round 1 is also the cold one).
+    const rounds: Map<string, { perS: number; cpuUs: number; share: number }>[] = [];
+    const drained: string[] = [];
+    for (let r = 0; r < COST_ROUNDS; r++) {
+      const round = new Map<string, { perS: number; cpuUs: number; share: number }>();
+      rounds.push(round);
+      for (const [name, input] of kinds) {
+        // Each kind on a quiet machine: the worker first persists what the kind before left in
+        // the stream (the accepted orders), or its drain takes the CPU of the next kind's answers.
+        const waited = await untilStreamEmpty(60_000);
+        if (waited > 0) drained.push(`${(waited / 1000).toFixed(1)} s before ${name} (round ${r + 1})`);
+        const tl = new Timeline();
+        const until = Date.now() + PHASE_S * 1000;
+        const cpu0 = cpuSeconds(pid);
+        await parallel(CONN, async (w) => {
+          for (let i = 0; Date.now() < until; i++) {
+            const u = name === 'replay' ? (w + i * CONN) % replayUsers : (w + i * CONN) % CROWD;
+            const key = `r${r}-${i}`;
+            if (name === 'floor') await bare(url, tl, input(u, key), cookies[u] as string);
+            else await call(url, tl, 'order.place', 'mutation', input(u, key), cookies[u] as string);
+          }
+        });
+        const cpu = cpuSeconds(pid) - cpu0;
+        const total = [...tl.totals().values()].reduce((a, b) => a + b, 0);
+        round.set(name, {
+          perS: total / PHASE_S,
+          cpuUs: (cpu * 1e6) / total,
+          share: (tl.totals().get(name) ?? 0) / total,
+        });
+      }
     }
-    const accUs = cost.get('accepted')?.cpuUs ?? 1;
-    // The reference of "above the floor": the warm floor, measured after every kind (the server
-    // has then answered as many requests as it ever will in this phase). The cold one, before the
-    // kinds, is printed beside it; their difference is a measure of this phase's noise.
-    const coldUs = cost.get('floor')?.cpuUs ?? Number.NaN;
-    const warmUs = cost.get('floor again')?.cpuUs ?? Number.NaN;
-    const note: Record<string, string> = {
-      floor: 'cold: before the orders',
-      'floor again': 'warm: after them; the reference of "above the floor"',
+    const of = (name: string, r: number, f: 'cpuUs' | 'perS' | 'share') =>
+      rounds[r]?.get(name)?.[f] ?? Number.NaN;
+    const stat = (xs: number[], digits: number) => {
+      const m = median(xs);
+      return `${m.toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
     };
-    console.log('\nserver CPU per order.place answer, by kind (one kind at a time):');
-    for (const [name, c] of cost)
-      console.log(
-        `  ${name.padEnd(13)} ${c.cpuUs.toFixed(0).padStart(5)} µs  ×${(c.cpuUs / accUs).toFixed(2)} of accepted  ${note[name] ? `(${note[name]})  ` : `${(c.cpuUs - warmUs).toFixed(0).padStart(4)} µs above the warm floor (×${(c.cpuUs / warmUs).toFixed(2)})  `}${c.perS.toFixed(0)} answers/s  (${(c.share * 100).toFixed(0)} % of that kind)`,
-      );
+    const all = rounds.map((_, r) => r);
     console.log(
-      `  the floor: POST /healthz with an order's headers and body (the same client and connections), answered without reading them: ${coldUs.toFixed(0)} µs before the orders (cold, ×${(coldUs / accUs).toFixed(2)} of accepted), ${warmUs.toFixed(0)} µs after them (warm, ×${(warmUs / accUs).toFixed(2)}); each kind is compared with the warm floor; the two floors differ by ${Math.abs(coldUs - warmUs).toFixed(0)} µs`,
+      `\nserver CPU per order.place answer, by kind (one kind at a time, ${PHASE_S} s each; ${COST_ROUNDS} rounds of every kind; median (range) over the rounds):`,
+    );
+    if (drained.length > 0)
+      console.log(`  (waited for the worker to empty the orders stream: ${drained.join(', ')})`);
+    for (const [name] of kinds) {
+      const us = all.map((r) => of(name, r, 'cpuUs'));
+      const ratio = all.map((r) => of(name, r, 'cpuUs') / of('accepted', r, 'cpuUs'));
+      const aboveFloor = all.map((r) => of(name, r, 'cpuUs') - of('floor', r, 'cpuUs'));
+      const share = Math.min(...all.map((r) => of(name, r, 'share')));
+      console.log(
+        `  ${name.padEnd(13)} ${stat(us, 0).padStart(16)} µs  ×${stat(ratio, 2)} of accepted` +
+          (name === 'floor' ? '' : `  ${stat(aboveFloor, 0)} µs above the floor`) +
+          `  ${stat(
+            all.map((r) => of(name, r, 'perS')),
+            0,
+          )} answers/s  (≥ ${(share * 100).toFixed(0)} % of that kind)`,
+      );
+    }
+    console.log(
+      `  the floor: POST /healthz with an order's headers and body (the same client and connections), answered without reading them; round 1 (cold) ${of('floor', 0, 'cpuUs').toFixed(0)} µs, later rounds ${all
+        .slice(1)
+        .map((r) => of('floor', r, 'cpuUs').toFixed(0))
+        .join(', ')} µs`,
+    );
+    console.log(
+      `  per round, µs (floor / accepted / NOT_ADMITTED / SOLD_OUT / replay): ${all
+        .map((r) => kinds.map(([n]) => of(n, r, 'cpuUs').toFixed(0)).join(' / '))
+        .join('; ')}`,
     );
   }
 
