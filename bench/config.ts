@@ -37,8 +37,8 @@ export function parseExtraLoads(value: string): number[] {
   if (raw === '') return [];
   return raw.split(',').map((part) => {
     const v = Number(part);
-    if (part.trim() === '' || !Number.isFinite(v) || v <= 0 || v > 1.5)
-      throw new Error(`BENCH_EXTRA_LOADS must be fractions in (0, 1.5] separated by commas, got ${raw}`);
+    if (part.trim() === '' || !Number.isFinite(v) || v < 0.05 || v > 1.5)
+      throw new Error(`BENCH_EXTRA_LOADS must be fractions in [0.05, 1.5] separated by commas, got ${raw}`);
     return v;
   });
 }

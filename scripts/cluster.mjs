@@ -62,7 +62,7 @@ const DATA = join(ROOT, '.cluster');
 rmSync(DATA, { recursive: true, force: true });
 mkdirSync(DATA, { recursive: true });
 // If this script dies without stopping what it started (SIGKILL, a crash), the reaper does.
-const reaper = startReaper();
+const reaper = startReaper({ logFile: join(DATA, 'reaper.log') });
 
 /**
  * Infrastructure processes, in their own process groups like the apps: a Ctrl-C in the terminal
@@ -76,6 +76,7 @@ function start(name, cmd, args) {
   infra.push({ name, child });
   reaper.watch('infra', child.pid);
   child.on('exit', (code, signal) => {
+    reaper.forget(child.pid);
     if (!stopping) log(`${name} exited (${code ?? signal}); see .cluster/${name}.log`);
   });
   return child;
@@ -92,6 +93,7 @@ async function stopAll(code) {
   stopping = true;
   log('stopping: servers and workers drain, then HAProxy, Redis and NATS…');
   const running = apps.filter((a) => a.running());
+  reaper.stopping(); // the apps get their one SIGTERM here: the reaper must not send another
   for (const a of running) a.child.kill('SIGTERM');
   const drained = Promise.all(running.map((a) => a.exited));
   if (
@@ -196,6 +198,7 @@ try {
       waitReady: false,
     });
     reaper.watch('app', a.pid);
+    void a.exited.then(() => reaper.forget(a.pid));
     apps.push(a);
     await a.ready().catch(async (err) => {
       await a.kill();

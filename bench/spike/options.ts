@@ -21,6 +21,13 @@ function positive(name: string, def: number): number {
   return v;
 }
 
+/** A whole number ≥ 1 (its default when unset). */
+function count(name: string, def: number): number {
+  const v = positive(name, def);
+  if (!Number.isInteger(v)) throw new Error(`${name} must be a whole number ≥ 1`);
+  return v;
+}
+
 /** A comma-separated list of `what`s out of `all`, in `all`'s order; unset: all of them. */
 function subset<T extends string>(name: string, all: readonly T[], what: string): T[] {
   const picked = text(name)
@@ -44,7 +51,7 @@ export function spikeOptions() {
     /** Seconds of each kind in the cost phase. */
     costS: positive('BENCH_SPIKE_COST_S', 3),
     /** Rounds of every kind in the cost phase (each kind compared with its round's accepted order). */
-    costRounds: Math.round(positive('BENCH_SPIKE_COST_ROUNDS', 3)),
+    costRounds: count('BENCH_SPIKE_COST_ROUNDS', 3),
     maxRunS: positive('BENCH_SPIKE_MAX_RUN_S', 90),
     followers: positive('BENCH_SPIKE_FOLLOWERS', 5000),
     followerProcesses: positive('BENCH_SPIKE_FOLLOWER_PROCESSES', 2),

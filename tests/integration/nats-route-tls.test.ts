@@ -28,6 +28,18 @@ describe('NATS routes in Kubernetes need a certificate of the route CA', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // Every port of the test distinct (route and monitor ports are written into config files:
+  // a port handed out twice would fail the test, not retry).
+  const used = new Set<number>();
+  const uniquePort = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (!used.has(p)) {
+        used.add(p);
+        return p;
+      }
+    }
+  };
   const monitorOf = new Map<PrivateServer, number>();
   const routesOf = async (s: PrivateServer): Promise<number> => {
     const r = await fetch(`http://127.0.0.1:${monitorOf.get(s)}/routez`);
@@ -43,7 +55,7 @@ describe('NATS routes in Kubernetes need a certificate of the route CA', () => {
   const node = async (name: string, conf: string, jetstream = true) => {
     const file = join(dir, `${name}.conf`);
     writeFileSync(file, conf);
-    const monitor = await freePort();
+    const monitor = await uniquePort();
     const s = await privateServer(
       name,
       (port, store) => [
@@ -53,11 +65,44 @@ describe('NATS routes in Kubernetes need a certificate of the route CA', () => {
         ),
       ],
       (port) => `nats://127.0.0.1:${port}`,
+      { pickPort: uniquePort },
     );
     started.push(s);
     monitorOf.set(s, monitor);
     return s;
   };
+
+  it("the script's certificate, by default, names every route host the chart dials; bad input is refused", () => {
+    // biome-ignore lint/suspicious/noExplicitAny: Helm values are free-form
+    const values: any = parse(readFileSync(join(EXAMPLE, 'helm/nats-values.yaml'), 'utf8'));
+    const script = join(EXAMPLE, 'nats-route-tls.sh');
+    const out = join(dir, 'defaults');
+    execFileSync(script, [out], { stdio: 'ignore' });
+    // The chart's route URLs: <statefulSet>-<i>.<headless service>[.<namespace>.svc.<domain>], for
+    // release `nats` in the overlay's namespace (kustomization.yaml: surge).
+    const hosts = Array.from({ length: values.config.cluster.replicas }, (_, i) => `nats-${i}.nats-headless`);
+    for (const host of [...hosts, ...hosts.map((h) => `${h}.surge.svc.cluster.local`)]) {
+      const said = execFileSync(
+        'openssl',
+        ['x509', '-in', join(out, 'tls.crt'), '-noout', '-checkhost', host],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(said, host).toContain('does match');
+    }
+    const refused = (args: string[]) => {
+      try {
+        execFileSync(script, args, { stdio: 'pipe' });
+        return '';
+      } catch (err) {
+        return String((err as { stderr?: Buffer }).stderr);
+      }
+    };
+    // An earlier CA is never replaced; a SAN without its kind is named.
+    expect(refused([out])).toMatch(/ca\.key exists: refusing/);
+    expect(refused([join(dir, 'bad'), 'nats-0'])).toMatch(/SAN 'nats-0' must be DNS:<name> or IP:<address>/);
+  });
 
   it('three nodes cluster over mutual TLS; a node without TLS or with a foreign CA stays out', async () => {
     // biome-ignore lint/suspicious/noExplicitAny: Helm values are free-form
@@ -83,7 +128,7 @@ describe('NATS routes in Kubernetes need a certificate of the route CA', () => {
     const tlsOn = cluster.tls?.enabled === true && cluster.tls.secretName;
     const ca = values.tlsCA?.enabled === true && values.tlsCA.secretName ? ours : null;
 
-    const routePorts = await Promise.all([freePort(), freePort(), freePort()]);
+    const routePorts = [await uniquePort(), await uniquePort(), await uniquePort()];
     const routes = routePorts.map((p) => `${tlsOn ? 'tls' : 'nats'}://127.0.0.1:${p}`);
     const nodes: PrivateServer[] = [];
     for (const [i, p] of routePorts.entries())
@@ -110,10 +155,10 @@ describe('NATS routes in Kubernetes need a certificate of the route CA', () => {
     // of another CA — it trusts ours (so the only refusal is ours, by `verify`).
     const foreign = certs('foreign');
     const port0 = routePorts[0] as number;
-    await node('rogue-plain', block(await freePort(), [`nats-route://127.0.0.1:${port0}`], null), false);
+    await node('rogue-plain', block(await uniquePort(), [`nats-route://127.0.0.1:${port0}`], null), false);
     await node(
       'rogue-foreign',
-      block(await freePort(), [`tls://127.0.0.1:${port0}`], tls(foreign, ours)),
+      block(await uniquePort(), [`tls://127.0.0.1:${port0}`], tls(foreign, ours)),
       false,
     );
     // nats-server retries a failed route every second: a few tries, none let in.

@@ -9,7 +9,7 @@ describe('BENCH_EXTRA_LOADS', () => {
   });
 
   it('refuses anything else with an error that names the setting', () => {
-    for (const bad of ['0', '-0.5', '2', 'half', '0.4,,0.6', '0.4,'])
+    for (const bad of ['0', '0.01', '-0.5', '2', 'half', '0.4,,0.6', '0.4,'])
       expect(() => parseExtraLoads(bad), bad).toThrow(/BENCH_EXTRA_LOADS must be fractions/);
   });
 });
