@@ -1,7 +1,8 @@
 // `npm run cluster`: Surge beyond one machine, as local processes — a 3-node NATS
 // cluster (JetStream, R3 orders stream), a Redis Cluster of 3 primaries + 3 replicas, 2 servers,
 // 2 workers and HAProxy on :3000 balancing the servers (health checks on /readyz). PostgreSQL is
-// the one at DATABASE_URL. Data lives in .cluster/ (git-ignored), started afresh each run.
+// the server at DATABASE_URL, with a database of the cluster's own (`<name>_cluster`, below).
+// Data lives in .cluster/ (git-ignored), started afresh each run.
 // Ctrl-C stops everything it started: the apps drain first, then HAProxy, Redis and NATS.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { HAPROXY_MISSING, haproxyBinary, haproxyConfig } from './haproxy.mjs';
 import {
   answers,
+  DEFAULTS,
   ensureDeps,
   ensureLocalEnv,
   ensureServices,
@@ -58,6 +60,12 @@ for (const port of [
 ensureDeps();
 ensureLocalEnv();
 await ensureServices(); // PostgreSQL (and the single Redis/NATS the cluster does not use)
+// A database of its own (created by the migration step): the cluster rebuilds every sale into its
+// fresh Redis Cluster, which advances each sale's epoch in PostgreSQL — on `npm start`'s database
+// that would strand the single Redis's reservations of the older epoch (their orders never
+// persisted, the sale stuck rebuilding).
+process.env.DATABASE_URL =
+  process.env.CLUSTER_DATABASE_URL ?? clusterDatabase(process.env.DATABASE_URL ?? DEFAULTS.DATABASE_URL);
 const DATA = join(ROOT, '.cluster');
 rmSync(DATA, { recursive: true, force: true });
 mkdirSync(DATA, { recursive: true });
@@ -241,4 +249,11 @@ try {
 } catch (err) {
   log(`npm run cluster failed: ${err instanceof Error ? err.message : err}`);
   await stopAll(1);
+}
+
+/** The same PostgreSQL server, the database `<name>_cluster` (`surge_cluster` by default). */
+function clusterDatabase(url) {
+  const u = new URL(url);
+  u.pathname = `/${decodeURIComponent(u.pathname.slice(1)) || 'surge'}_cluster`;
+  return u.toString();
 }

@@ -16,7 +16,10 @@ import { eventually, sleep } from '../support/services.ts';
  */
 const dir = mkdtempSync(join(tmpdir(), 'surge-reaper-'));
 const leftovers = new Set<number>();
+const parents = new Set<ChildProcess>();
 afterAll(() => {
+  // A failed test may leave its parent (and so its reaper) running, and children alive.
+  for (const p of parents) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   for (const pid of leftovers) if (alive(pid)) process.kill(-pid, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
@@ -91,6 +94,7 @@ ${o.done ? 'reaper.done(); setTimeout(() => process.exit(0), 200);' : 'setInterv
 `,
   );
   const proc = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  parents.add(proc);
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout?.on('data', (c: Buffer) => {
