@@ -1,5 +1,4 @@
-import { createLogger } from '@surge/infra';
-import closeWithGrace from 'close-with-grace';
+import { createLogger, onShutdown } from '@surge/infra';
 import { startServer } from './app.ts';
 import { ConfigError, processEnv, startupLogLevel } from './env.ts';
 
@@ -7,7 +6,7 @@ const log = createLogger(startupLogLevel(), 'surge-server');
 
 try {
   const server = await startServer(processEnv(), log);
-  closeWithGrace({ delay: 15_000, logger: log }, async ({ signal, err }) => {
+  onShutdown({ delay: 15_000, log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'fatal error, shutting down');
     else log.info({ signal }, 'shutting down');
     await server.close();

@@ -1,5 +1,4 @@
-import { createLogger } from '@surge/infra';
-import closeWithGrace from 'close-with-grace';
+import { createLogger, onShutdown } from '@surge/infra';
 import { ConfigError, processEnv, startupLogLevel } from './env.ts';
 import { startWorker } from './worker.ts';
 
@@ -7,7 +6,7 @@ const log = createLogger(startupLogLevel(), 'surge-worker');
 
 try {
   const worker = await startWorker(processEnv(), log);
-  closeWithGrace({ delay: 30_000, logger: log }, async ({ signal, err }) => {
+  onShutdown({ delay: 30_000, log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'fatal error, shutting down');
     else log.info({ signal }, 'shutting down: finishing the held batch');
     await worker.close();

@@ -5,4 +5,5 @@ export * from './loop.ts';
 export * from './metrics-auth.ts';
 export * from './nats.ts';
 export * from './redis.ts';
+export * from './shutdown.ts';
 export * from './stores.ts';
