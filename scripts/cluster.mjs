@@ -222,7 +222,8 @@ try {
     haproxyConfig({
       port: PORTS.lb,
       statsPort: PORTS.stats,
-      bind: '0.0.0.0',
+      // Loopback, as the apps in development: the cluster's servers run without NODE_ENV=production.
+      bind: '127.0.0.1',
       servers: PORTS.servers.map((port, i) => ({ name: `server-${i + 1}`, port })),
     }),
   );

@@ -8,7 +8,8 @@ import { z } from 'zod';
  */
 const workerEnvSchema = commonEnvSchema.extend({
   WORKER_PORT: int(9464),
-  HOST: z.string().default('0.0.0.0'),
+  /** Listen address of /healthz, /readyz, /metrics; default 0.0.0.0 in production, 127.0.0.1 otherwise (as the server's). */
+  HOST: z.string().optional(),
   /** When set, `/metrics` asks for it as a bearer token (README.md#security, L2). */
   METRICS_TOKEN: z.string().optional(),
   WORKER_ID: z.string().max(64).optional(),
@@ -35,7 +36,7 @@ const workerEnvSchema = commonEnvSchema.extend({
   SURGE_FAULT_NO_WORKING: bool,
 });
 
-export type WorkerEnv = z.output<typeof workerEnvSchema> & { workerId: string };
+export type WorkerEnv = Omit<z.output<typeof workerEnvSchema>, 'HOST'> & { HOST: string; workerId: string };
 
 export { ConfigError };
 
@@ -54,5 +55,9 @@ export function startupLogLevel(source: Record<string, string | undefined> = pro
 
 export function loadWorkerEnv(source: Record<string, string | undefined> = processEnv()): WorkerEnv {
   const env = parseEnv(workerEnvSchema, source);
-  return { ...env, workerId: env.WORKER_ID || `${hostname()}-${process.pid}` };
+  return {
+    ...env,
+    HOST: env.HOST ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    workerId: env.WORKER_ID || `${hostname()}-${process.pid}`,
+  };
 }
