@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/paths.ts';
 import { bin, type PrivateServer, privateServer } from '../support/private-servers.ts';
+import { makeR3Stream } from '../support/r3-stream.ts';
 import { eventually, freePort, sleep } from '../support/services.ts';
 
 const SERVER_PASSWORD = 'server-secret-0123456789';
@@ -70,26 +69,11 @@ describe('NATS routes need the route password', () => {
     await eventually(async () => (await Promise.all(nodes.map(routesOf))).every((n) => n === 2), 20_000);
 
     // JetStream runs clustered: an R3 stream, made through the deploy's server user.
-    const nc = await connect({
-      servers: nodes.map((n) => n.url),
-      user: 'surge-server',
-      pass: SERVER_PASSWORD,
-      timeout: 3000,
-    });
-    try {
-      // JetStream elects its meta leader once the routes are up: the stream is retried until then.
-      const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
-      await eventually(
-        async () =>
-          jsm.streams
-            .add({ name: 'routeauth_orders', subjects: ['routeauth.orders.>'], num_replicas: 3 })
-            .then((s) => s.config.num_replicas === 3)
-            .catch(() => false),
-        30_000,
-      );
-    } finally {
-      await nc.close();
-    }
+    await makeR3Stream(
+      nodes.map((n) => n.url),
+      'routeauth',
+      { user: 'surge-server', pass: SERVER_PASSWORD },
+    );
 
     // Two intruders dial the first node's route port: one without credentials, one with a
     // wrong password. Neither gets a route; the cluster keeps its own two per node.

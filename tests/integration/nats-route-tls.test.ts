@@ -2,12 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from '../support/paths.ts';
 import { bin, type PrivateServer, privateServer } from '../support/private-servers.ts';
+import { makeR3Stream } from '../support/r3-stream.ts';
 import { eventually, freePort, sleep } from '../support/services.ts';
 
 const EXAMPLE = join(ROOT, 'deploy/k8s/overlays/example');
@@ -135,21 +134,10 @@ describe('NATS routes in Kubernetes need a certificate of the route CA', () => {
       nodes.push(await node(`route-tls-${i + 1}`, block(p, routes, tlsOn ? tls(ours, ca) : null)));
     await eventually(async () => (await Promise.all(nodes.map(routesOf))).every((n) => n === 2), 20_000);
 
-    const nc = await connect({ servers: nodes.map((n) => n.url), timeout: 3000 });
-    try {
-      // JetStream elects its meta leader once the routes are up: the stream is retried until then.
-      const jsm = await jetstreamManager(nc, { timeout: 5000, checkAPI: false });
-      await eventually(
-        async () =>
-          jsm.streams
-            .add({ name: 'routetls_orders', subjects: ['routetls.orders.>'], num_replicas: 3 })
-            .then((s) => s.config.num_replicas === 3)
-            .catch(() => false),
-        30_000,
-      );
-    } finally {
-      await nc.close();
-    }
+    await makeR3Stream(
+      nodes.map((n) => n.url),
+      'routetls',
+    );
 
     // Two intruders dial the first node: one with no TLS at all, one with TLS and a certificate
     // of another CA — it trusts ours (so the only refusal is ours, by `verify`).
