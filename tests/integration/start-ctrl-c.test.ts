@@ -135,6 +135,26 @@ describe('npm start and Ctrl-C', () => {
       const pid = started.pid;
       if (pid === undefined) throw new Error('start.mjs has no pid');
       process.kill(-pid, stopSignal);
+      const copied = new Set<string>();
+      if (stopSignal === 'SIGTERM') {
+        // start.mjs's relayed copy may land while the group's is still pending in the kernel and
+        // merge with it (one signal seen): so the test sends each app a copy of its own, 100 ms
+        // later — after the first was handled, well within DUPLICATE_SIGNAL_MS.
+        await sleep(100);
+        for (const line of output.split('\n')) {
+          const l = line.startsWith('{')
+            ? (JSON.parse(line) as { name?: string; msg?: string; pid?: number })
+            : {};
+          if ((l.msg === 'server listening' || l.msg === 'worker consuming') && l.pid && l.name) {
+            try {
+              process.kill(l.pid, 'SIGTERM');
+              copied.add(l.name);
+            } catch {
+              // already done draining and gone: nothing to repeat
+            }
+          }
+        }
+      }
       const { code, signal } = await Promise.race([
         exited,
         new Promise<never>((_, reject) =>
@@ -160,12 +180,16 @@ describe('npm start and Ctrl-C', () => {
         for (const l of relayed) expect(l).toMatch(/^\[kill-spy\] SIGTERM to /);
       }
       expect(output).not.toMatch(/killed by timeout/);
-      // The relayed SIGTERM was heard, by each, as the same stop request (not lost, not forcing).
+      // The repeated SIGTERM was heard, by each, as the same stop request (not forcing): the
+      // test's copy always, start.mjs's relayed one unless it merged with the group's.
       if (stopSignal === 'SIGTERM')
-        for (const name of ['surge-server', 'surge-worker'])
-          expect(
-            logs.filter((l) => l.name === name && l.msg?.startsWith('SIGTERM again within')),
-          ).toHaveLength(1);
+        for (const name of ['surge-server', 'surge-worker']) {
+          const again = logs.filter((l) => l.name === name && l.msg?.startsWith('SIGTERM again within'));
+          expect(again.length, name).toBeGreaterThanOrEqual(copied.has(name) ? 1 : 0);
+          expect(again.length, name).toBeLessThanOrEqual(2);
+        }
+      // The server held order B for 1.5 s: it at least got the test's copy.
+      if (stopSignal === 'SIGTERM') expect(copied.has('surge-server')).toBe(true);
       // Each drained once, on the group's signal.
       expect(lines('surge-server', 'shutting down').map((l) => l.signal)).toEqual([stopSignal]);
       expect(lines('surge-worker', 'shutting down: finishing the held batch').map((l) => l.signal)).toEqual([
