@@ -22,8 +22,9 @@ const apps = await Promise.all(
 );
 const children = apps.map((app) => app.child);
 
-// Ctrl-C reaches server and worker directly (same process group); a SIGTERM to this script is
-// passed on. Never both: a second signal makes them skip their drain.
+// Ctrl-C reaches server and worker directly (same process group) and is not passed on; a
+// SIGTERM to this script is. A SIGTERM to the whole group reaches them both ways: they take the
+// copy as the same stop request (onShutdown in packages/infra/src/shutdown.ts).
 let stopping = false;
 let signalled = false;
 let ready = false;

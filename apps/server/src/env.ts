@@ -1,4 +1,4 @@
-import { bool, ConfigError, commonEnvSchema, int, parseEnv } from '@surge/contracts/config';
+import { bool, ConfigError, commonEnvSchema, int, listenHost, parseEnv } from '@surge/contracts/config';
 import { z } from 'zod';
 import { estimatedBits, MIN_SECRET_BITS } from './auth/strength.ts';
 import { parseTrustProxy } from './http/client-ip.ts';
@@ -170,7 +170,7 @@ export function isProductionProcess(): boolean {
 export function loadServerEnv(source: Record<string, string | undefined> = processEnv()): ServerEnv {
   const env = parseEnv(serverEnvSchema, source);
   const prod = env.NODE_ENV === 'production';
-  const host = env.HOST || (prod ? '0.0.0.0' : '127.0.0.1');
+  const host = listenHost(env.HOST, env.NODE_ENV);
   // A process that forgot NODE_ENV=production runs as development (no Secure cookies, stack
   // traces in answers): it stays on this machine unless told otherwise (issue 10 L3).
   if (!prod && !env.DEV_LISTEN_ANY && !isLoopback(host))

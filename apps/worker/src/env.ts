@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { bool, ConfigError, commonEnvSchema, int, parseEnv } from '@surge/contracts/config';
+import { bool, ConfigError, commonEnvSchema, int, listenHost, parseEnv } from '@surge/contracts/config';
 import { z } from 'zod';
 
 /**
@@ -57,7 +57,7 @@ export function loadWorkerEnv(source: Record<string, string | undefined> = proce
   const env = parseEnv(workerEnvSchema, source);
   return {
     ...env,
-    HOST: env.HOST ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    HOST: listenHost(env.HOST, env.NODE_ENV),
     workerId: env.WORKER_ID || `${hostname()}-${process.pid}`,
   };
 }

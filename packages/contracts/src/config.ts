@@ -32,6 +32,14 @@ export const bytes = (def: string) =>
       return Number(m[1]) * unit;
     });
 
+/**
+ * Where a process listens (its `HOST`) when none is given: every interface in production, this
+ * machine only otherwise — a process that forgot NODE_ENV=production stays local (README.md#security).
+ */
+export function listenHost(host: string | undefined, nodeEnv: string): string {
+  return host || (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1');
+}
+
 export const commonEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/surge'),
