@@ -48,8 +48,13 @@ describe('after the persist transaction', () => {
       reason: 'FORGED_EPOCH: no reservation record and an epoch newer than the sale’s',
     });
   });
-  it('an older epoch is dropped, never persisted', () => {
+  it('an older epoch whose record Redis lost is dropped, never persisted', () => {
     expect(decidePersisted('stale', persisted)).toEqual({ do: 'drop', why: 'stale-epoch' });
+    expect(decidePersisted('stale', persisted, false)).toEqual({ do: 'drop', why: 'stale-epoch' });
+  });
+  it('an older epoch whose reservation Redis still holds ends FAILED (Redis behind PostgreSQL)', () => {
+    expect(decidePersisted('stale', persisted, true)).toEqual({ do: 'fail-stale' });
+    expect(decidePersisted('new', persisted, true)).toEqual({ do: 'settle' });
   });
   it('a key taken by another order is a key conflict (Redis lost data)', () => {
     expect(decidePersisted('taken', persisted)).toEqual({ do: 'key-conflict' });

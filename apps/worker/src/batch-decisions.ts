@@ -37,19 +37,31 @@ export function decideClaim(
 
 /** After the persist transaction (persist-orders.ts): what becomes of an order it was given. */
 export type PersistedDecision =
-  /** Reserved before a rebuild that could not see it: never persisted, never a success. */
+  /** Reserved before a rebuild that could not see it (no record left): never a success, no row. */
   | { do: 'drop'; why: 'stale-epoch' }
+  /**
+   * Older than its sale's epoch while Redis still holds its reservation: Redis's hot state is
+   * behind PostgreSQL (restored from an older snapshot, a second Redis on the same database).
+   * The shopper was told "accepted", so the order gets its final row — FAILED unless one exists
+   * (I3) — its record is finished with that status (units back), and the sale is rebuilt.
+   */
+  | { do: 'fail-stale' }
   /** Its key belongs to another order: Redis lost data. Alarm, finish the record FAILED, ack. */
   | { do: 'key-conflict' }
   /** No record and an epoch newer than the sale's: a forged message. A dead letter, no row. */
   | { do: 'dead-letter'; reason: DeadLetterReason }
   | { do: 'settle' };
 
+/**
+ * @param recordHeld the claim found the order's reservation record (`published`), not `GONE`
+ */
 export function decidePersisted(
   orderId: string,
   persisted: Pick<PersistResult, 'staleEpoch' | 'keyConflict'> & Partial<Pick<PersistResult, 'forgedEpoch'>>,
+  recordHeld = false,
 ): PersistedDecision {
-  if (persisted.staleEpoch.has(orderId)) return { do: 'drop', why: 'stale-epoch' };
+  if (persisted.staleEpoch.has(orderId))
+    return recordHeld ? { do: 'fail-stale' } : { do: 'drop', why: 'stale-epoch' };
   if (persisted.forgedEpoch?.has(orderId))
     return {
       do: 'dead-letter',

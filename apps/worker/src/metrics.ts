@@ -33,6 +33,11 @@ export function createWorkerMetrics() {
       help: 'ALARM: a key already used by another order id (Redis lost data silently)',
       registers: [registry],
     }),
+    staleHotState: new Counter({
+      name: 'surge_stale_hot_state_total',
+      help: "ALARM: held reservations older than their sale's epoch (Redis behind PostgreSQL), ended FAILED",
+      registers: [registry],
+    }),
     batchSize: new Histogram({
       name: 'surge_worker_batch_size',
       help: 'messages per batch',

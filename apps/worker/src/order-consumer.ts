@@ -31,6 +31,8 @@ export interface ConsumerDeps {
   keysOf(saleId: string): SaleKeys;
   /** Adds one unclassified failure of an order and returns how many it has had. */
   countFailure(saleId: string, orderId: string): Promise<number>;
+  /** Raises a sale's rebuild flag (a batch found Redis behind PostgreSQL). */
+  requestRebuild?(saleId: string): Promise<unknown>;
   events?: EventFeed;
 }
 

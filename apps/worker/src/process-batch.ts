@@ -29,6 +29,8 @@ export interface BatchDeps {
   events?: EventFeed;
   /** Dead letter, settle the reservation, terminate the message (the consumer's deadLetter()). */
   deadLetter(d: Delivery, reason: DeadLetterReason): Promise<void>;
+  /** Raises the sale's rebuild flag: any server's sweeper then rebuilds it from PostgreSQL. */
+  requestRebuild?(saleId: string): Promise<unknown>;
   /** Waits while keeping the ack deadline of every held message alive. */
   holdFor(ms: number, msgs: JsMsg[]): Promise<void>;
   /**
@@ -61,6 +63,8 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   const toPersist: OrderDelivery[] = [];
   const recordless = new Set<string>();
   const finished: OrderDelivery[] = [];
+  // Why a finished order without its row gets a FAILED one (see needsFailedRow).
+  const failedRowReason = new Map<OrderDelivery, string>();
   // One claim call per sale: a sale's keys share one hash tag, so one Redis Cluster slot.
   const claims = await claimBySale(
     scripts,
@@ -100,12 +104,21 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   const current = new Map<string, string>();
   const settle: OrderDelivery[] = [];
   const finishes: Finish[] = [];
+  const behind = new Set<string>();
   for (const d of toPersist) {
     const id = d.order.orderId;
-    const decision = decidePersisted(id, persisted);
+    const decision = decidePersisted(id, persisted, !recordless.has(id));
     if (decision.do === 'drop') {
       metrics.dropped.inc({ why: decision.why });
       d.msg.ack();
+    } else if (decision.do === 'fail-stale') {
+      metrics.staleHotState.inc();
+      behind.add(d.order.saleId);
+      failedRowReason.set(
+        d,
+        `reserved at epoch ${d.order.epoch}, behind the sale's: Redis's hot state was out of date`,
+      );
+      finished.push(d);
     } else if (decision.do === 'dead-letter') {
       log.error(
         { orderId: id, saleId: d.order.saleId, epoch: d.order.epoch, event: 'alarm.forged-epoch' },
@@ -139,6 +152,20 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     }
   }
   settle.push(...finished);
+  for (const saleId of behind) {
+    log.error(
+      { saleId, event: 'alarm.stale-hot-state' },
+      "a held reservation carries an epoch older than its sale's: Redis is behind PostgreSQL; its orders end FAILED and the sale is rebuilt",
+    );
+    void deps.events?.emit(
+      'alarm',
+      `sale ${saleId}: Redis's hot state is behind PostgreSQL (older epoch); rebuilding`,
+      {
+        saleId,
+      },
+    );
+    await deps.requestRebuild?.(saleId);
+  }
 
   if (finished.length > 0) {
     const ids = finished.map((d) => d.order.orderId);
@@ -151,7 +178,8 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     // A finished record without its row: its reservation was settled as FAILED by a dead
     // letter (a poison copy of this message); give the accepted order its final row (I3).
     for (const d of finished.filter((f) => needsFailedRow(current.get(f.order.orderId)))) {
-      await insertFailedOrder(prisma, d.order, 'settled by a dead letter before this message arrived');
+      const why = failedRowReason.get(d) ?? 'settled by a dead letter before this message arrived';
+      await insertFailedOrder(prisma, d.order, why);
       current.set(d.order.orderId, 'FAILED');
     }
   }

@@ -52,6 +52,7 @@ export async function startWorker(source = processEnv(), logger?: Logger) {
       ];
       return n;
     },
+    requestRebuild: (saleId) => redis.set(saleKeys(ns, saleId).rebuild, '1'),
     events,
   });
 
