@@ -34,6 +34,9 @@ test.describe('waiting room', () => {
     await expect(page.getByTestId('queue-position')).toHaveText(/^[1-4]$/);
     await expect(page.getByTestId('queue-eta')).not.toHaveText('');
     await expect(page.getByTestId('queue-progress')).toBeVisible();
+    await expect(page.getByTestId('queue-fairness')).toContainText(
+      'joins before the start gets a random place',
+    );
     await expect(page.getByTestId('buy-button')).toBeDisabled();
     // No click: the page follows live.queue and switches to Buy once admitted.
     await expect(room).toHaveAttribute('data-state', 'admitted', { timeout: 20_000 });
@@ -58,6 +61,10 @@ test.describe('waiting room', () => {
     await page.goto(`${stack.url}/?sale=${saleId}`);
     await expect(page.getByTestId('waiting-room')).toHaveAttribute('data-state', 'waiting');
     await expect(page.getByTestId('queue-position')).toHaveText('1');
+    // A latecomer is told how the line is ordered now, not that arriving early shuffles it.
+    await expect(page.getByTestId('queue-fairness')).toContainText(
+      'since the start, the line keeps the order of arrival',
+    );
     const token = (await first.query<Ticket>('queue.get', { saleId })).body.result?.data.admissionToken;
     const bought = await first.mutate('order.place', {
       saleId,

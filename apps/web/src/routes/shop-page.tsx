@@ -113,6 +113,7 @@ export function ShopPage() {
               <WaitingRoomPanel
                 ticket={room.ticket}
                 firstPosition={room.firstPosition}
+                startsAt={sale.startsAt}
                 offsetMs={offsetMs}
                 onRejoin={room.rejoin}
               />

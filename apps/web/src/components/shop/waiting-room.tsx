@@ -10,11 +10,14 @@ import { useNow } from '../../lib/use-now.ts';
 export function WaitingRoomPanel({
   ticket,
   firstPosition,
+  startsAt,
   offsetMs,
   onRejoin,
 }: {
   ticket: Ticket | null;
   firstPosition: number | null;
+  /** The sale's start (ISO): what the line's order means depends on which side of it we are. */
+  startsAt: string;
   offsetMs: number;
   onRejoin: () => void;
 }) {
@@ -108,9 +111,11 @@ export function WaitingRoomPanel({
       >
         <div className="bar-fill" style={{ width: `${pct}%` }} />
       </div>
-      <p className="muted">
-        Everyone who arrived before the start got a random place: there is no need to hurry or reload. This
-        page switches to Buy by itself.
+      <p className="muted" data-testid="queue-fairness">
+        {now < Date.parse(startsAt)
+          ? 'Everyone who joins before the start gets a random place, so there is no need to hurry.'
+          : 'Those who joined before the start were given random places; since the start, the line keeps the order of arrival.'}{' '}
+        This page switches to Buy by itself — no need to reload.
       </p>
     </div>
   );
