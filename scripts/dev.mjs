@@ -32,7 +32,9 @@ const procs = [
   }),
   spawn('npx', ['vite', '--config', 'apps/web/vite.config.ts'], { stdio: 'inherit' }),
 ];
-log(`dev: http://localhost:${process.env.VITE_DEV_PORT ?? 5173}/ (proxying /trpc to the server)`);
+const devUrl = `http://localhost:${process.env.VITE_DEV_PORT ?? 5173}`;
+log(`dev: ${devUrl}/ (proxying /trpc to the server)`);
+log(`HUD: ${devUrl}/admin   (admin password: ${process.env.ADMIN_PASSWORD}, from .env.local)`);
 // Ctrl-C reaches every process here directly; a SIGTERM to this script is passed on.
 relaySignals(() => procs);
 for (const p of procs) {
