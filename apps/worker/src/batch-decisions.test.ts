@@ -3,6 +3,7 @@ import {
   decideClaim,
   decidePersisted,
   finalStatus,
+  holdsOwnReservation,
   needsFailedRow,
   needsPayment,
 } from './batch-decisions.ts';
@@ -33,6 +34,20 @@ describe('after the claim', () => {
     [['GONE'], { do: 'persist' }],
   ] as const)('%j → %j', (claim, decision) => {
     expect(decideClaim(order, claim)).toEqual(decision);
+  });
+});
+
+describe("the claim found the message's own reservation", () => {
+  it.each([
+    [['published', 'u1', '2', '1'], 1, true],
+    // A dead-letter replay's reservation at the new epoch, claimed by a late copy of epoch 1.
+    [['published', 'u1', '2', '2'], 1, false],
+    [['GONE'], 1, false],
+    [['done', 'CONFIRMED'], 1, false],
+    [['released'], 1, false],
+    [null, 1, false],
+  ] as const)('%j for a message of epoch %i → %s', (claim, epoch, held) => {
+    expect(holdsOwnReservation(claim, epoch)).toBe(held);
   });
 });
 

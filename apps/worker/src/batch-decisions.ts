@@ -35,6 +35,15 @@ export function decideClaim(
   return { do: 'persist' }; // 'published', or 'GONE' (Redis lost the record: the epoch decides)
 }
 
+/**
+ * Whether the claim found this message's own reservation held: `published` at the message's
+ * epoch. A record at another epoch is not this message's reservation — a dead-letter replay's,
+ * reserved again after a rebuild, claimed by a late copy of the original message.
+ */
+export function holdsOwnReservation(claim: readonly string[] | null, epoch: number): boolean {
+  return claim?.[0] === 'published' && Number(claim[3]) === epoch;
+}
+
 /** After the persist transaction (persist-orders.ts): what becomes of an order it was given. */
 export type PersistedDecision =
   /** Reserved before a rebuild that could not see it (no record left): never a success, no row. */

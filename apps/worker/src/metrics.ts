@@ -35,7 +35,7 @@ export function createWorkerMetrics() {
     }),
     staleHotState: new Counter({
       name: 'surge_stale_hot_state_total',
-      help: "ALARM: held reservations older than their sale's epoch (Redis behind PostgreSQL), ended FAILED",
+      help: "ALARM: messages whose reservation Redis held at an epoch older than the sale's (Redis behind PostgreSQL): their orders end FAILED unless a row exists (a redelivery counts again)",
       registers: [registry],
     }),
     batchSize: new Histogram({

@@ -15,7 +15,10 @@ export interface PersistResult {
   inserted: Set<string>;
   /** Rows that already existed under the same id (redelivery): id → status, replayGen. */
   existing: Map<string, { status: string; replayGen: number }>;
-  /** Messages of an epoch older than their sale's: never persisted (the epoch fence). */
+  /**
+   * Messages of an epoch older than their sale's: never inserted by this statement (the epoch
+   * fence); process-batch.ts gives a FAILED row to those whose reservation Redis still held.
+   */
   staleEpoch: Set<string>;
   /**
    * Messages without a reservation record whose epoch is newer than their sale's: no server
@@ -179,17 +182,27 @@ const PERSIST_SQL = `
  * The one insert of a FAILED row (docs/architecture.md#dead-letters-and-replay): an accepted order
  * whose row was never written but whose reservation was settled as failed (a dead letter), so the
  * shopper who was told "accepted" finds a final status. An existing row is left as it is.
+ * Returns the stored status under the order's id — FAILED when inserted, the existing row's
+ * otherwise — or null when there is no row because its (sale, user, key) belongs to another
+ * order id (a key conflict: Redis lost data).
  */
 export async function insertFailedOrder(
-  db: Pick<PrismaClient, '$executeRaw'>,
+  db: Pick<PrismaClient, '$queryRaw'>,
   o: OrderMessage,
   reason: string,
-): Promise<void> {
-  await db.$executeRaw`
-    INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, status, failure_reason, correlation_id, epoch, created_at, updated_at)
-    VALUES (${o.orderId}, ${o.saleId}, ${o.userId}, ${o.quantity}, ${o.idempotencyKey}, 'FAILED', ${reason.slice(0, 500)},
-            ${o.correlationId}, ${o.epoch}, now(), now())
-    ON CONFLICT DO NOTHING`;
+): Promise<string | null> {
+  const rows = await db.$queryRaw<{ status: string }[]>`
+    WITH ins AS (
+      INSERT INTO orders (id, sale_id, user_id, quantity, idempotency_key, status, failure_reason, correlation_id, epoch, created_at, updated_at)
+      VALUES (${o.orderId}, ${o.saleId}, ${o.userId}, ${o.quantity}, ${o.idempotencyKey}, 'FAILED', ${reason.slice(0, 500)},
+              ${o.correlationId}, ${o.epoch}, now(), now())
+      ON CONFLICT DO NOTHING
+      RETURNING status::text AS status
+    )
+    SELECT status FROM ins
+    UNION ALL
+    SELECT status::text FROM orders WHERE id = ${o.orderId} AND NOT EXISTS (SELECT 1 FROM ins)`;
+  return rows[0]?.status ?? null;
 }
 
 function validDate(iso: string): string {

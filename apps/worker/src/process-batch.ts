@@ -7,6 +7,7 @@ import {
   decideClaim,
   decidePersisted,
   finalStatus,
+  holdsOwnReservation,
   needsFailedRow,
   needsPayment,
 } from './batch-decisions.ts';
@@ -62,6 +63,9 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   const known = await knownSales(prisma, deps.knownSales ?? new Set(), orders);
   const toPersist: OrderDelivery[] = [];
   const recordless = new Set<string>();
+  // Orders whose own reservation Redis holds (holdsOwnReservation): a stale one of these means
+  // Redis is behind PostgreSQL (decidePersisted).
+  const heldAtOwnEpoch = new Set<string>();
   const finished: OrderDelivery[] = [];
   // Why a finished order without its row gets a FAILED one (see needsFailedRow).
   const failedRowReason = new Map<OrderDelivery, string>();
@@ -82,6 +86,7 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     else {
       toPersist.push(d);
       if (claim?.[0] === 'GONE') recordless.add(d.order.orderId);
+      else if (holdsOwnReservation(claim, d.order.epoch)) heldAtOwnEpoch.add(d.order.orderId);
     }
   }
 
@@ -104,16 +109,19 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   const current = new Map<string, string>();
   const settle: OrderDelivery[] = [];
   const finishes: Finish[] = [];
-  const behind = new Set<string>();
+  /** Sale → the stale orders whose reservations Redis still held (Redis behind PostgreSQL). */
+  const behind = new Map<string, OrderDelivery[]>();
   for (const d of toPersist) {
     const id = d.order.orderId;
-    const decision = decidePersisted(id, persisted, !recordless.has(id));
+    const decision = decidePersisted(id, persisted, heldAtOwnEpoch.has(id));
     if (decision.do === 'drop') {
       metrics.dropped.inc({ why: decision.why });
       d.msg.ack();
     } else if (decision.do === 'fail-stale') {
       metrics.staleHotState.inc();
-      behind.add(d.order.saleId);
+      const group = behind.get(d.order.saleId);
+      if (group) group.push(d);
+      else behind.set(d.order.saleId, [d]);
       failedRowReason.set(
         d,
         `reserved at epoch ${d.order.epoch}, behind the sale's: Redis's hot state was out of date`,
@@ -126,24 +134,7 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
       );
       await deps.deadLetter(d, decision.reason);
     } else if (decision.do === 'key-conflict') {
-      metrics.keyConflicts.inc();
-      log.error(
-        {
-          orderId: id,
-          saleId: d.order.saleId,
-          correlationId: d.order.correlationId,
-          event: 'alarm.key-conflict',
-        },
-        'idempotency key already used by another order: Redis lost data',
-      );
-      void deps.events?.emit(
-        'alarm',
-        `idempotency key of ${id} already used by another order: Redis lost data`,
-        {
-          orderId: id,
-          saleId: d.order.saleId,
-        },
-      );
+      keyConflict(deps, d);
       finishes.push({ d, status: 'FAILED', quiet: true });
     } else {
       settle.push(d);
@@ -152,9 +143,14 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     }
   }
   settle.push(...finished);
-  for (const saleId of behind) {
+  for (const [saleId, group] of behind) {
     log.error(
-      { saleId, event: 'alarm.stale-hot-state' },
+      {
+        saleId,
+        orderIds: group.map((d) => d.order.orderId),
+        messageEpochs: [...new Set(group.map((d) => d.order.epoch))],
+        event: 'alarm.stale-hot-state',
+      },
       "a held reservation carries an epoch older than its sale's: Redis is behind PostgreSQL; its orders end FAILED and the sale is rebuilt",
     );
     void deps.events?.emit(
@@ -179,8 +175,14 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     // letter (a poison copy of this message); give the accepted order its final row (I3).
     for (const d of finished.filter((f) => needsFailedRow(current.get(f.order.orderId)))) {
       const why = failedRowReason.get(d) ?? 'settled by a dead letter before this message arrived';
-      await insertFailedOrder(prisma, d.order, why);
-      current.set(d.order.orderId, 'FAILED');
+      const stored = await insertFailedOrder(prisma, d.order, why);
+      if (stored) current.set(d.order.orderId, stored);
+      else {
+        // Its (sale, user, key) belongs to another order id: Redis lost data. No row can be
+        // written; the record is finished FAILED (units back) and the alarm raised.
+        keyConflict(deps, d);
+        current.set(d.order.orderId, 'FAILED');
+      }
     }
   }
   // Rows still PENDING get their payment decided: one conditional UPDATE for the batch.
@@ -209,6 +211,25 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     f.d.msg.ack();
   }
   return settle.length;
+}
+
+/** A key taken by another order id (Redis lost data without anyone noticing): metric, log, event. */
+function keyConflict(deps: BatchDeps, d: OrderDelivery): void {
+  const id = d.order.orderId;
+  deps.metrics.keyConflicts.inc();
+  deps.log.error(
+    {
+      orderId: id,
+      saleId: d.order.saleId,
+      correlationId: d.order.correlationId,
+      event: 'alarm.key-conflict',
+    },
+    'idempotency key already used by another order: Redis lost data',
+  );
+  void deps.events?.emit('alarm', `idempotency key of ${id} already used by another order: Redis lost data`, {
+    orderId: id,
+    saleId: d.order.saleId,
+  });
 }
 
 /** The batch's sales that exist: the remembered ones, and the others looked up (and remembered). */

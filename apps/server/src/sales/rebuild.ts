@@ -121,16 +121,40 @@ export class RebuildCoordinator {
   private async waitForBacklog(saleId: string, k: SaleKeys, deadline: number): Promise<string[]> {
     const since = Date.now();
     const on = new Set<string>();
+    /** Since when every open record has been an orphan (see below); null: not all are. */
+    let orphanedSince: number | null = null;
     for (;;) {
       const waitingFor: string[] = [];
-      const open = await this.deps.redis.scard(k.open);
-      if (open > 0) waitingFor.push(`${open} unsettled reservation(s)`);
+      let open = await this.deps.redis.scard(k.open);
+      let pending: number | null = null;
       try {
-        const pending = await this.deps.pendingMessages(saleId);
-        if (pending > 0) waitingFor.push(`${pending} message(s) in the orders stream (worker)`);
+        pending = await this.deps.pendingMessages(saleId);
       } catch {
         waitingFor.push('NATS');
       }
+      // A `published` record's message stays in the stream until the worker acks it, and the
+      // worker acks only after finishing the record; so with the sale's subject empty, a
+      // `published` record is an orphan that no message will ever settle — a Redis brought back
+      // from a snapshot or an append-only file older than its last writes. The rewrite below
+      // replaces it with what PostgreSQL holds; waiting for it would block the sale for good.
+      // Only once it has stayed so for ORPHAN_GRACE_MS (the subject read and the records read
+      // are two round trips apart).
+      if (open > 0 && pending === 0) {
+        const orphans = await publishedRecords(this.deps.redis, k);
+        if (orphans.length === open) {
+          orphanedSince ??= Date.now();
+          if (Date.now() - orphanedSince >= ORPHAN_GRACE_MS) {
+            this.deps.log.warn(
+              { saleId, orderIds: orphans.slice(0, 20), count: orphans.length, event: 'rebuild.orphans' },
+              'published reservations without a message (Redis restored from an older state): rebuilt from PostgreSQL',
+            );
+            open = 0;
+          }
+        } else orphanedSince = null;
+      } else orphanedSince = null;
+      if (open > 0) waitingFor.push(`${open} unsettled reservation(s)`);
+      if (pending !== null && pending > 0)
+        waitingFor.push(`${pending} message(s) in the orders stream (worker)`);
       for (const w of waitingFor) on.add(w.replace(/^\d+ /, ''));
       if (waitingFor.length === 0 || Date.now() >= deadline) {
         this.waited.set(saleId, { ms: Date.now() - since, on: [...on] });
@@ -226,6 +250,22 @@ export class RebuildCoordinator {
 
 /** How long a rebuild's lease lives unless renewed (every third of it while the rebuild runs). */
 const LEASE_MS = 3000;
+/** How long open records must stay orphans (published, no message left) before a rebuild passes them. */
+const ORPHAN_GRACE_MS = 1000;
+
+/** The ids of the sale's open records in state `published`. */
+async function publishedRecords(redis: Redis, k: SaleKeys): Promise<string[]> {
+  const ids = await redis.smembers(k.open);
+  if (ids.length === 0) return [];
+  const raw = await redis.hmget(k.res, ...ids);
+  return ids.filter((_, i) => {
+    try {
+      return (JSON.parse(raw[i] ?? 'null') as { s?: string } | null)?.s === 'published';
+    } catch {
+      return false;
+    }
+  });
+}
 
 async function renewLease(redis: Redis, key: string, token: string): Promise<void> {
   await redis.eval(
