@@ -34,7 +34,7 @@ const procs = [
 ];
 const devUrl = `http://localhost:${process.env.VITE_DEV_PORT ?? 5173}`;
 log(`dev: ${devUrl}/ (proxying /trpc to the server)`);
-log(`HUD: ${devUrl}/admin   (admin password: ${process.env.ADMIN_PASSWORD}, from .env.local)`);
+log(`HUD: ${devUrl}/admin   (admin password: ${process.env.ADMIN_PASSWORD})`);
 // Ctrl-C reaches every process here directly; a SIGTERM to this script is passed on.
 relaySignals(() => procs);
 for (const p of procs) {

@@ -24,13 +24,17 @@ test.describe('waiting room', () => {
       totalStock: 50,
       perUserLimit: 1,
       name: 'Queued Runner',
-      startsAt: new Date(Date.now() + 5000).toISOString(),
+      startsAt: new Date(Date.now() + 8000).toISOString(),
       queue: { admitPerSecond: 2 },
     });
     await joined(stack.url, saleId, 3);
     await page.goto(`${stack.url}/?sale=${saleId}`);
     const room = page.getByTestId('waiting-room');
     await expect(room).toHaveAttribute('data-state', 'waiting');
+    // First, while the start is still ahead (a few seconds on a slow machine).
+    await expect(page.getByTestId('queue-fairness')).toContainText(
+      'joins before the start gets a random place',
+    );
     await expect(page.getByTestId('queue-position')).toHaveText(/^[1-4]$/);
     await expect(page.getByTestId('queue-eta')).not.toHaveText('');
     await expect(page.getByTestId('queue-progress')).toBeVisible();
