@@ -1,10 +1,14 @@
 // Not `@surge/hot-state`: its index loads the .lua scripts, which tsx cannot import.
 
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
 import { natsNames } from '../../packages/contracts/src/messages.ts';
 import { saleKeys } from '../../packages/hot-state/src/keys.ts';
 import { waitUntilReady } from '../../scripts/spawn-app.mjs';
+import type { PrivateServer } from '../support/private-servers.ts';
 import type { Fault } from './schedule.ts';
 import type { ChaosStack, Slot } from './stack.ts';
 
@@ -54,6 +58,7 @@ export async function inject(
     'kill-worker': worker.name,
     'redis-wipe': 'redis',
     'redis-outage': 'redis',
+    'redis-rollback': 'redis',
     'postgres-restart': 'postgres',
     'nats-restart': natsName(fault.target),
     'nats-restart-twice': `${natsName(fault.target)}, then ${natsName(fault.target + 1)}`,
@@ -83,6 +88,9 @@ export async function inject(
         await redis().stop();
         await sleep(fault.holdMs);
         await redis().start();
+        break;
+      case 'redis-rollback':
+        detail = await rollBackRedis(redis(), fault.holdMs);
         break;
       case 'redis-outage':
         signal(redis().pid(), 'SIGSTOP');
@@ -157,6 +165,31 @@ export async function inject(
     ready: now(),
     ...(error ? { error } : {}),
   };
+}
+
+/**
+ * A Redis brought back from an older state: SAVE a snapshot now, let the load go on for `holdMs`
+ * (what it sells then, the snapshot does not hold), kill -9 Redis and restart it — it loads the
+ * snapshot. The file is then deleted, so a later `redis-wipe` still restarts empty. Returns what
+ * the snapshot had forgotten: how many keys changed is not known, the time it spans is.
+ */
+async function rollBackRedis(redis: PrivateServer, holdMs: number): Promise<string> {
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  let dir: string;
+  try {
+    await client.connect();
+    dir = ((await client.config('GET', 'dir')) as string[])[1] as string;
+    await client.save();
+  } finally {
+    client.disconnect();
+  }
+  const saved = Date.now();
+  await sleep(holdMs);
+  const lostMs = Date.now() - saved;
+  await redis.stop(); // kill -9 by PID: nothing is saved on the way out
+  await redis.start();
+  rmSync(join(dir, 'dump.rdb'), { force: true });
+  return `restarted from a snapshot ${(lostMs / 1000).toFixed(1)} s old`;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface Rebuild {
   /** A finished rebuild: how long it waited for its backlog, and on what. */
   waitedMs?: number;
   waitedFor?: string[];
+  /** Orphaned `published` records the rebuild went past (rebuild.orphans: Redis rolled back). */
+  orphans?: number;
 }
 
 export function rebuildsOf(logs: { server: string; file: string }[], wallStartMs: number): Rebuild[] {
@@ -40,6 +42,7 @@ export function rebuildsOf(logs: { server: string; file: string }[], wallStartMs
         waitingFor?: string[];
         waitedMs?: number;
         waitedFor?: string[];
+        count?: number;
       };
       try {
         e = JSON.parse(line);
@@ -59,6 +62,10 @@ export function rebuildsOf(logs: { server: string; file: string }[], wallStartMs
         };
         open.set(key, r);
         out.push(r);
+      } else if (e.event === 'rebuild.orphans') {
+        // Said on the way, not an outcome: the rebuild goes on.
+        const r = open.get(key);
+        if (r) r.orphans = (r.orphans ?? 0) + (e.count ?? 0);
       } else {
         const r = open.get(key);
         if (!r) continue;
@@ -101,5 +108,7 @@ export function rebuildSummary(rs: readonly Rebuild[]) {
     blockedOn: reasons,
     /** What the rebuilds that waited 1 s or more for their backlog waited on. */
     waitedOn,
+    /** Orphaned `published` records rebuilds went past (a Redis rolled back to an older state). */
+    orphansPassed: rs.reduce((n, r) => n + (r.orphans ?? 0), 0),
   };
 }

@@ -166,6 +166,7 @@ export function timelineSvg(s: readonly Series[], faults: readonly FaultRecord[]
     'kill-worker': '#f3a712',
     'redis-wipe': '#a8201a',
     'redis-outage': '#db7f67',
+    'redis-rollback': '#6d2e46',
     'postgres-restart': '#29335c',
     'nats-restart': '#669bbc',
     'stop-server': '#8e6c88',

@@ -62,7 +62,7 @@ const QUEUED = 'chaos-q';
 const QUEUE = { admitPerSecond: 20, tokenTtlS: 30, outstandingFactor: 2 };
 const SALES = ['chaos-a', 'chaos-b', 'chaos-c', QUEUED];
 /** Faults after which Redis may have lost a sale's waiting room (I8 is judged between them). */
-const ROOM_LOSSES = new Set<string>(['redis-wipe', 'redis-node-kill']);
+const ROOM_LOSSES = new Set<string>(['redis-wipe', 'redis-node-kill', 'redis-rollback']);
 /** The checks that hold while calls are in flight (the rest are judged once quiet). */
 const AT_EVERY_MOMENT = new Set([
   'remaining-negative',

@@ -14,6 +14,7 @@ export const FAULT_KINDS = [
   'stop-worker', // SIGSTOP a worker mid-batch past the ack wait, SIGCONT
   'kill-during-rebuild', // admin.flushCache on a server, kill -9 it while it rebuilds
   'kill-during-restock', // admin.restock on a server, kill -9 it during the call
+  'redis-rollback', // SAVE a snapshot, sell on, kill -9 Redis and restart it from the snapshot: an older state
   // --cluster only:
   'redis-node-kill', // kill -9 the Redis Cluster primary of a sale's slot; its replica is promoted; restart it (a replica now)
   'nats-restart-twice', // kill -9 and restart one NATS node, then another one right after
@@ -21,10 +22,10 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The faults of the single-node stack (the default schedule: the same seed, the same faults). */
-export const SINGLE_NODE_KINDS: readonly FaultKind[] = FAULT_KINDS.slice(0, 10);
-/** The faults of `--cluster`: one Redis node stands for no Redis, so no wipe or outage of it. */
+export const SINGLE_NODE_KINDS: readonly FaultKind[] = FAULT_KINDS.slice(0, 11);
+/** The faults of `--cluster`: one Redis node stands for no Redis, so no wipe, outage or rollback of it. */
 export const CLUSTER_KINDS: readonly FaultKind[] = FAULT_KINDS.filter(
-  (k) => k !== 'redis-wipe' && k !== 'redis-outage',
+  (k) => k !== 'redis-wipe' && k !== 'redis-outage' && k !== 'redis-rollback',
 );
 
 /** What the short run of `npm test` must include (README.md#fault-runs). */
@@ -103,7 +104,9 @@ export function buildSchedule(o: ScheduleOptions): Fault[] {
           ? o.ackWaitMs + int(1000, 2500)
           : kind === 'redis-outage'
             ? int(2000, 4000)
-            : int(300, 1500);
+            : kind === 'redis-rollback'
+              ? int(1000, 3000) // the orders sold after the snapshot, which the restart forgets
+              : int(300, 1500);
     faults.push({
       kind,
       target: int(0, (onWorker ? o.workers : o.servers) - 1),
