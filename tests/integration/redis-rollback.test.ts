@@ -39,6 +39,10 @@ describe('a Redis restarted from an older snapshot', () => {
     });
     expect(sold.status).toBe(200);
     const orderId = sold.body.result?.data.orderId as string;
+    // A save of the same run does not stop the sale: the fence looked up the run once (LASTSAVE
+    // had moved) and recorded the new LASTSAVE, so the next reservation skips INFO.
+    const lastSave = await withRedis((r) => r.lastsave(), redis.url);
+    expect((await hotState(stack.ns, 'rollback', redis.url)).hot.lastSave).toBe(String(lastSave));
     await waitForDrain(stack.ns, 'rollback', 60_000, redis.url);
     expect((await prisma.order.findUniqueOrThrow({ where: { id: orderId } })).status).toBe('CONFIRMED');
 

@@ -6,7 +6,7 @@
 --       object), 3 users (JSON object userId -> units), 4 orders (JSON array of
 --       [orderId, userId, key, quantity, status, correlationId, epoch]), 5 expireAt (unix s)
 -- Returns 1 when written, 0 when the lease is not ours. The hot hash also gets `node` (Redis
--- Cluster) and `runId`, the INFO run_id of the Redis that holds it.
+-- Cluster), `runId`, the INFO run_id of the Redis that holds it, and `lastSave`, its LASTSAVE.
 if ARGV[1] ~= '' and redis.call('GET', K_REBUILD_LEASE) ~= ARGV[1] then return 0 end
 -- The Redis run this state is built under (nil on a server whose INFO has no run_id): after a
 -- restart, a sale already rebuilt under the new run needs no second rebuild
@@ -16,7 +16,11 @@ local state = { K_HOT, K_USERS, K_IDEM, K_RES, K_OUTBOX, K_OPEN }
 for _, key in ipairs(state) do redis.call('DEL', key) end
 for k, v in pairs(cjson.decode(ARGV[2])) do redis.call('HSET', K_HOT, k, tostring(v)) end
 if NODE_ID ~= '' then redis.call('HSET', K_HOT, 'node', NODE_ID) end -- the fence (prelude.lua)
-if run_id then redis.call('HSET', K_HOT, 'runId', run_id) end
+if run_id then
+  redis.call('HSET', K_HOT, 'runId', run_id)
+  -- The run fence's cheap first look (prelude.lua, judge_sale).
+  redis.call('HSET', K_HOT, 'lastSave', redis.call('LASTSAVE'))
+end
 for u, n in pairs(cjson.decode(ARGV[3])) do
   if tonumber(n) > 0 then redis.call('HSET', K_USERS, u, n) end
 end
