@@ -188,8 +188,24 @@ async function rollBackRedis(redis: PrivateServer, holdMs: number): Promise<stri
   const lostMs = Date.now() - saved;
   await redis.stop(); // kill -9 by PID: nothing is saved on the way out
   await redis.start();
+  // Redis listens before it has read the file (it answers LOADING meanwhile): the file goes only
+  // once Redis answers, or the fault would turn into a wipe.
+  const after = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => 50 });
+  let keys = 0;
+  try {
+    await after.connect();
+    for (let t0 = Date.now(); ; ) {
+      const pong = await after.ping().catch(() => null);
+      if (pong === 'PONG') break;
+      if (Date.now() - t0 > 30_000) throw new Error('Redis did not finish loading the snapshot within 30 s');
+      await sleep(50);
+    }
+    keys = await after.dbsize();
+  } finally {
+    after.disconnect();
+  }
   rmSync(join(dir, 'dump.rdb'), { force: true });
-  return `restarted from a snapshot ${(lostMs / 1000).toFixed(1)} s old`;
+  return `restarted from a snapshot ${(lostMs / 1000).toFixed(1)} s old, ${keys} keys${keys === 0 ? ': NOT LOADED' : ''}`;
 }
 
 /**

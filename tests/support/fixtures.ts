@@ -12,7 +12,8 @@ export interface StackTestOptions {
   private?: {
     /** A config: nats-server started with that file (e.g. deploy/nats.conf) and those variables. */
     nats?: boolean | { config: string; env: Record<string, string> };
-    redis?: boolean | { aof: boolean };
+    /** `args`: more redis-server arguments (e.g. `--user` ACL users). */
+    redis?: boolean | { aof?: boolean; args?: string[] };
     postgres?: boolean;
   };
   /** The file's in-process server, with these environment overrides; `false`: none. Default `{}`. */

@@ -125,7 +125,7 @@ export function privateNats(
 }
 
 /** `aof`: persist with an append-only file (fsync always), so a restart keeps the data. */
-export function privateRedis(opts: { aof?: boolean } = {}): Promise<PrivateServer> {
+export function privateRedis(opts: { aof?: boolean; args?: string[] } = {}): Promise<PrivateServer> {
   return privateServer(
     'redis',
     (port, dir) => [
@@ -145,6 +145,7 @@ export function privateRedis(opts: { aof?: boolean } = {}): Promise<PrivateServe
         dir,
         '--maxmemory-policy',
         'noeviction',
+        ...(opts.args ?? []),
       ],
     ],
     (port) => `redis://127.0.0.1:${port}`,

@@ -302,7 +302,7 @@ function clusterCredentialProblems(c: Compose): string[] {
       const expect = [
         /test -n "\$\$REDIS_REPLICA_PASSWORD" && test -n "\$\$REDIS_ADMIN_PASSWORD" \|\|.*exit 1/,
         /--user default off(\s|$)/,
-        /--user surge on ">\$\$REDIS_PASSWORD" "~\*" "&\*" \+@all -@admin -flushall -flushdb(\s|$)/,
+        /--user surge on ">\$\$REDIS_PASSWORD" "~\*" "&\*" \+@all -@admin -flushall -flushdb \+lastsave(\s|$)/,
         /--masteruser surge-replica --masterauth "\$\$REDIS_REPLICA_PASSWORD"/,
         /--user surge-replica on ">\$\$REDIS_REPLICA_PASSWORD" \+psync \+replconf \+ping(\s|$)/,
         /--user surge-admin on ">\$\$REDIS_ADMIN_PASSWORD"/,

@@ -93,9 +93,21 @@ end
 -- PostgreSQL writes the current run's id. Checked only before a reservation (a refusal on old
 -- numbers reserves nothing). The run_id is in INFO, ~10 µs of Redis per call (a third of a
 -- reservation), so it is read only when LASTSAVE (~0.3 µs) differs from the value the hot hash
--- recorded (`lastSave`): a restart sets LASTSAVE to its start, so does every save; after a save
--- of the same run the new value is recorded and the next reservation is cheap again. Not told
--- apart: a restart within the same second as the recorded save.
+-- recorded (`lastSave`): a restart sets LASTSAVE to the second it started, and every save moves
+-- it. A value is recorded only once its second has passed (record_last_save), so a later
+-- restart, which starts in a later second, can never show the same one. LASTSAVE is an @admin
+-- command: a Redis user without it (the deployments grant it: +lastsave) makes the fence read
+-- INFO at every reservation instead.
+local function last_save()
+  local r = redis.pcall('LASTSAVE')
+  if type(r) == 'number' then return r end
+  return nil
+end
+
+local function record_last_save(now, saved)
+  if saved and math.floor(now / 1000) > saved then redis.call('HSET', K_HOT, 'lastSave', saved) end
+end
+
 local function judge_sale(now, userId, qty, ip)
   if redis.call('EXISTS', K_REBUILD) == 1 then return nil, 'REBUILDING' end
   local h = redis.call('HMGET', K_HOT, 'remaining', 'limit', 'startsMs', 'endsMs', 'paused', 'epoch', 'expAt', 'runId',
@@ -112,14 +124,15 @@ local function judge_sale(now, userId, qty, ip)
   end
   if tonumber(h[1]) < qty then return nil, 'SOLD_OUT' end
   if h[8] then
-    local saved = tostring(redis.call('LASTSAVE'))
-    if saved ~= h[9] then
+    local saved = last_save()
+    if not saved or tostring(saved) ~= h[9] then
       local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
       if run_id and run_id ~= h[8] then
-        redis.call('SET', K_REBUILD, '1')
+        -- The flag lives as long as the sale's keys: an ended sale is never rebuilt.
+        if h[7] then redis.call('SET', K_REBUILD, '1', 'EXAT', h[7]) else redis.call('SET', K_REBUILD, '1') end
         return nil, 'REBUILDING'
       end
-      redis.call('HSET', K_HOT, 'lastSave', saved)
+      record_last_save(now, saved)
     end
   end
   return { epoch = h[6], expAt = h[7] }

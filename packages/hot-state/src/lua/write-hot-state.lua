@@ -12,14 +12,14 @@ if ARGV[1] ~= '' and redis.call('GET', K_REBUILD_LEASE) ~= ARGV[1] then return 0
 -- restart, a sale already rebuilt under the new run needs no second rebuild
 -- (apps/server/src/sales/redis-restart.ts; Redis Cluster keeps its own per-shard id instead).
 local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+local saved = last_save() -- nil for a user without LASTSAVE: the fence then reads INFO each time
 local state = { K_HOT, K_USERS, K_IDEM, K_RES, K_OUTBOX, K_OPEN }
 for _, key in ipairs(state) do redis.call('DEL', key) end
 for k, v in pairs(cjson.decode(ARGV[2])) do redis.call('HSET', K_HOT, k, tostring(v)) end
 if NODE_ID ~= '' then redis.call('HSET', K_HOT, 'node', NODE_ID) end -- the fence (prelude.lua)
 if run_id then
   redis.call('HSET', K_HOT, 'runId', run_id)
-  -- The run fence's cheap first look (prelude.lua, judge_sale).
-  redis.call('HSET', K_HOT, 'lastSave', redis.call('LASTSAVE'))
+  record_last_save(now_ms(), saved) -- the run fence's cheap first look (prelude.lua)
 end
 for u, n in pairs(cjson.decode(ARGV[3])) do
   if tonumber(n) > 0 then redis.call('HSET', K_USERS, u, n) end
