@@ -72,6 +72,15 @@ export class TestClient {
     return { status: res.statusCode, text, headers: res.headers };
   }
 
+  /** An `order.place` that must be accepted: its orderId (throws with the answer otherwise). */
+  async placeAccepted(input: { saleId: string; quantity: number; idempotencyKey: string }): Promise<string> {
+    const a = await this.mutate<{ orderId: string }>('order.place', input);
+    const orderId = a.body.result?.data.orderId;
+    if (a.status !== 200 || !orderId)
+      throw new Error(`order.place ${JSON.stringify(input)} → ${a.status} ${JSON.stringify(a.body)}`);
+    return orderId;
+  }
+
   async mutate<T = unknown>(
     path: string,
     input: unknown = {},
