@@ -67,8 +67,6 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   // Redis is behind PostgreSQL (decidePersisted).
   const heldAtOwnEpoch = new Set<string>();
   const finished: OrderDelivery[] = [];
-  // Why a finished order without its row gets a FAILED one (see needsFailedRow).
-  const failedRowReason = new Map<OrderDelivery, string>();
   // One claim call per sale: a sale's keys share one hash tag, so one Redis Cluster slot.
   const claims = await claimBySale(
     scripts,
@@ -109,8 +107,8 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
   const current = new Map<string, string>();
   const settle: OrderDelivery[] = [];
   const finishes: Finish[] = [];
-  /** Sale → the stale orders whose reservations Redis still held (Redis behind PostgreSQL). */
-  const behind = new Map<string, OrderDelivery[]>();
+  /** Stale orders whose reservations Redis still held (Redis behind PostgreSQL). */
+  const behind = new Set<OrderDelivery>();
   for (const d of toPersist) {
     const id = d.order.orderId;
     const decision = decidePersisted(id, persisted, heldAtOwnEpoch.has(id));
@@ -119,13 +117,7 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
       d.msg.ack();
     } else if (decision.do === 'fail-stale') {
       metrics.staleHotState.inc();
-      const group = behind.get(d.order.saleId);
-      if (group) group.push(d);
-      else behind.set(d.order.saleId, [d]);
-      failedRowReason.set(
-        d,
-        `reserved at epoch ${d.order.epoch}, behind the sale's: Redis's hot state was out of date`,
-      );
+      behind.add(d);
       finished.push(d);
     } else if (decision.do === 'dead-letter') {
       log.error(
@@ -143,7 +135,7 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     }
   }
   settle.push(...finished);
-  for (const [saleId, group] of behind) {
+  for (const [saleId, group] of bySale([...behind], (d) => d.order.saleId)) {
     log.error(
       {
         saleId,
@@ -174,7 +166,9 @@ export async function processBatch(deps: BatchDeps, msgs: JsMsg[]): Promise<numb
     // A finished record without its row: its reservation was settled as FAILED by a dead
     // letter (a poison copy of this message); give the accepted order its final row (I3).
     for (const d of finished.filter((f) => needsFailedRow(current.get(f.order.orderId)))) {
-      const why = failedRowReason.get(d) ?? 'settled by a dead letter before this message arrived';
+      const why = behind.has(d)
+        ? `reserved at epoch ${d.order.epoch}, behind the sale's: Redis's hot state was out of date`
+        : 'settled by a dead letter before this message arrived';
       const stored = await insertFailedOrder(prisma, d.order, why);
       if (stored) current.set(d.order.orderId, stored);
       else {
